@@ -1,0 +1,108 @@
+"""``python grade.py``: the command line of CONTRACT.md section 3."""
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from . import devices, grading, inputs, output
+from . import sandbox as sandboxes
+
+EXIT_OK, EXIT_BELOW, EXIT_USAGE = 0, 1, 2
+DEFAULT_SUBMISSIONS = Path(__file__).resolve().parent.parent / "submissions"
+
+
+def parser():
+    p = argparse.ArgumentParser(
+        prog="grade.py", description="Grade problem set 08 (PyTorch introduction) submissions.")
+    p.add_argument("submissions", nargs="*", metavar="SUBMISSION",
+                   help=".ipynb, .py, a folder of submissions or a .zip of one "
+                        "(default: the examples in submissions/)")
+    p.add_argument("--suite", choices=("public", "hidden"), default="public",
+                   help="public: the handout's data (self-check); hidden: data drawn from "
+                        "the secret seed (grading)")
+    p.add_argument("--seed", type=int, default=None,
+                   help=f"secret seed of the hidden suite (default: ${grading.SECRET_SEED_VARIABLE})")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--jobs", type=int, default=1, metavar="N",
+                   help="submissions graded at once (default 1)")
+    p.add_argument("--out", default="results", metavar="DIR", help="output folder (default results/)")
+    p.add_argument("--fail-under", type=float, default=None, metavar="SCORE",
+                   help="exit 1 if any score is below SCORE")
+    p.add_argument("--execute", action="store_true",
+                   help="run every cell in order (inside the sandbox) instead of only the "
+                        "definitions")
+    p.add_argument("--check", action="append", default=[], metavar="ID",
+                   help="run only this check (repeatable)")
+    p.add_argument("--rubric", default=None, metavar="TOML", help="points and names of the checks")
+    p.add_argument("--sandbox", choices=("auto",) + sandboxes.LEVELS, default="auto",
+                   help="isolation level (default: the strongest available)")
+    p.add_argument("--require-sandbox", action="store_true",
+                   help="refuse to grade without the full bubblewrap sandbox")
+    p.add_argument("-q", "--quiet", action="store_true", help="only the totals")
+    return p
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    try:
+        options = _options(args)
+    except UsageError as exc:
+        print(f"grade.py: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    with tempfile.TemporaryDirectory(prefix="grader-input-") as scratch:
+        try:
+            entries = inputs.collect(args.submissions or [DEFAULT_SUBMISSIONS], scratch)
+        except inputs.InputError as exc:
+            print(f"grade.py: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        if not entries:
+            print("grade.py: error: no .ipynb or .py submissions found", file=sys.stderr)
+            return EXIT_USAGE
+        for warning in options.sandbox.warnings:
+            print(f"!! {warning}", file=sys.stderr)
+        results = output.grade_all(entries, options, Path(args.out), quiet=args.quiet)
+    if args.fail_under is not None and any(r.score < args.fail_under for r in results):
+        return EXIT_BELOW
+    return EXIT_OK
+
+
+class UsageError(Exception):
+    pass
+
+
+def _options(args):
+    known = {entry.id for entry in _rubric(args)}
+    unknown = [c for c in args.check if c not in known]
+    if unknown:
+        raise UsageError(f"unknown check id(s) {unknown}; known: {sorted(known)}")
+    seed = args.seed
+    if args.suite == "hidden" and seed is None:
+        value = os.environ.get(grading.SECRET_SEED_VARIABLE)
+        if value is None:
+            raise UsageError(f"--suite hidden needs --seed or ${grading.SECRET_SEED_VARIABLE}")
+        try:
+            seed = int(value)
+        except ValueError:
+            raise UsageError(f"${grading.SECRET_SEED_VARIABLE} is not an integer") from None
+    if args.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    try:
+        device = devices.resolve(args.device)
+        sandbox = sandboxes.choose(args.sandbox)
+    except (devices.DeviceError, RuntimeError) as exc:
+        raise UsageError(str(exc)) from None
+    if args.require_sandbox and not sandbox.isolated_filesystem:
+        raise UsageError("--require-sandbox: bubblewrap is not available here "
+                         f"(best available: {sandbox.level}); install the 'bubblewrap' package")
+    return grading.Options(suite=args.suite, seed=seed, device=device,
+                           mode="execute" if args.execute else "definitions", sandbox=sandbox,
+                           rubric_path=args.rubric, selected=tuple(args.check))
+
+
+def _rubric(args):
+    from . import suite
+    try:
+        return suite.load().rubric(args.rubric)
+    except (OSError, KeyError, ValueError) as exc:
+        raise UsageError(f"cannot read the rubric: {exc}") from None

@@ -1,0 +1,259 @@
+"""Read a submission and pick the statements the worker will run.
+
+Runs on the judge's side and executes nothing: it parses. A notebook's code cells
+(or a ``.py`` file, as one cell) are cleaned of IPython syntax, parsed, and, in the
+default ``definitions`` mode, reduced to imports, ``def``/``class`` and plain
+assignments, so a notebook's top-level training and plotting do not run. In
+``execute`` mode every cell runs whole, in order.
+"""
+import ast
+import dataclasses
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import nbformat
+
+MAX_BYTES = 16 * 1024 * 1024
+CONTRACT_ASSIGNMENTS = {"hidden_size", "learning_rate", "x_train", "y_train"}
+SAFE_CALLS = {"float", "int", "str", "bool", "list", "tuple", "dict", "set", "range", "len",
+              "abs", "round", "min", "max", "sum", "sorted", "zip", "enumerate", "print"}
+SAFE_CALL_ROOTS = {"np", "numpy", "torch", "math", "nn", "F"}
+UNSAFE_ATTRIBUTES = {"fit", "train", "backward", "step", "show", "plot", "savefig", "load",
+                     "save", "input", "system", "run", "read", "open"}
+_MAGIC = re.compile(r"^(\s*)([%!]|\?|[\w.\[\]]+\s*=\s*[%!])")
+_HELP = re.compile(r"^(\s*)[\w.\[\]()]+\?{1,2}\s*$")
+
+
+class Unreadable(Exception):
+    """The file cannot be graded at all; the message says why, for the student."""
+
+
+@dataclasses.dataclass
+class CellReport:
+    cell: int
+    status: str
+    notes: list = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class Extraction:
+    """What the worker will run, and what the student should know about how it was chosen."""
+    path: str
+    sha256: str
+    kind: str
+    mode: str
+    cells: dict = dataclasses.field(default_factory=dict)
+    statements: list = dataclasses.field(default_factory=list)
+    report: list = dataclasses.field(default_factory=list)
+    defined: dict = dataclasses.field(default_factory=dict)
+    error: str = ""
+
+
+def extract(path, mode="definitions"):
+    """The ``Extraction`` of the file at ``path``; ``error`` is set when it cannot be read."""
+    path = Path(path)
+    try:
+        data = _read_bytes(path)
+        digest = hashlib.sha256(data).hexdigest()
+    except Unreadable as exc:
+        return Extraction(str(path), "", "unknown", mode, error=str(exc))
+    kind = "notebook" if path.suffix == ".ipynb" else "python"
+    extraction = Extraction(str(path), digest, kind, mode)
+    try:
+        sources = _code_cells(data, kind, path.name)
+    except Unreadable as exc:
+        extraction.error = str(exc)
+        return extraction
+    for number, source in sources:
+        _add_cell(extraction, number, source)
+    if not extraction.statements and not extraction.error:
+        extraction.error = (f"{path.name}: nothing to grade: no code cell defines anything "
+                            f"(see the extraction report)")
+    return extraction
+
+
+def _read_bytes(path):
+    size = path.stat().st_size
+    if size > MAX_BYTES:
+        raise Unreadable(f"{path.name} is {size / 1e6:.1f} MB, over the "
+                         f"{MAX_BYTES // 2**20} MiB limit for a submission")
+    data = path.read_bytes()
+    if not data.strip():
+        raise Unreadable(f"{path.name} is empty")
+    if b"\0" in data:
+        raise Unreadable(f"{path.name} is a binary file, not a notebook or Python source")
+    return data
+
+
+def _code_cells(data, kind, name):
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise Unreadable(f"{name} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    if kind == "python":
+        return [(1, text)]
+    try:
+        raw = json.loads(text)
+    except RecursionError:
+        raise Unreadable(f"{name}: the notebook's JSON is nested too deeply to read") from None
+    except ValueError as exc:
+        raise Unreadable(f"{name} is not a notebook: invalid JSON ({exc})") from None
+    if not isinstance(raw, dict) or "nbformat" not in raw:
+        raise Unreadable(f"{name} is not a Jupyter notebook (no 'nbformat' field)")
+    try:
+        notebook = nbformat.reads(text, as_version=4)
+    except Exception as exc:  # nbformat raises many types for malformed notebooks
+        raise Unreadable(f"{name}: malformed notebook ({type(exc).__name__}: {exc})") from None
+    cells = [(number, cell.get("source", "")) for number, cell
+             in enumerate(notebook.get("cells", []), start=1)
+             if cell.get("cell_type") == "code"]
+    if not cells:
+        raise Unreadable(f"{name}: the notebook has no code cells")
+    return [(number, s if isinstance(s, str) else "".join(s)) for number, s in cells]
+
+
+def _add_cell(extraction, number, source):
+    cleaned, notes = neutralise_ipython(source)
+    report = CellReport(number, "used", notes)
+    extraction.report.append(report)
+    if cleaned is None:
+        report.status = "skipped"
+        return
+    try:
+        tree = ast.parse(cleaned)
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        report.status = "not parsed"
+        line = getattr(exc, "lineno", None)
+        where = f" at line {line}" if line else ""
+        report.notes.append(f"syntax error{where}: {getattr(exc, 'msg', exc)}; cell skipped, "
+                            f"the rest of the notebook is still graded")
+        return
+    if not tree.body:
+        report.status = "empty"
+        return
+    extraction.cells[number] = cleaned
+    if extraction.mode == "execute":
+        extraction.statements.append({"cell": number, "line": 1, "code": cleaned})
+        for node in tree.body:
+            _note_definitions(extraction, node, number)
+        return
+    lines = cleaned.splitlines()
+    skipped = []
+    for node in tree.body:
+        if isinstance(node, ast.Pass):
+            continue
+        reason = skip_reason(node)
+        if reason:
+            skipped.append(f"line {node.lineno}: {reason}")
+            continue
+        extraction.statements.append({"cell": number, "line": _first_line(node),
+                                      "code": _segment(lines, node)})
+        _note_definitions(extraction, node, number)
+    if skipped:
+        report.status = "partly used" if len(skipped) < len(tree.body) else "skipped"
+        report.notes += skipped
+
+
+def neutralise_ipython(source):
+    """Source with magics, shell escapes and ``?`` help replaced by ``pass``.
+
+    Returns (None, notes) for a cell magic, which makes the whole cell non-Python.
+    """
+    lines = source.splitlines()
+    if lines and lines[0].lstrip().startswith("%%"):
+        return None, [f"cell magic `{lines[0].strip()[:40]}`: cell skipped"]
+    notes = []
+    for index, line in enumerate(lines):
+        match = _MAGIC.match(line) or _HELP.match(line)
+        if match:
+            lines[index] = match.group(1) + "pass"
+            notes.append(f"line {index + 1}: IPython syntax `{line.strip()[:40]}` not run")
+    return "\n".join(lines), notes
+
+
+def skip_reason(node):
+    """Why a top-level statement is left out in definitions mode, or '' to keep it."""
+    if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef,
+                         ast.ClassDef)):
+        return ""
+    if isinstance(node, (ast.Assign, ast.AnnAssign)):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        names = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+        if not all(isinstance(t, (ast.Name, ast.Tuple)) for t in targets):
+            return "assignment to an attribute or item skipped"
+        if node.value is None or set(names) & CONTRACT_ASSIGNMENTS or plain_value(node.value):
+            return ""
+        return f"assignment to `{', '.join(names)}` that calls code skipped"
+    if isinstance(node, ast.Try):
+        inner = node.body + node.orelse + node.finalbody + [
+            s for handler in node.handlers for s in handler.body]
+        if all(not skip_reason(s) or isinstance(s, ast.Pass) for s in inner):
+            return ""
+        return "try block that does more than define things skipped"
+    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+        return "bare constant skipped"
+    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+        return f"top-level call `{_callee(node.value)}(...)` not run (definitions only)"
+    return f"top-level `{type(node).__name__.lower()}` statement not run (definitions only)"
+
+
+def plain_value(node):
+    """True when evaluating ``node`` calls nothing but constructors of data."""
+    for sub in ast.walk(node):
+        if isinstance(sub, (ast.Lambda, ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr)):
+            return False
+        if isinstance(sub, ast.Call):
+            callee = _callee(sub)
+            root, _, _ = callee.partition(".")
+            last = callee.rsplit(".", 1)[-1]
+            if callee in SAFE_CALLS and callee not in {"print"}:
+                continue
+            if root in SAFE_CALL_ROOTS and last not in UNSAFE_ATTRIBUTES:
+                continue
+            if last in {"reshape", "astype", "float", "view", "unsqueeze", "to", "item"}:
+                continue
+            return False
+    return True
+
+
+def _callee(call):
+    parts = []
+    node = call.func
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+    elif isinstance(node, ast.Call):
+        parts.append(_callee(node) + "()")
+    else:
+        parts.append("?")
+    return ".".join(reversed(parts))
+
+
+def _first_line(node):
+    return min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+
+
+def _segment(lines, node):
+    """The node's exact source text, from its first decorator to its end."""
+    start, end = _first_line(node), node.end_lineno
+    decorators = getattr(node, "decorator_list", [])
+    col = decorators[0].col_offset - 1 if decorators else node.col_offset
+    chunk = lines[start - 1:end]
+    if len(chunk) == 1:
+        return chunk[0][col:node.end_col_offset]
+    return "\n".join([chunk[0][col:]] + chunk[1:-1] + [chunk[-1][:node.end_col_offset]])
+
+
+def _note_definitions(extraction, node, number):
+    names = []
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        names = [node.name]
+    elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        names = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+    for name in names:
+        extraction.defined.setdefault(name, []).append(number)

@@ -1,0 +1,92 @@
+"""Grade one submission: read -> extract -> run (worker) -> judge -> result.
+
+The worker is started first, so that its start-up (Python, torch) overlaps the
+judge's own imports.
+"""
+import dataclasses
+import hashlib
+import os
+import re
+import time
+
+import grader
+
+from . import extract as extraction
+from . import sandbox as sandboxes
+from .model import CheckResult, SubmissionResult
+from .session import WorkerSession
+
+SECRET_SEED_VARIABLE = "GRADER_SECRET_SEED"
+
+
+@dataclasses.dataclass
+class Options:
+    suite: str = "public"
+    seed: int = None
+    suite_name: str = "ex08"
+    device: str = "cpu"
+    mode: str = "definitions"
+    sandbox: object = None
+    rubric_path: str = None
+    selected: tuple = ()
+    backstop: bool = True
+
+    @property
+    def seed_label(self):
+        """Which hidden seed was used, without revealing it."""
+        if self.suite != "hidden":
+            return "public"
+        return "hidden-" + hashlib.sha256(str(self.seed).encode()).hexdigest()[:8]
+
+
+def submission_id(path):
+    """A file-system-safe id from the submission's file or folder name."""
+    name = os.path.basename(os.path.normpath(str(path)))
+    stem = re.sub(r"\.(ipynb|py)$", "", name)
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", stem).strip("._") or "submission"
+
+
+def grade(path, options, student_id=None, slot=0):
+    """The ``SubmissionResult`` of the file at ``path``; never raises for bad input."""
+    from . import suite as suites
+    started = time.monotonic()
+    suite = suites.load(options.suite_name)
+    rubric = suite.rubric(options.rubric_path)
+    sandbox = options.sandbox or sandboxes.choose()
+    extracted = extraction.extract(path, options.mode)
+    result = SubmissionResult(
+        submission_id=student_id or submission_id(path), path=str(path),
+        sha256=extracted.sha256, suite=options.suite, checks=[],
+        grader_version=grader.__version__, device=options.device,
+        seed_label=options.seed_label, extraction=extracted.report,
+        defined=extracted.defined, sandbox_level=sandbox.level,
+        protections=list(sandbox.protections), warnings=list(sandbox.warnings))
+    if extracted.error:
+        result.error = extracted.error
+        result.checks = unreadable_checks(rubric, extracted.error, options.selected)
+    else:
+        with WorkerSession(sandbox, suite.operations, extracted.statements, extracted.cells,
+                           device=options.device, slot=slot) as session:
+            session.start_early()
+            result.checks = _judge(session, suite, rubric, options, extracted)
+            result.load_failures = session.load_failures
+    result.duration = time.monotonic() - started
+    return result
+
+
+def _judge(session, suite, rubric, options, extracted):
+    from . import calibrate, judge
+    factor = calibrate.slowdown()
+    timeouts = {entry.id: entry.timeout * factor for entry in rubric}
+    cases = suite.cases(options.suite, options.seed)
+    context = judge.Context(session, cases, options.device, timeouts, extracted)
+    return judge.run(context, suite, rubric, options.selected, options.backstop)
+
+
+def unreadable_checks(rubric, reason, selected=()):
+    """Every check present, zero points, outcome ``error`` with the reason."""
+    return [CheckResult(id=e.id, name=e.name, max_score=e.points, outcome="error",
+                        seen=f"the submission could not be read: {reason}",
+                        hint="submit the .ipynb notebook (or .py file) of the handout, saved "
+                             "from Jupyter", visibility=e.visibility)
+            for e in rubric if not selected or e.id in selected]

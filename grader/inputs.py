@@ -1,0 +1,127 @@
+"""Turn command-line paths into (student id, file) pairs.
+
+A path is a notebook or ``.py`` file, a folder with one entry per student (a
+file, or a folder holding the submission), or a ``.zip`` of such a folder.
+Within a student's folder the submission is the only ``.ipynb``; else the only
+``.py``; else, among several, the most recently modified ``.ipynb`` (the choice
+is reported).
+"""
+import dataclasses
+import stat
+import tempfile
+import zipfile
+from pathlib import Path
+
+from .grading import submission_id
+
+SUFFIXES = (".ipynb", ".py")
+MAX_ZIP_ENTRIES = 5000
+MAX_ZIP_FILE = 16 * 1024 * 1024
+MAX_ZIP_TOTAL = 1024 * 1024 * 1024
+
+
+class InputError(Exception):
+    """A path given on the command line cannot be used at all."""
+
+
+@dataclasses.dataclass
+class Entry:
+    student_id: str
+    path: Path
+    note: str = ""
+
+
+def collect(paths, scratch):
+    """Every submission under ``paths``; zips are unpacked into ``scratch``."""
+    entries = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            raise InputError(f"{raw}: no such file or folder")
+        if path.is_file() and path.suffix.lower() == ".zip":
+            entries += _folder(_unzip(path, Path(scratch)))
+        elif path.is_dir():
+            entries += _folder(path)
+        else:
+            entries.append(Entry(submission_id(path), path))
+    seen = {}
+    for entry in entries:
+        count = seen.get(entry.student_id, 0)
+        seen[entry.student_id] = count + 1
+        if count:
+            entry.student_id = f"{entry.student_id}-{count + 1}"
+    return entries
+
+
+def _folder(folder):
+    entries = []
+    for child in sorted(folder.iterdir()):
+        if child.name.startswith((".", "__")):
+            continue
+        if child.is_file() and child.suffix.lower() in SUFFIXES:
+            entries.append(Entry(submission_id(child), child))
+        elif child.is_dir():
+            entries.append(_pick(child))
+    return entries
+
+
+def _pick(folder):
+    """The submission in one student's folder, by the rule in the module docstring."""
+    files = [p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES
+             and ".ipynb_checkpoints" not in p.parts]
+    notebooks = [p for p in files if p.suffix.lower() == ".ipynb"]
+    scripts = [p for p in files if p.suffix.lower() == ".py"]
+    if len(notebooks) == 1:
+        return Entry(submission_id(folder), notebooks[0])
+    if not notebooks and len(scripts) == 1:
+        return Entry(submission_id(folder), scripts[0])
+    candidates = notebooks or scripts
+    if not candidates:
+        return Entry(submission_id(folder), folder, note="no .ipynb or .py file in the folder")
+    chosen = max(candidates, key=lambda p: (p.stat().st_mtime, str(p)))
+    others = ", ".join(p.name for p in candidates if p != chosen)
+    return Entry(submission_id(folder), chosen,
+                 note=f"several candidates; graded the newest, {chosen.name} (not {others})")
+
+
+def _unzip(archive, scratch):
+    """Extract safely: no absolute or ``..`` paths, no links, bounded sizes and count."""
+    target = Path(tempfile.mkdtemp(prefix=archive.stem + "-", dir=scratch))
+    try:
+        with zipfile.ZipFile(archive) as bundle:
+            members = bundle.infolist()
+            if len(members) > MAX_ZIP_ENTRIES:
+                raise InputError(f"{archive}: {len(members)} entries, over {MAX_ZIP_ENTRIES}")
+            total = 0
+            for member in members:
+                name = member.filename.replace("\\", "/")
+                parts = [p for p in name.split("/") if p not in ("", ".")]
+                if name.startswith("/") or ".." in parts or not parts:
+                    continue
+                if stat.S_ISLNK(member.external_attr >> 16) or member.is_dir():
+                    continue
+                if member.file_size > MAX_ZIP_FILE:
+                    continue
+                total += member.file_size
+                if total > MAX_ZIP_TOTAL:
+                    raise InputError(f"{archive}: more than {MAX_ZIP_TOTAL >> 20} MiB unpacked")
+                destination = target.joinpath(*parts)
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                with bundle.open(member) as source, open(destination, "wb") as sink:
+                    _copy_bounded(source, sink, MAX_ZIP_FILE)
+    except zipfile.BadZipFile as exc:
+        raise InputError(f"{archive}: not a valid zip file ({exc})") from None
+    roots = [p for p in target.iterdir() if not p.name.startswith(("__MACOSX", "."))]
+    if len(roots) == 1 and roots[0].is_dir():
+        return roots[0]
+    return target
+
+
+def _copy_bounded(source, sink, limit):
+    copied = 0
+    while chunk := source.read(1 << 16):
+        copied += len(chunk)
+        if copied > limit:
+            raise InputError("a zip entry unpacks to more than its declared size")
+        sink.write(chunk)
+

@@ -1,0 +1,73 @@
+"""The result model: one submission's grade, rendered by every output format."""
+import dataclasses
+
+OUTCOMES = ("passed", "failed", "error", "timeout", "missing")
+
+
+@dataclasses.dataclass
+class CheckResult:
+    """The outcome of one check. ``details`` holds the numbers plots are drawn from."""
+    id: str
+    name: str
+    max_score: float
+    outcome: str
+    score: float = 0.0
+    expected: str = ""
+    seen: str = ""
+    hint: str = ""
+    output: str = ""
+    traceback: str = ""
+    duration: float = 0.0
+    visibility: str = "visible"
+    details: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def passed(self):
+        return self.outcome == "passed"
+
+    def message(self):
+        """Expected, seen and hint as one text, for formats with a single field."""
+        parts = []
+        if self.expected:
+            parts.append(f"Expected: {self.expected}")
+        if self.seen:
+            parts.append(f"Seen: {self.seen}")
+        if self.hint:
+            parts.append(f"Hint: {self.hint}")
+        if self.traceback:
+            parts.append("Traceback (your code):\n" + self.traceback)
+        if self.output:
+            parts.append("Your code printed:\n" + self.output)
+        return "\n".join(parts)
+
+
+@dataclasses.dataclass
+class SubmissionResult:
+    """Everything known about one graded submission."""
+    submission_id: str
+    path: str
+    sha256: str
+    suite: str
+    checks: list
+    grader_version: str
+    device: str = "cpu"
+    seed_label: str = ""
+    error: str = ""
+    extraction: list = dataclasses.field(default_factory=list)
+    load_failures: list = dataclasses.field(default_factory=list)
+    defined: dict = dataclasses.field(default_factory=dict)
+    sandbox_level: str = ""
+    protections: list = dataclasses.field(default_factory=list)
+    warnings: list = dataclasses.field(default_factory=list)
+    duration: float = 0.0
+
+    @property
+    def score(self):
+        return round(sum(c.score for c in self.checks), 4)
+
+    @property
+    def max_score(self):
+        return round(sum(c.max_score for c in self.checks), 4)
+
+    def count(self, outcome):
+        return sum(c.outcome == outcome for c in self.checks)

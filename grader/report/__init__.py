@@ -1,0 +1,1 @@
+"""Renderers of the one result model (``grader.model``) into each output format."""

@@ -1,0 +1,231 @@
+"""How a worker process is isolated: the command line that starts it.
+
+Three levels, strongest first, chosen by what the machine offers:
+
+* ``bwrap``: bubblewrap with new PID, network, IPC and UTS namespaces, an
+  allow-listed read-only filesystem (system directories and the Python
+  installation, with this project's packages masked), a private ``/tmp`` of
+  bounded size, and only the worker's own files bound in.
+* ``unshare``: new network and PID namespaces via util-linux ``unshare``; the
+  filesystem is the host's.
+* ``none``: a plain child process.
+
+At every level the worker gets a scrubbed environment and its own scratch
+directory, applies resource limits itself, and drops to an unprivileged uid
+when the grader runs as root.
+"""
+import dataclasses
+import functools
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+from pathlib import Path
+
+import grader
+
+PACKAGE_DIR = Path(grader.__file__).resolve().parent
+PROJECT_DIR = PACKAGE_DIR.parent
+SANDBOX_ROOT = "/opt/grader-worker"
+SANDBOX_SCRATCH = "/tmp/work"
+TMP_SIZE = 256 * 1024 * 1024
+BASE_UID = 61000
+
+LEVELS = ("bwrap", "unshare", "none")
+
+
+@dataclasses.dataclass(frozen=True)
+class Sandbox:
+    level: str
+    protections: tuple
+    warnings: tuple = ()
+
+    @property
+    def isolated_filesystem(self):
+        return self.level == "bwrap"
+
+
+def worker_files(operations_module):
+    """The only project files the worker may see: its own package and the suite's operations."""
+    files = [PACKAGE_DIR / "__init__.py", *sorted((PACKAGE_DIR / "worker").glob("*.py"))]
+    parts = operations_module.split(".")[1:]
+    for depth in range(1, len(parts)):
+        files.append(PACKAGE_DIR.joinpath(*parts[:depth], "__init__.py"))
+    files.append(PACKAGE_DIR.joinpath(*parts[:-1], parts[-1] + ".py"))
+    return files
+
+
+@functools.lru_cache(maxsize=None)
+def probe(level):
+    """Whether ``level`` actually starts a process on this machine."""
+    if level == "none":
+        return True
+    command = {"bwrap": _bwrap_prefix, "unshare": _unshare_prefix}[level]()
+    if command is None:
+        return False
+    try:
+        result = subprocess.run(command + ["/bin/true"], capture_output=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return result.returncode == 0
+
+
+def choose(requested="auto"):
+    """The strongest level available, or exactly ``requested``."""
+    levels = LEVELS if requested == "auto" else (requested,)
+    skipped = []
+    for level in levels:
+        if probe(level):
+            return Sandbox(level, _protections(level), tuple(_warnings(level, skipped)))
+        skipped.append(level)
+    raise RuntimeError(f"sandbox level {requested!r} is not available on this machine")
+
+
+def _protections(level):
+    common = ["scrubbed environment", "own scratch directory", "memory, CPU time, file size, "
+              "process and open-file limits", "per-operation deadlines"]
+    if os.geteuid() == 0:
+        common.append("unprivileged uid")
+    if level == "bwrap":
+        return tuple(["bubblewrap filesystem (read-only system, project and other "
+                      "submissions masked)", "no network (network namespace)",
+                      "PID namespace", "private /tmp of bounded size"] + common)
+    if level == "unshare":
+        return tuple(["no network (network namespace)", "PID namespace"] + common)
+    return tuple(common)
+
+
+def _warnings(level, skipped):
+    if level == "bwrap":
+        return []
+    missing = ", ".join(skipped) or "bwrap"
+    return [f"WEAKER SANDBOX: {missing} unavailable; student code runs with the "
+            f"'{level}' level and can read the host filesystem"]
+
+
+def worker_command(sandbox, config):
+    """The argv that starts a worker for ``config`` (a JSON-able dict) in ``sandbox``.
+
+    Fills in the sandbox-specific parts of ``config``: where the scratch directory is.
+    """
+    config = dict(config, scratch=SANDBOX_SCRATCH if sandbox.level == "bwrap"
+                  else tempfile.mkdtemp(prefix="grader-worker-"))
+    root = SANDBOX_ROOT if sandbox.level == "bwrap" else str(PROJECT_DIR)
+    code = f"import sys; sys.path.insert(0, {root!r}); from grader.worker.main import main; main()"
+    python = [sys.executable, "-I", "-B", "-c", code, json.dumps(config)]
+    if sandbox.level == "bwrap":
+        return _bwrap_prefix(config["device"]) + _worker_binds(config["operations"]) + python
+    if sandbox.level == "unshare":
+        return _unshare_prefix() + python
+    return python
+
+
+def worker_uid(slot):
+    return BASE_UID + slot if os.geteuid() == 0 else None
+
+
+def environment(device):
+    """The worker's whole environment: nothing of the grader's leaks through."""
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "OMP_NUM_THREADS": "1",
+           "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0",
+           "PYTHONDONTWRITEBYTECODE": "1"}
+    if device == "cuda":
+        env["CUBLAS_WORKSPACE_CONFIG"] = ":4096:8"
+        for name in ("CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH", "NVIDIA_VISIBLE_DEVICES"):
+            if name in os.environ:
+                env[name] = os.environ[name]
+    return env
+
+
+def _unshare_prefix():
+    tool = shutil.which("unshare")
+    if tool is None:
+        return None
+    flags = ["--net", "--pid", "--fork", "--kill-child"]
+    if os.geteuid() != 0:
+        flags.insert(0, "--map-root-user")
+    return [tool, *flags]
+
+
+def _bwrap_prefix(device="cpu"):
+    tool = shutil.which("bwrap")
+    if tool is None:
+        return None
+    args = [tool, "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-net",
+            "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
+    if os.geteuid() != 0:
+        args.append("--unshare-user")
+    args += _system_binds()
+    args += ["--proc", "/proc", "--dev", "/dev",
+             "--perms", "1777", "--size", str(TMP_SIZE), "--tmpfs", "/tmp"]
+    if device == "cuda":
+        args += _cuda_binds()
+    return args
+
+
+def _system_binds():
+    args = []
+    for path in ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/etc"):
+        if os.path.islink(path):
+            args += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            args += ["--ro-bind", path, path]
+    for path in _python_paths():
+        args += ["--ro-bind", path, path]
+    for path in _masked_paths():
+        args += ["--tmpfs", path]
+    return args
+
+
+def _python_paths():
+    """The interpreter's prefixes and any import directory outside them and the project."""
+    roots = []
+    candidates = [sys.base_prefix, sys.prefix, sysconfig.get_paths()["purelib"],
+                  sysconfig.get_paths()["platlib"], *sys.path]
+    for candidate in candidates:
+        if not candidate or not os.path.isdir(candidate):
+            continue
+        path = os.path.realpath(candidate)
+        if _inside(path, str(PROJECT_DIR)) or path.startswith(("/usr", "/etc", "/tmp")):
+            continue
+        if str(PROJECT_DIR).startswith(path + os.sep):
+            continue
+        if not any(_inside(path, root) for root in roots):
+            roots = [r for r in roots if not _inside(r, path)] + [path]
+    return roots
+
+
+def _masked_paths():
+    """This project's packages, where an install put them inside a bound directory."""
+    masked = []
+    for package in (PACKAGE_DIR, PROJECT_DIR / "reference"):
+        path = str(package.resolve())
+        if package.is_dir() and any(_inside(path, root) for root in _python_paths()):
+            masked.append(path)
+    return masked
+
+
+def _worker_binds(operations):
+    binds = []
+    for file in worker_files(operations):
+        target = Path(SANDBOX_ROOT, "grader", file.relative_to(PACKAGE_DIR))
+        binds += ["--ro-bind", str(file), str(target)]
+    return binds
+
+
+def _cuda_binds():
+    args = []
+    for entry in sorted(Path("/dev").glob("nvidia*")):
+        args += ["--dev-bind", str(entry), str(entry)]
+    for path in ("/sys", "/usr/local/nvidia", "/usr/local/cuda"):
+        if os.path.isdir(path):
+            args += ["--ro-bind", path, path]
+    return args
+
+
+def _inside(path, root):
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+

@@ -1,0 +1,308 @@
+"""The judge's side of the boundary: a worker process and the calls made to it.
+
+A ``WorkerSession`` starts a sandboxed worker, loads the submission into it and
+runs named operations with a deadline each. What comes back is a ``Reply`` of plain
+data. A worker that hangs, crashes or sends garbage is killed; the next call starts
+a fresh one and loads the submission again, so one bad operation costs one check.
+"""
+import dataclasses
+import fcntl
+import os
+import selectors
+import signal
+import subprocess
+import time
+
+from . import sandbox as sandboxes
+from .worker.protocol import FrameReader, ProtocolError, encode
+
+OUTPUT_HEAD = 3072
+OUTPUT_TAIL = 1024
+MAX_LOAD_ATTEMPTS = 4
+
+
+@dataclasses.dataclass
+class Reply:
+    """What one operation gave: ``status`` is ok, error, missing, timeout or crashed."""
+    status: str
+    value: object = None
+    error: str = ""
+    traceback: str = ""
+    missing: str = ""
+    output: str = ""
+    duration: float = 0.0
+
+
+@dataclasses.dataclass
+class Limits:
+    """Resource limits of one worker process (the worker applies them to itself)."""
+    memory_bytes: int = 3 * 1024 ** 3
+    cpu_seconds: int = 600
+    file_size_bytes: int = 64 * 1024 ** 2
+    processes: int = 64
+    open_files: int = 256
+
+    def as_config(self):
+        return {"address_space": self.memory_bytes, "cpu_seconds": self.cpu_seconds,
+                "file_size": self.file_size_bytes, "processes": self.processes,
+                "open_files": self.open_files}
+
+
+class Capture:
+    """The head and tail of what the student printed; the middle is counted, not kept."""
+
+    def __init__(self):
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.dropped = 0
+
+    def add(self, data):
+        room = OUTPUT_HEAD - len(self.head)
+        if room > 0:
+            self.head += data[:room]
+            data = data[room:]
+        if data:
+            self.tail += data
+            excess = len(self.tail) - OUTPUT_TAIL
+            if excess > 0:
+                self.dropped += excess
+                del self.tail[:excess]
+
+    def text(self):
+        head = self.head.decode("utf-8", "replace")
+        tail = self.tail.decode("utf-8", "replace")
+        if self.dropped:
+            return f"{head}\n[... {self.dropped} bytes of output left out ...]\n{tail}"
+        return head + tail
+
+
+class WorkerSession:
+    """One submission's worker; restarted (and the submission reloaded) after a failure."""
+
+    def __init__(self, sandbox, operations, statements, cells, device="cpu", slot=0,
+                 limits=None, startup_timeout=90.0, load_timeout=30.0):
+        self.sandbox = sandbox
+        self.operations = operations
+        self.statements = list(statements)
+        self.cells = cells
+        self.device = device
+        self.slot = slot
+        self.limits = limits or Limits()
+        self.startup_timeout = startup_timeout
+        self.load_timeout = load_timeout
+        self.load_failures = []
+        self.worker_info = {}
+        self.defined_names = []
+        self.progress = None
+        self.starts = 0
+        self.broken = None
+        self._loaded = False
+        self._process = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def call(self, operation, args, timeout):
+        """Run ``operation`` on the loaded submission within ``timeout`` seconds."""
+        if not self._ensure_loaded():
+            return Reply("error", error=self.broken)
+        return self._request({"op": operation, "args": args}, timeout)
+
+    def start_early(self):
+        """Start the worker now, so its start-up overlaps the judge's own work."""
+        if self._process is None and self.broken is None:
+            self._spawn()
+
+    def _ensure_loaded(self):
+        if self.broken is not None:
+            return False
+        if self._loaded:
+            return True
+        for _ in range(MAX_LOAD_ATTEMPTS):
+            reply = self._start()
+            if reply.status != "ok":
+                self.broken = f"the worker process did not start: {reply.error}"
+                return False
+            self.progress = None
+            reply = self._request({"op": "load", "args": {
+                "cells": {str(k): v for k, v in self.cells.items()},
+                "statements": self.statements}}, self.load_timeout)
+            if reply.status == "ok":
+                self.load_failures += reply.value["failures"]
+                self.defined_names = reply.value["names"]
+                self._loaded = True
+                return True
+            if self.progress is None:
+                self.broken = f"loading the submission failed: {reply.error}"
+                return False
+            bad = self.statements.pop(self.progress)
+            reason = ("did not finish within %.0f s" % self.load_timeout
+                      if reply.status == "timeout" else reply.error)
+            self.load_failures.append({"cell": bad["cell"], "line": bad["line"],
+                                       "error": f"this statement {reason}; it was skipped",
+                                       "traceback": ""})
+            self._kill()
+        self.broken = "the submission could not be loaded (too many statements failed)"
+        return False
+
+    def _start(self):
+        """A started worker that said it is ready (spawned now unless ``start_early`` did)."""
+        if self._process is None:
+            error = self._spawn()
+            if error:
+                return Reply("crashed", error=error)
+        reply = self._await(self.startup_timeout, Capture())
+        if reply.status == "ok":
+            self.worker_info = reply.value
+        return reply
+
+    def _spawn(self):
+        self.starts += 1
+        config = {"operations": self.operations, "device": self.device, "threads": 1,
+                  "limits": self.limits.as_config(), "uid": sandboxes.worker_uid(self.slot)}
+        request_r, request_w = os.pipe()
+        reply_r, reply_w = os.pipe()
+        output_r, output_w = os.pipe()
+        argv = sandboxes.worker_command(self.sandbox, dict(config, reply_fd=reply_w))
+        try:
+            self._process = subprocess.Popen(
+                argv, stdin=request_r, stdout=output_w, stderr=output_w,
+                pass_fds=(reply_w,), env=sandboxes.environment(self.device),
+                start_new_session=True)
+        except OSError as exc:
+            self._process = None
+            for fd in (request_r, request_w, reply_r, reply_w, output_r, output_w):
+                os.close(fd)
+            return str(exc)
+        for fd in (request_r, reply_w, output_w):
+            os.close(fd)
+        self._requests = request_w
+        self._replies = reply_r
+        self._output = output_r
+        self._reader = FrameReader()
+        for fd in (reply_r, output_r):
+            fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_NONBLOCK)
+        return ""
+
+    def _request(self, message, timeout):
+        capture = Capture()
+        started = time.monotonic()
+        try:
+            _write_all(self._requests, encode(message))
+        except OSError:
+            reply = Reply("crashed", error=self._death())
+        else:
+            reply = self._await(timeout, capture)
+        reply.output = capture.text()
+        reply.duration = time.monotonic() - started
+        return reply
+
+    def _await(self, timeout, capture):
+        """Wait for the next reply frame, collecting output, until the deadline."""
+        deadline = time.monotonic() + timeout
+        with selectors.DefaultSelector() as selector:
+            selector.register(self._replies, selectors.EVENT_READ)
+            selector.register(self._output, selectors.EVENT_READ)
+            while True:
+                try:
+                    message = self._reader.take()
+                except ProtocolError as exc:
+                    self._kill()
+                    return Reply("crashed", error=f"the worker sent garbage ({exc})")
+                if message is not None:
+                    if "progress" in message:
+                        self.progress = message["progress"]
+                        continue
+                    self._drain(capture)
+                    return _reply_from(message)
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    self._drain(capture)
+                    self._kill()
+                    return Reply("timeout", error=f"no answer within {timeout:.0f} s")
+                for key, _ in selector.select(remaining):
+                    data = _read(key.fd)
+                    if key.fd == self._output:
+                        if data is None:
+                            selector.unregister(self._output)
+                        elif data:
+                            capture.add(data)
+                    elif data is None:
+                        self._drain(capture)
+                        return Reply("crashed", error=self._death())
+                    elif data:
+                        self._reader.feed(data)
+
+    def _drain(self, capture):
+        while True:
+            data = _read(self._output)
+            if not data:
+                return
+            capture.add(data)
+
+    def _death(self):
+        """Why the worker stopped answering, in words, after making sure it is gone."""
+        process = self._process
+        try:
+            code = process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            code = None
+        self._kill()
+        if code is None:
+            return "the worker closed its reply channel"
+        if code < 0 or code > 128:
+            number = -code if code < 0 else code - 128
+            name = signal.Signals(number).name if number in signal.Signals._value2member_map_ else number
+            hint = {"SIGKILL": " (out of memory, or a CPU-time limit)",
+                    "SIGXCPU": " (CPU-time limit)", "SIGXFSZ": " (file-size limit)",
+                    "SIGSEGV": " (a crash in native code)"}.get(str(name), "")
+            return f"the worker process was killed by {name}{hint}"
+        return (f"the worker process exited with status {code} while running the "
+                f"student's code (sys.exit or os._exit?)")
+
+    def _kill(self):
+        self._loaded = False
+        process, self._process = self._process, None
+        if process is None:
+            return
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.wait()
+        for fd in (self._requests, self._replies, self._output):
+            os.close(fd)
+
+    def close(self):
+        self._kill()
+
+
+def _write_all(fd, data):
+    while data:
+        data = data[os.write(fd, data):]
+
+
+def _read(fd):
+    """Bytes available on ``fd``: b'' if none yet, None at end of file."""
+    try:
+        data = os.read(fd, 1 << 16)
+    except BlockingIOError:
+        return b""
+    except OSError:
+        return None
+    return data or None
+
+
+def _reply_from(message):
+    if not isinstance(message, dict):
+        return Reply("crashed", error="the worker sent a reply that is not an object")
+    if message.get("ok") is True:
+        return Reply("ok", value=message.get("value"))
+    kind = message.get("kind")
+    status = kind if kind in ("error", "missing") else "error"
+    return Reply(status, error=str(message.get("error", ""))[:4000],
+                 traceback=str(message.get("traceback", ""))[:8000],
+                 missing=str(message.get("name", ""))[:200])

@@ -1,0 +1,55 @@
+"""A grading suite: where its checks, operations and rubric live.
+
+A new lab is a new package under ``grader/suites`` with the same three parts:
+``ops.py`` (worker side), ``checks/`` (pytest files, judge side) and
+``rubric.toml``.
+"""
+import dataclasses
+import importlib
+import tomllib
+from pathlib import Path
+
+SUITES_DIR = Path(__file__).resolve().parent / "suites"
+
+
+@dataclasses.dataclass(frozen=True)
+class RubricEntry:
+    id: str
+    name: str
+    points: float
+    timeout: float
+    visibility: str = "visible"
+
+
+@dataclasses.dataclass(frozen=True)
+class Suite:
+    name: str
+    directory: Path
+
+    @property
+    def operations(self):
+        return f"grader.suites.{self.name}.ops"
+
+    @property
+    def checks_dir(self):
+        return self.directory / "checks"
+
+    def cases(self, kind, seed=None):
+        """The inputs of every check for the ``public`` or ``hidden`` suite."""
+        return importlib.import_module(f"grader.suites.{self.name}.data").make(kind, seed)
+
+    def rubric(self, path=None):
+        """Rubric entries in contract order; ``path`` overrides the suite's own file."""
+        with open(path or self.directory / "rubric.toml", "rb") as file:
+            table = tomllib.load(file)["checks"]
+        return [RubricEntry(id=check_id, name=entry["name"], points=float(entry["points"]),
+                            timeout=float(entry.get("timeout", 10)),
+                            visibility=entry.get("visibility", "visible"))
+                for check_id, entry in table.items()]
+
+
+def load(name="ex08"):
+    directory = SUITES_DIR / name
+    if not (directory / "rubric.toml").is_file():
+        raise ValueError(f"unknown suite {name!r}")
+    return Suite(name, directory)

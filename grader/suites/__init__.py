@@ -1,0 +1,1 @@
+"""Grading suites, one package per lab: operations (worker side), checks and rubric."""

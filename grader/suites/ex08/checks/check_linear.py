@@ -1,0 +1,167 @@
+"""Problem 1, by hand: MyLinearRegression, mselossfunc and train."""
+import pytest
+
+from grader.judge import CheckFailed
+from grader.suites.ex08 import expected as E
+
+
+@pytest.mark.check("linear.forward")
+def check_forward(ctx):
+    xs, values = ctx.cases["xs"], ctx.cases["forward_values"]
+    seen = ctx.call("linear.forward", xs=xs, values=values)
+    lines = [E.line(xs, values[0], values[1]), E.line(xs, values[1], values[0])]
+    for key, out in seen["outputs"].items():
+        how, dim = key.split("_")
+        want = [len(xs)] if dim == "1d" else [len(xs), 1]
+        call = "model(x)" if how == "call" else "model.forward(x)"
+        if out["shape"] != want:
+            raise CheckFailed(
+                f"{call} for x of shape {tuple(want)} to return shape {tuple(want)}",
+                f"shape {tuple(out['shape'])} (parameters of shapes {seen['param_shapes']})",
+                "make w and b 0-dim or shape (1,) tensors and return w * x + b, so the "
+                "result broadcasts to the shape of x")
+        if not any(E.close(E.flat(out["values"]), candidate) for candidate in lines):
+            ctx.plot(xs=xs, pred=E.flat(out["values"]), expected=lines[0])
+            raise CheckFailed(
+                f"{call} = w*x + b with the model's parameters set to {values}: "
+                f"{E.show(lines[0])}", E.show(out["values"]),
+                "forward must use the tensors that parameters() returns: return "
+                "self.w * x + self.b")
+
+
+@pytest.mark.check("linear.parameters")
+def check_parameters(ctx):
+    xs = ctx.cases["xs"]
+    seen = ctx.call("linear.parameters", xs=xs)
+    params = seen["params"]
+    if len(params) != 2 or not all(p["tensor"] for p in params):
+        raise CheckFailed("parameters() to give two tensors, w and b",
+                          f"{len(params)} item(s) of type {[p['type'] for p in params]}",
+                          "return [self.w, self.b] (a list, tuple or generator)")
+    for p in params:
+        if p["shape"] not in ([], [1]):
+            raise CheckFailed("each parameter 0-dim or of shape (1,)", f"shape {p['shape']}",
+                              "create w and b with torch.randn(1, requires_grad=True)")
+        if not p["requires_grad"]:
+            raise CheckFailed("w and b with requires_grad=True", "requires_grad=False",
+                              "create them with torch.randn(1, requires_grad=True)")
+        if not p["leaf"]:
+            raise CheckFailed("w and b to be leaf tensors", "a tensor computed from another "
+                              "one (not a leaf), so the optimizer cannot update it",
+                              "write torch.randn(1, requires_grad=True), not "
+                              "torch.randn(1, requires_grad=True) * 0.1 or .to(...) after it")
+    if not seen["same_tensors_each_call"]:
+        raise CheckFailed("parameters() to return the model's own tensors on every call",
+                          "different tensors on a second call",
+                          "return the attributes themselves, not copies or new tensors")
+    want = sorted([sum(xs), float(len(xs))])
+    grads = seen["grads"]
+    if grads is None or any(g is None for g in grads):
+        raise CheckFailed("after model(x).sum().backward(), both parameters have a gradient",
+                          f"gradients {grads}",
+                          "forward must compute with w and b themselves (no .data, .item(), "
+                          ".detach() or numpy)")
+    if not E.close(sorted(grads), want, rtol=1e-4, atol=1e-4):
+        raise CheckFailed(f"gradients of model(x).sum(): sum(x) for w and N for b, {want}",
+                          f"{sorted(grads)}", "forward should be exactly w * x + b")
+
+
+@pytest.mark.check("linear.mse")
+def check_mse(ctx):
+    cases = ctx.cases["mse"]
+    seen = ctx.call("linear.mse", cases=cases)
+    for case, got in zip(cases, seen):
+        pred, target = E.flat(case["pred"]), E.flat(case["target"])
+        want = E.mse(pred, target)
+        want_grad = [2 * (p - t) / len(pred) for p, t in zip(pred, target)]
+        shape = tuple(case["shape"])
+        if got["value"] is None or not E.close(got["value"], want, rtol=1e-4, atol=1e-6):
+            raise CheckFailed(f"mselossfunc(pred, y) = mean((pred - y)**2) = {want:.6g} for "
+                              f"tensors of shape {shape}", f"{got['value']!r}",
+                              "take the mean over all elements: ((pred - y) ** 2).mean()")
+        if not got["differentiable"] or got["grad"] is None:
+            raise CheckFailed("a tensor that backward() can differentiate",
+                              f"a {got['type']} without a gradient path",
+                              "compute with torch operations on pred and y; no .item(), "
+                              ".detach(), .data or numpy")
+        if not E.close(got["grad"], want_grad, rtol=1e-4, atol=1e-6):
+            raise CheckFailed(f"d loss / d pred = 2 (pred - y) / N: {E.show(want_grad)}",
+                              E.show(got["grad"]), "divide by the number of elements, once")
+
+
+@pytest.mark.check("linear.train_decreases_loss")
+def check_train_decreases_loss(ctx):
+    xs, ys, t = ctx.cases["xs"], ctx.cases["ys"], ctx.cases["train"]
+    seen = ctx.call("linear.train_student", xs=xs, ys=ys, **t)
+    pred = seen["pred"]
+    if not E.is_numbers(pred, len(xs)):
+        raise CheckFailed(f"{len(xs)} predictions after training", repr(pred)[:200])
+    (w, b), (b2, w2) = t["values"], t["values"]
+    options = []
+    for w0, b0 in ((w, b), (w2, b2)):
+        start = E.mse(E.line(xs, w0, b0), ys)
+        end = E.sgd_line_loss(xs, ys, w0, b0, t["lr"], t["epochs"])
+        options.append((start, end))
+    start, end = max(options, key=lambda o: o[1])
+    threshold = end + 0.05 * (start - end)
+    loss = E.mse(pred, ys)
+    ctx.plot(xs=xs, ys=ys, pred=E.flat(pred), reference=E.line(xs, *_final(xs, ys, t)))
+    if not loss <= threshold:
+        raise CheckFailed(
+            f"after train(..., num_epoch={t['epochs']}) with SGD(lr={t['lr']}) from "
+            f"parameters {t['values']}, an MSE of at most {threshold:.4g} "
+            f"(the reference reaches {end:.4g} from {start:.4g})",
+            f"MSE {loss:.4g}",
+            "each epoch: out = model(inputs); loss = lossfunc(out, targets); "
+            "optimizer.zero_grad(); loss.backward(); optimizer.step()")
+
+
+def _final(xs, ys, t):
+    _, final = E.linear_trajectory(xs, ys, t["values"][0], t["values"][1], t["lr"], t["epochs"])
+    return final
+
+
+@pytest.mark.check("linear.train_matches_reference")
+def check_train_matches_reference(ctx):
+    xs, ys, p = ctx.cases["xs"], ctx.cases["ys"], ctx.cases["probe"]
+    seen = ctx.call("linear.train_probe", xs=xs, ys=ys, **p)
+    epochs = p["epochs"]
+    if seen["loss_calls"] == 0:
+        raise CheckFailed("train to compute the loss with the lossfunc argument",
+                          "lossfunc was never called",
+                          "use the function passed in: loss = lossfunc(model(inputs), targets)")
+    if seen["forward_calls"] != epochs or seen["loss_calls"] != epochs:
+        raise CheckFailed(f"num_epoch={epochs}: {epochs} forward passes and {epochs} losses",
+                          f"{seen['forward_calls']} forward passes, {seen['loss_calls']} losses",
+                          "loop exactly `for epoch in range(num_epoch)`, one full-batch step each")
+    if seen["foreign_predictions"]:
+        raise CheckFailed("lossfunc called on the model's output",
+                          f"{seen['foreign_predictions']} loss call(s) on another tensor",
+                          "pass model(inputs) itself to lossfunc, not a copy or .detach()")
+    trajectory, final = E.linear_trajectory(xs, ys, p["w"], p["b"], p["lr"], epochs)
+    ctx.plot(epochs=list(range(epochs)), student=seen["trajectory"], reference=trajectory)
+    steps = seen["trajectory"][1:] + [seen["final"]]
+    for step, (got, want) in enumerate(zip(steps, trajectory[1:] + [final]), start=1):
+        if E.close(got, want, rtol=1e-4, atol=1e-6):
+            continue
+        raise CheckFailed(f"parameters (w, b) = {_pair(want)} after step {step}",
+                          f"{_pair(got)}", _trajectory_hint(xs, ys, p, seen, step))
+
+
+def _pair(values):
+    return "(" + ", ".join(f"{v:.6g}" for v in values) + ")"
+
+
+def _trajectory_hint(xs, ys, p, seen, step):
+    if E.close(seen["final"], [p["w"], p["b"]], rtol=0, atol=1e-9):
+        return ("the parameters never changed: call loss.backward() and then "
+                "optimizer.step(); a loss built from .data, .item() or .detach() has no "
+                "gradient")
+    accumulated, final = E.linear_trajectory(xs, ys, p["w"], p["b"], p["lr"], p["epochs"],
+                                             zero_grad=False)
+    if E.close(seen["trajectory"][1:] + [seen["final"]], accumulated[1:] + [final], rtol=1e-4,
+               atol=1e-6):
+        return ("gradients pile up from epoch to epoch: call optimizer.zero_grad() every "
+                "epoch (before backward, or after step)")
+    return (f"step {step} differs from one SGD step on the full batch: one forward, one "
+            f"loss, zero_grad, backward, step per epoch, with the optimizer you were given")

@@ -1,0 +1,93 @@
+"""Problem 1: the one-hidden-layer MLP and the student's hyper-parameters."""
+import numpy as np
+import pytest
+
+from grader.judge import CheckFailed
+from grader.suites.ex08 import expected as E
+
+MAX_HIDDEN = 1024
+TARGET_MSE = 0.20
+
+
+@pytest.mark.check("mlp.structure")
+def check_structure(ctx):
+    for case in ctx.cases["mlp_structure"]:
+        h = case["hidden"]
+        seen = ctx.call("mlp.structure", **case)
+        if seen["numel"] != 3 * h + 1:
+            raise CheckFailed(f"MLP({h}) with 3h + 1 = {3 * h + 1} parameters",
+                              f"{seen['numel']} parameters in layers {seen['linears']}",
+                              "use hidden_size for the hidden layer: nn.Linear(1, hidden_size) "
+                              "and nn.Linear(hidden_size, 1)")
+        if seen["outputs"] is None:
+            raise CheckFailed(f"MLP({h}) made of nn.Linear(1, {h}) and nn.Linear({h}, 1)",
+                              f"nn.Linear layers {seen['linears']}",
+                              "build the MLP from exactly two nn.Linear layers")
+        out = seen["outputs"]
+        if out["shape"] not in ([len(case["xs"]), 1], [len(case["xs"])]):
+            raise CheckFailed(f"an output of shape ({len(case['xs'])}, 1)",
+                              f"shape {tuple(out['shape'])}", "return the last layer's output")
+        values = np.asarray(out["values"], float)
+        spread = max(np.ptp(values), 1e-6)
+        if E.curvature(case["xs"], values) < 1e-4 * spread + 1e-6:
+            raise CheckFailed("an output that is not a straight line in x",
+                              f"a straight line for MLP({h})",
+                              "put a non-linearity (torch.sigmoid, nn.ReLU, torch.tanh...) "
+                              "between the two Linear layers")
+        if not E.close(seen["output_w2_zero"], [case["b2"][0]] * len(case["xs"]),
+                       rtol=1e-4, atol=1e-5):
+            raise CheckFailed("the last nn.Linear(h, 1) to give the output, with nothing "
+                              "after it", "an output that is not the last layer's",
+                              "return self.output(hidden): no activation after the last "
+                              "layer")
+
+
+@pytest.mark.check("mlp.nonlinear_fit")
+def check_nonlinear_fit(ctx):
+    f = ctx.cases["mlp_fit"]
+    slope, intercept = E.best_line(f["xs"], f["ys"])
+    line_mse = E.mse(E.line(f["xs"], slope, intercept), f["ys"])
+    wanted_curve = 0.3 * E.curvature(f["xs"], f["ys"])
+    tries = []
+    for seed in f["seeds"]:
+        seen = ctx.call("mlp.fit", hidden=f["hidden"], xs=f["xs"], ys=f["ys"], grid=f["grid"],
+                        lr=f["lr"], epochs=f["epochs"], seed=seed)
+        if not E.is_numbers(seen["pred"], len(f["xs"])):
+            raise CheckFailed(f"{len(f['xs'])} predictions", repr(seen["pred"])[:200])
+        loss = E.mse(seen["pred"], f["ys"])
+        curve = E.curvature(f["grid"], seen["grid"])
+        tries.append((loss, curve))
+        ctx.plot(xs=f["xs"], ys=f["ys"], grid=f["grid"], pred=E.flat(seen["grid"]),
+                 line=E.line(f["grid"], slope, intercept))
+        if loss <= 0.5 * line_mse and curve >= wanted_curve:
+            return
+    best = min(tries)
+    raise CheckFailed(
+        f"after {f['epochs']} Adam epochs (lr {f['lr']}) with MLP({f['hidden']}), an MSE "
+        f"at most {0.5 * line_mse:.3g} (half the best straight line's {line_mse:.3g}) and a "
+        f"curved prediction, in one of {len(f['seeds'])} seeds",
+        f"best MSE {best[0]:.3g}, curvature {best[1]:.3g} (wanted {wanted_curve:.3g})",
+        "the hidden layer needs a non-linearity and the output must come from the last "
+        "Linear layer")
+
+
+@pytest.mark.check("mlp.hyperparameters")
+def check_hyperparameters(ctx):
+    seen = ctx.call("mlp.hyperparameters")
+    hidden, lr = seen["hidden_size"], seen["learning_rate"]
+    if not (float(hidden).is_integer() and 1 <= hidden <= MAX_HIDDEN):
+        raise CheckFailed(f"hidden_size a whole number from 1 to {MAX_HIDDEN}", repr(hidden),
+                          "set hidden_size = 2 (or another small integer)")
+    if not 0 < lr <= 10:
+        raise CheckFailed("0 < learning_rate <= 10", repr(lr), "try learning_rate = 0.1")
+    losses = []
+    for seed in ctx.cases["hyper_seeds"]:
+        losses.append(E.train_reference_mlp(int(hidden), lr, seed))
+        if losses[-1] <= TARGET_MSE:
+            return
+    raise CheckFailed(
+        f"the reference MLP({int(hidden)}) trained with Adam(lr={lr:g}) for 300 epochs to "
+        f"reach MSE <= {TARGET_MSE} in one of {len(ctx.cases['hyper_seeds'])} seeds",
+        "MSE " + ", ".join(f"{v:.3g}" for v in losses),
+        "the handout's hidden_size = 2 and learning_rate = 0.1 work; a learning rate far "
+        "from 0.01-0.5 usually does not")

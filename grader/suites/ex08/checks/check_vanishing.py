@@ -1,0 +1,126 @@
+"""Problem 2: DeepSigmoidNet, first_weight_gradient and gradient_bound."""
+import math
+
+import pytest
+
+from grader.judge import CheckFailed
+from grader.suites.ex08 import expected as E
+
+TOLERANCE = 1e-6
+
+
+def _layout(case):
+    d, layers = case["input_dim"], case["layers"]
+    return [(d, 3)] + [(3, 3)] * (layers - 1)
+
+
+@pytest.mark.check("vanishing.structure")
+def check_structure(ctx):
+    cases = [dict(c, batch=E.deep_batch(c)) for c in ctx.cases["deep_structure"]]
+    seen = ctx.call("vanishing.structure", cases=cases)
+    for case, got in zip(cases, seen):
+        name = f"DeepSigmoidNet({case['layers']}, {case['input_dim']})"
+        hidden = [(m["in"], m["out"]) for m in got["linears"] if m["out"] == 3]
+        output = [(m["in"], m["out"]) for m in got["linears"] if m["out"] == 1]
+        if hidden != _layout(case) or output != [(3, 1)]:
+            raise CheckFailed(f"{name}: nn.Linear layers {_layout(case)} then (3, 1)",
+                              f"{[(m['in'], m['out']) for m in got['linears']]}",
+                              "build num_layers nn.Linear layers (input_dim -> 3, then 3 -> 3) "
+                              "in an nn.ModuleList, and one nn.Linear(3, 1)")
+        if not all(m["bias"] for m in got["linears"] if m["out"] == 3):
+            raise CheckFailed("hidden layers with biases", f"{got['linears']}",
+                              "keep bias=True in the hidden nn.Linear layers")
+        if got["min"] < -1 - TOLERANCE or got["max"] > 1 + TOLERANCE:
+            raise CheckFailed(f"{name}: every weight and bias in [-1, 1]",
+                              f"values from {got['min']:.3g} to {got['max']:.3g}",
+                              "initialise with nn.init.uniform_(p, -1, 1) for every parameter")
+        if got["numel"] >= 200 and (max(-got["min"], got["max"]) < 0.9
+                                    or not 0.4 <= got["mean_abs"] <= 0.6):
+            raise CheckFailed(f"{name}: weights spread uniformly over [-1, 1] "
+                              "(mean |w| near 0.5)",
+                              f"values from {got['min']:.3g} to {got['max']:.3g}, mean |w| "
+                              f"{got['mean_abs']:.3g}",
+                              "PyTorch's default initialisation is not U(-1, 1): call "
+                              "nn.init.uniform_(p, -1.0, 1.0) on every parameter")
+        want = E.deep_outputs(case, case["batch"])
+        out = got["output"]
+        if out["shape"] not in ([3, 1], [3]) or not E.close(out["values"], want, 1e-4, 1e-6):
+            raise CheckFailed(f"{name}(x) = c^T x_L with x_l = sigmoid(W_l x_(l-1) + b_l): "
+                              f"{E.show(want)}",
+                              f"shape {tuple(out['shape'])}: {E.show(out['values'])}",
+                              "apply torch.sigmoid after every hidden layer and none after "
+                              "the output layer")
+
+
+def _student_gradients(ctx, cases):
+    seen = ctx.call("vanishing.gradients", cases=cases)
+    for got in seen:
+        if not all(isinstance(got[k], float) for k in ("student", "autograd", "output")):
+            raise CheckFailed("a float from first_weight_gradient", f"{got['student']!r}")
+    return seen
+
+
+@pytest.mark.check("vanishing.gradient")
+def check_gradient(ctx):
+    cases = ctx.cases["deep_gradient"]
+    for case, got in zip(cases, _student_gradients(ctx, cases)):
+        reference_output = E.deep_outputs(case, [case["x"]])[0]
+        if E.close(got["output"], reference_output, 1e-4, 1e-6):
+            want = E.deep_derivative(case)
+        else:
+            want = got["autograd"]
+        if not E.close(got["student"], want, rtol=1e-3, atol=1e-9):
+            raise CheckFailed(
+                f"dF/dw(1)_11 = {want:.6g} for DeepSigmoidNet({case['layers']}, "
+                f"{case['input_dim']}) at x = {case['x']}", f"{got['student']:.6g}",
+                "differentiate model(x)'s scalar output with respect to the first layer's "
+                "weight[0, 0] (torch.autograd.grad or backward, then .grad[0, 0])")
+
+
+@pytest.mark.check("vanishing.decay")
+def check_decay(ctx):
+    cases = ctx.cases["deep_decay"]
+    seen = _student_gradients(ctx, cases)
+    series = {"random": [], "adversarial": []}
+    for case, got in zip(cases, seen):
+        series[case["kind"]].append((case["layers"], abs(got["student"]), E.proof_bound(case)))
+    ctx.plot(layers=[s[0] for s in series["random"]],
+             random=[s[1] for s in series["random"]],
+             adversarial=[s[1] for s in series["adversarial"]],
+             bound=[s[2] for s in series["random"]])
+    for kind, points in series.items():
+        for layers, value, bound in points:
+            if not math.isfinite(value) or value > bound * (1 + 1e-4) + 1e-12:
+                raise CheckFailed(f"|dF/dw(1)_11| <= |x1| (3/4)^L = {bound:.4g} at L = {layers} "
+                                  f"({kind} weights in [-1, 1])", f"{value:.4g}",
+                                  "use sigmoid activations, width 3 and a linear output: the "
+                                  "bound follows from sigmoid' <= 1/4")
+    adversarial = series["adversarial"]
+    for (layers, value, _), (_, following, _) in zip(adversarial, adversarial[1:]):
+        if value <= 0 or following > 0.75 * value * (1 + 1e-3):
+            raise CheckFailed(f"the largest derivative to shrink by 3/4 per layer, from L = "
+                              f"{layers} to {layers + 1}", f"{value:.4g} then {following:.4g}",
+                              "first_weight_gradient should return the derivative of the "
+                              "output with respect to the first layer's weight[0, 0]")
+
+
+@pytest.mark.check("vanishing.bound")
+def check_bound(ctx):
+    cases = ctx.cases["deep_bound"]
+    values = ctx.call("vanishing.bound",
+                      cases=[{"layers": c["layers"], "x": c["x"]} for c in cases])
+    if not E.is_numbers(values, len(cases)):
+        raise CheckFailed("a float from gradient_bound", repr(values)[:200])
+    for case, value in zip(cases, values):
+        reached = abs(E.deep_derivative(case))
+        if not math.isfinite(value) or value < reached * (1 - TOLERANCE):
+            raise CheckFailed(f"gradient_bound({case['layers']}, x) >= {reached:.6g}, a "
+                              f"derivative reached with weights in [-1, 1] at x = {case['x']}",
+                              f"{value:.6g}",
+                              "the proof gives |x1| (3/4)^L; remember the factor |x1|")
+    for case, value, following in zip(cases, values, values[1:]):
+        if following > 0.75 * value * (1 + TOLERANCE):
+            raise CheckFailed(f"the bound to shrink by at least 3/4 per layer from L = "
+                              f"{case['layers']}", f"{value:.6g} then {following:.6g}",
+                              "a bound of the form |x1| (3/4)^L shrinks by 3/4 per layer")
+

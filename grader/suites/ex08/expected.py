@@ -1,0 +1,129 @@
+"""Judge-side reference computations and comparisons for the ex08 checks.
+
+Everything the checks compare against is computed here with the reference
+solution (``reference/ex08.py``), on the same inputs the worker was given.
+"""
+import math
+
+import numpy as np
+import torch
+
+from reference import ex08 as ref
+
+
+def flat(values):
+    return [float(v) for v in np.asarray(values, dtype=float).reshape(-1)]
+
+
+def is_numbers(values, n=None):
+    if not isinstance(values, list):
+        return False
+    items = np.asarray(values, dtype=object).reshape(-1) if values else []
+    ok = all(isinstance(v, float) for v in items)
+    return ok and (n is None or len(items) == n)
+
+
+def close(a, b, rtol=1e-4, atol=1e-5):
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return a.shape == b.shape and bool(np.all(np.isfinite(a))) and bool(
+        np.allclose(a, b, rtol=rtol, atol=atol))
+
+
+def show(values, limit=5):
+    values = flat(values)
+    text = ", ".join(f"{v:.4g}" for v in values[:limit])
+    return f"[{text}{', ...' if len(values) > limit else ''}] ({len(values)} values)"
+
+
+def line(xs, w, b):
+    return [w * x + b for x in xs]
+
+
+def mse(pred, ys):
+    pred, ys = np.asarray(pred, dtype=float).reshape(-1), np.asarray(ys, dtype=float).reshape(-1)
+    return float(np.mean((pred - ys) ** 2))
+
+
+def best_line(xs, ys):
+    slope, intercept = np.polyfit(np.asarray(xs, float), np.asarray(ys, float), 1)
+    return float(slope), float(intercept)
+
+
+def curvature(xs, values):
+    """RMS distance of ``values`` from their own best straight line."""
+    slope, intercept = best_line(xs, values)
+    return math.sqrt(mse(values, line(xs, slope, intercept)))
+
+
+def _column(values):
+    return torch.tensor(values, dtype=torch.float32).reshape(-1, 1)
+
+
+def linear_trajectory(xs, ys, w, b, lr, epochs, zero_grad=True):
+    """Parameters seen at each forward pass of the reference ``train``, and after it."""
+    model = ref.MyLinearRegression()
+    with torch.no_grad():
+        model.w.fill_(w)
+        model.b.fill_(b)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    x, y = _column(xs), _column(ys)
+    seen = []
+    for _ in range(epochs):
+        seen.append([model.w.item(), model.b.item()])
+        loss = ref.mselossfunc(model(x), y)
+        if zero_grad:
+            optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return seen, [model.w.item(), model.b.item()]
+
+
+def sgd_line_loss(xs, ys, w, b, lr, epochs):
+    """The loss the reference reaches from (w, b): training is full-batch SGD on MSE."""
+    _, (w_end, b_end) = linear_trajectory(xs, ys, w, b, lr, epochs)
+    return mse(line(xs, w_end, b_end), ys)
+
+
+def train_reference_mlp(hidden_size, learning_rate, seed, epochs=300):
+    """MSE of the reference MLP trained with Adam on the handout data."""
+    torch.manual_seed(seed)
+    model = ref.MLP(hidden_size)
+    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
+    x, y = torch.from_numpy(ref.x_train), torch.from_numpy(ref.y_train)
+    for _ in range(epochs):
+        loss = ref.mselossfunc(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    with torch.no_grad():
+        return float(ref.mselossfunc(model(x), y))
+
+
+def deep_net(case):
+    """The reference DeepSigmoidNet in float64 with the case's weights."""
+    model = ref.DeepSigmoidNet(case["layers"], case["input_dim"]).double()
+    layers = list(model.layers) + [model.output]
+    with torch.no_grad():
+        for layer, values in zip(layers, case["weights"]):
+            layer.weight.copy_(torch.tensor(values["weight"], dtype=torch.float64))
+            layer.bias.copy_(torch.tensor(values["bias"], dtype=torch.float64))
+    return model
+
+
+def deep_outputs(case, batch):
+    with torch.no_grad():
+        return flat(deep_net(case)(torch.tensor(batch, dtype=torch.float64)))
+
+
+def deep_derivative(case):
+    model = deep_net(case)
+    return ref.first_weight_gradient(model, torch.tensor(case["x"], dtype=torch.float64))
+
+
+def deep_batch(case):
+    x = np.asarray(case["x"], dtype=float)
+    return [x.tolist(), (-x).tolist(), (0.5 * x).tolist()]
+
+
+def proof_bound(case):
+    return abs(case["x"][0]) * 0.75 ** case["layers"]

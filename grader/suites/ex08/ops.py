@@ -1,0 +1,360 @@
+"""Worker-side operations of the ex08 suite.
+
+Each operation drives the student's objects on inputs the judge chose and returns
+what it observed as plain data. Nothing here decides a grade. The small models
+and loops below are instruments (a probe model that records what ``train`` does
+with it, the loop that trains a student's ``nn.Module``), not answers.
+"""
+import numbers
+
+import numpy as np
+import torch
+from torch import nn
+
+from grader.worker.runtime import ContractError, device, floats, operation, shape
+
+
+def number(value, what):
+    """A Python float from a number-like student value, or a ContractError."""
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        return float(value.detach().cpu().reshape(()).double())
+    if isinstance(value, (numbers.Real, np.number)) and not isinstance(value, bool):
+        return float(value)
+    raise ContractError(f"{what} should be a number, got {type(value).__name__}")
+
+
+def tensor(values):
+    return torch.tensor(values, dtype=torch.float32, device=device())
+
+
+def on_device(model):
+    """Move an ``nn.Module`` to the device; its inputs follow it (``train`` builds them on the CPU)."""
+    if isinstance(model, nn.Module) and device() != "cpu":
+        model.to(device())
+        model.register_forward_pre_hook(
+            lambda _, args: tuple(a.to(device()) if isinstance(a, torch.Tensor) else a
+                                  for a in args))
+    return model
+
+
+def same_device_loss(lossfunc):
+    """``lossfunc`` with its target moved to the prediction's device."""
+    def loss(pred, target):
+        if isinstance(pred, torch.Tensor) and isinstance(target, torch.Tensor):
+            target = target.to(pred.device)
+        return lossfunc(pred, target)
+    return loss
+
+
+def two_parameters(model):
+    params = list(model.parameters())
+    if len(params) != 2 or not all(isinstance(p, torch.Tensor) for p in params):
+        raise ContractError("`parameters()` should give the two tensors w and b, got "
+                            f"{[type(p).__name__ for p in params]}")
+    return params
+
+
+def assign(params, values):
+    with torch.no_grad():
+        for param, value in zip(params, values):
+            param.fill_(value)
+
+
+def linears(model):
+    if not isinstance(model, nn.Module):
+        raise ContractError(f"expected an nn.Module, got {type(model).__name__}")
+    return [m for m in model.modules() if isinstance(m, nn.Linear)]
+
+
+def describe_linears(model):
+    return [{"in": m.in_features, "out": m.out_features, "bias": m.bias is not None}
+            for m in linears(model)]
+
+
+def set_linear(layer, weight, bias):
+    with torch.no_grad():
+        layer.weight.copy_(torch.as_tensor(weight, dtype=layer.weight.dtype))
+        if layer.bias is not None and bias is not None:
+            layer.bias.copy_(torch.as_tensor(bias, dtype=layer.bias.dtype))
+
+
+# Problem 1: MyLinearRegression, mselossfunc, train -------------------------
+
+@operation("linear.forward")
+def linear_forward(student, xs, values):
+    model = student.construct("MyLinearRegression", "MyLinearRegression()")
+    params = two_parameters(model)
+    assign(params, values)
+    x = tensor(xs).to(params[0].device)
+    seen = {}
+    for how, call in (("call", model), ("forward", model.forward)):
+        for name, inputs in (("1d", x), ("2d", x.reshape(-1, 1))):
+            out = call(inputs)
+            seen[f"{how}_{name}"] = {"shape": shape(out), "values": floats(out)}
+    return {"param_shapes": [shape(p) for p in params], "outputs": seen}
+
+
+@operation("linear.parameters")
+def linear_parameters(student, xs):
+    model = student.construct("MyLinearRegression", "MyLinearRegression()")
+    params = list(model.parameters())
+    again = list(model.parameters())
+    info = [{"type": type(p).__name__, "tensor": isinstance(p, torch.Tensor),
+             "leaf": bool(getattr(p, "is_leaf", False)),
+             "requires_grad": bool(getattr(p, "requires_grad", False)),
+             "shape": shape(p)} for p in params]
+    same = len(params) == len(again) and all(a is b for a, b in zip(params, again))
+    grads = None
+    if len(params) == 2 and all(i["tensor"] for i in info):
+        x = tensor(xs).reshape(-1, 1).to(params[0].device)
+        model(x).sum().backward()
+        grads = [None if p.grad is None else floats(p.grad.sum()) for p in params]
+    return {"params": info, "same_tensors_each_call": same, "grads": grads}
+
+
+@operation("linear.mse")
+def linear_mse(student, cases):
+    mselossfunc = student.get("mselossfunc")
+    seen = []
+    for case in cases:
+        pred = tensor(case["pred"]).reshape(case["shape"]).requires_grad_(True)
+        target = tensor(case["target"]).reshape(case["shape"])
+        loss = mselossfunc(pred, target)
+        entry = {"type": type(loss).__name__, "shape": shape(loss), "value": None,
+                 "grad": None, "differentiable": False}
+        if isinstance(loss, torch.Tensor) and loss.numel() == 1:
+            entry["value"] = floats(loss.reshape(()))
+            if loss.requires_grad:
+                loss.reshape(()).backward()
+                entry["differentiable"] = pred.grad is not None
+                entry["grad"] = None if pred.grad is None else floats(pred.grad.reshape(-1))
+        else:
+            entry["value"] = number(loss, "the value of mselossfunc")
+        seen.append(entry)
+    return seen
+
+
+@operation("linear.train_student")
+def linear_train_student(student, xs, ys, values, lr, epochs, seed):
+    """The student's train, model and loss together, from parameters the judge set."""
+    train = student.get("train")
+    lossfunc = student.get("mselossfunc")
+    torch.manual_seed(seed)
+    model = on_device(student.construct("MyLinearRegression", "MyLinearRegression()"))
+    params = two_parameters(model)
+    assign(params, values)
+    optimizer = torch.optim.SGD(params, lr=lr)
+    features = np.array(xs, dtype=np.float32).reshape(-1, 1)
+    labels = np.array(ys, dtype=np.float32).reshape(-1, 1)
+    train(features, labels, model, same_device_loss(lossfunc), optimizer, epochs)
+    with torch.no_grad():
+        pred = model(torch.from_numpy(features).to(params[0].device))
+    return {"params": [floats(p.reshape(-1)[0]) for p in params],
+            "pred": floats(torch.as_tensor(pred).reshape(-1))}
+
+
+class ProbeLinear(nn.Module):
+    """``w * x + b`` that records its parameters at every forward call."""
+
+    def __init__(self, w, b):
+        super().__init__()
+        self.w = nn.Parameter(torch.tensor([w], device=device()))
+        self.b = nn.Parameter(torch.tensor([b], device=device()))
+        self.trajectory = []
+        self.outputs = []
+
+    def forward(self, x):
+        x = torch.as_tensor(x, dtype=torch.float32).to(self.w.device)
+        self.trajectory.append([self.w.item(), self.b.item()])
+        out = self.w * x + self.b
+        self.outputs.append(out)
+        return out
+
+
+class SpyLoss:
+    """Mean squared error that counts its calls and where its prediction came from."""
+
+    def __init__(self, probe):
+        self.probe = probe
+        self.calls = 0
+        self.foreign = 0
+
+    def __call__(self, pred, target):
+        self.calls += 1
+        if not any(pred is out for out in self.probe.outputs[-1:]):
+            self.foreign += 1
+        target = torch.as_tensor(target, dtype=torch.float32).to(pred.device)
+        return ((pred - target) ** 2).mean()
+
+
+@operation("linear.train_probe")
+def linear_train_probe(student, xs, ys, w, b, lr, epochs):
+    """The student's train on a recording model and loss: what it does, step by step."""
+    train = student.get("train")
+    probe = ProbeLinear(w, b)
+    spy = SpyLoss(probe)
+    optimizer = torch.optim.SGD(probe.parameters(), lr=lr)
+    features = np.array(xs, dtype=np.float32).reshape(-1, 1)
+    labels = np.array(ys, dtype=np.float32).reshape(-1, 1)
+    train(features, labels, probe, spy, optimizer, epochs)
+    return {"trajectory": probe.trajectory[:1000], "forward_calls": len(probe.trajectory),
+            "loss_calls": spy.calls, "foreign_predictions": spy.foreign,
+            "final": [probe.w.item(), probe.b.item()]}
+
+
+# Problem 1: NNLinearRegression ---------------------------------------------
+
+@operation("nn_linear.structure")
+def nn_linear_structure(student, xs, weight, bias):
+    model = student.construct("NNLinearRegression", "NNLinearRegression()")
+    layers = linears(model)
+    params = list(model.parameters())
+    out = None
+    if len(layers) == 1 and layers[0].weight.shape == (1, 1):
+        set_linear(layers[0], [[weight]], [bias])
+        with torch.no_grad():
+            y = on_device(model)(tensor(xs).reshape(-1, 1))
+        out = {"shape": shape(y), "values": floats(y.reshape(-1))}
+    return {"module": True, "linears": describe_linears(model),
+            "param_shapes": [shape(p) for p in params], "output": out}
+
+
+@operation("nn_linear.train")
+def nn_linear_train(student, xs, ys, weight, bias, lr, epochs):
+    """The student's module trained by the reference loop (nn.MSELoss, SGD)."""
+    model = student.construct("NNLinearRegression", "NNLinearRegression()")
+    layers = linears(model)
+    if len(layers) != 1:
+        raise ContractError(f"expected one nn.Linear, found {len(layers)}")
+    set_linear(layers[0], [[weight]], [bias])
+    model = on_device(model)
+    x, y = tensor(xs).reshape(-1, 1), tensor(ys).reshape(-1, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    lossfunc = nn.MSELoss()
+    for _ in range(epochs):
+        loss = lossfunc(model(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    with torch.no_grad():
+        return {"pred": floats(model(x).reshape(-1))}
+
+
+# Problem 1: MLP -------------------------------------------------------------
+
+@operation("mlp.structure")
+def mlp_structure(student, hidden, xs, w1, b1, w2, b2):
+    model = student.construct("MLP", "MLP(hidden_size)", hidden)
+    layers = linears(model)
+    numel = sum(p.numel() for p in model.parameters())
+    seen = {"linears": describe_linears(model), "numel": numel, "outputs": None,
+            "output_w2_zero": None}
+    first = [m for m in layers if (m.in_features, m.out_features) == (1, hidden)]
+    last = [m for m in layers if (m.in_features, m.out_features) == (hidden, 1)]
+    if len(layers) == 2 and first and last and first[0] is not last[0]:
+        model = on_device(model)
+        x = tensor(xs).reshape(-1, 1)
+        set_linear(first[0], w1, b1)
+        set_linear(last[0], w2, b2)
+        with torch.no_grad():
+            y = model(x)
+            seen["outputs"] = {"shape": shape(y), "values": floats(y.reshape(-1))}
+            last[0].weight.zero_()
+            seen["output_w2_zero"] = floats(model(x).reshape(-1))
+    return seen
+
+
+@operation("mlp.fit")
+def mlp_fit(student, hidden, xs, ys, grid, lr, epochs, seed):
+    """The student's MLP trained by the reference loop (Adam, full batch, MSE)."""
+    torch.manual_seed(seed)
+    model = on_device(student.construct("MLP", "MLP(hidden_size)", hidden))
+    x, y = tensor(xs).reshape(-1, 1), tensor(ys).reshape(-1, 1)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    for _ in range(epochs):
+        loss = ((model(x).reshape(-1, 1) - y) ** 2).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    with torch.no_grad():
+        return {"pred": floats(model(x).reshape(-1)),
+                "grid": floats(model(tensor(grid).reshape(-1, 1)).reshape(-1))}
+
+
+@operation("mlp.hyperparameters")
+def mlp_hyperparameters(student):
+    return {"hidden_size": number(student.get("hidden_size"), "hidden_size"),
+            "learning_rate": number(student.get("learning_rate"), "learning_rate")}
+
+
+# Problem 2: the vanishing gradient -----------------------------------------
+
+def deep_layers(model, width):
+    """The hidden layers in registration order and the output layer."""
+    layers = linears(model)
+    hidden = [m for m in layers if m.out_features == width]
+    output = [m for m in layers if m.out_features == 1]
+    return hidden, output
+
+
+def build_deep(student, case):
+    model = student.construct("DeepSigmoidNet", "DeepSigmoidNet(num_layers, input_dim, width=3)",
+                              case["layers"], case["input_dim"])
+    if case.get("weights") is not None:
+        hidden, output = deep_layers(model, 3)
+        expected = case["layers"] + 1
+        if len(hidden) + len(output) != expected or len(output) != 1:
+            raise ContractError(
+                f"DeepSigmoidNet({case['layers']}, {case['input_dim']}) should hold "
+                f"{case['layers']} nn.Linear layers of width 3 and one nn.Linear(3, 1); found "
+                f"{[(m.in_features, m.out_features) for m in linears(model)]}")
+        for layer, values in zip(hidden + output, case["weights"]):
+            if list(layer.weight.shape) != list(np.shape(values["weight"])):
+                raise ContractError(f"a layer has weight shape {list(layer.weight.shape)}, "
+                                    f"expected {list(np.shape(values['weight']))}")
+            set_linear(layer, values["weight"], values["bias"])
+    return on_device(model)
+
+
+@operation("vanishing.structure")
+def vanishing_structure(student, cases):
+    seen = []
+    for case in cases:
+        model = build_deep(student, dict(case, weights=None))
+        values = torch.cat([p.detach().reshape(-1).cpu() for p in model.parameters()]) \
+            if list(model.parameters()) else torch.zeros(0)
+        entry = {"linears": describe_linears(model), "numel": int(values.numel()),
+                 "min": floats(values.min()) if values.numel() else None,
+                 "max": floats(values.max()) if values.numel() else None,
+                 "mean_abs": floats(values.abs().mean()) if values.numel() else None,
+                 "output": None}
+        model = build_deep(student, case)
+        with torch.no_grad():
+            y = model(tensor(case["batch"]))
+        entry["output"] = {"shape": shape(y), "values": floats(y.reshape(-1))}
+        seen.append(entry)
+    return seen
+
+
+@operation("vanishing.gradients")
+def vanishing_gradients(student, cases):
+    """The student's first_weight_gradient on the student's net with the judge's weights."""
+    first_weight_gradient = student.get("first_weight_gradient")
+    seen = []
+    for case in cases:
+        model = build_deep(student, case)
+        x = tensor(case["x"])
+        value = number(first_weight_gradient(model, x), "first_weight_gradient(model, x)")
+        hidden, _ = deep_layers(model, 3)
+        out = model(x.unsqueeze(0)).sum()
+        (grad,) = torch.autograd.grad(out, hidden[0].weight)
+        seen.append({"student": value, "autograd": floats(grad[0, 0]),
+                     "output": floats(out)})
+    return seen
+
+
+@operation("vanishing.bound")
+def vanishing_bound(student, cases):
+    gradient_bound = student.get("gradient_bound")
+    return [number(gradient_bound(case["layers"], tensor(case["x"])), "gradient_bound")
+            for case in cases]

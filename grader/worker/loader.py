@@ -1,0 +1,48 @@
+"""Run the submission's statements one by one, as a notebook would.
+
+A statement that raises is reported and skipped; later statements still run,
+so one broken import costs only what depends on it.
+"""
+import linecache
+import traceback
+
+
+def register_sources(cells):
+    """Make tracebacks show the student's lines as ``<cell N>``."""
+    for number, source in cells.items():
+        filename = cell_filename(number)
+        lines = source.splitlines(keepends=True)
+        linecache.cache[filename] = (len(source), None, lines, filename)
+
+
+def cell_filename(number):
+    return f"<cell {number}>"
+
+
+def run_statement(namespace, statement):
+    """Execute one statement; return None, or a failure record."""
+    padding = "\n" * (statement["line"] - 1)
+    try:
+        code = compile(padding + statement["code"], cell_filename(statement["cell"]), "exec")
+        exec(code, namespace)
+    except BaseException as exc:  # noqa: B036 - SystemExit from student code is a failure too
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        return {"cell": statement["cell"], "line": statement["line"],
+                "error": describe(exc), "traceback": student_traceback(exc)}
+    return None
+
+
+def describe(exc):
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= 2000 else text[:2000] + " ..."
+
+
+def student_traceback(exc):
+    """The traceback restricted to the student's own frames."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if f.filename.startswith("<cell ")]
+    lines = traceback.format_list(frames[-8:])
+    lines += traceback.format_exception_only(type(exc), exc)
+    text = "".join(lines)
+    return text if len(text) <= 4000 else text[:4000] + " ..."

@@ -1,0 +1,184 @@
+"""The sandboxed worker process: load a submission, then run named operations.
+
+Started by ``grader.session`` inside the sandbox. Reads request frames on fd 0 and
+writes reply frames on the fd named in its configuration; the student's stdout and stderr go to the judge on
+their own pipe. Before any student code runs it imports torch (so that cost is
+paid once, outside the operations' deadlines), applies resource limits and,
+when started as root, drops to an unprivileged uid.
+"""
+import builtins
+import importlib
+import json
+import os
+import resource
+import sys
+import types
+
+from . import loader, runtime
+from .protocol import FrameReader, encode
+
+_LIMITS = {"address_space": resource.RLIMIT_AS, "cpu_seconds": resource.RLIMIT_CPU,
+           "file_size": resource.RLIMIT_FSIZE, "processes": resource.RLIMIT_NPROC,
+           "open_files": resource.RLIMIT_NOFILE}
+
+
+class Channel:
+    def __init__(self, read_fd, write_fd):
+        self.read_fd = read_fd
+        self.write_fd = write_fd
+        self.reader = FrameReader()
+
+    def send(self, message):
+        data = encode(message)
+        while data:
+            written = os.write(self.write_fd, data)
+            data = data[written:]
+
+    def receive(self):
+        while True:
+            message = self.reader.take()
+            if message is not None:
+                return message
+            chunk = os.read(self.read_fd, 65536)
+            if not chunk:
+                return None
+            self.reader.feed(chunk)
+
+
+def main():
+    config = json.loads(sys.argv[1])
+    channel = _take_channel(config["reply_fd"])
+    warm_up(config)
+    importlib.import_module(config["operations"])
+    applied = apply_limits(config["limits"])
+    dropped = enter_scratch_and_drop_privileges(config)
+    channel.send({"ok": True, "value": {"pid": os.getpid(), "uid": os.getuid(),
+                                        "limits": applied, "dropped_privileges": dropped}})
+    namespace = new_namespace()
+    student = runtime.Student(namespace)
+    while True:
+        request = channel.receive()
+        if request is None:
+            return
+        if request["op"] == "load":
+            reply = load(channel, namespace, **request["args"])
+        else:
+            reply = call(student, request["op"], request["args"])
+        _flush_student_streams()
+        channel.send(reply)
+
+
+def _take_channel(reply_fd):
+    """Move the request pipe off fd 0, so student code reads EOF on stdin."""
+    read_fd = os.dup(0)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    return Channel(read_fd, reply_fd)
+
+
+def warm_up(config):
+    """Import torch and pay its lazy first-call costs before the deadlines start."""
+    import torch
+    torch.set_num_threads(config.get("threads", 1))
+    runtime.DEVICE = config["device"]
+    if config["device"] == "cuda":
+        torch.use_deterministic_algorithms(True)
+        torch.backends.cudnn.benchmark = False
+    layer = torch.nn.Linear(1, 1).to(config["device"])
+    layer(torch.ones(2, 1, device=config["device"])).sum().backward()
+    torch.optim.Adam(layer.parameters()).step()
+
+
+def apply_limits(limits):
+    """Set soft and hard limits; the address space is counted on top of what torch took."""
+    applied = {}
+    for name, value in limits.items():
+        if value is None:
+            continue
+        if name == "address_space":
+            value += _current_address_space()
+        try:
+            resource.setrlimit(_LIMITS[name], (value, value))
+        except (ValueError, OSError):
+            continue
+        applied[name] = value
+    return applied
+
+
+def _current_address_space():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def enter_scratch_and_drop_privileges(config):
+    scratch = config["scratch"]
+    os.makedirs(scratch, exist_ok=True)
+    uid = config.get("uid")
+    dropped = False
+    if uid is not None and os.getuid() == 0:
+        os.chown(scratch, uid, uid)
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+        dropped = True
+    os.chdir(scratch)
+    os.environ["HOME"] = scratch
+    return dropped
+
+
+def new_namespace():
+    module = types.ModuleType("__main__")
+    module.__builtins__ = builtins
+    sys.modules["__main__"] = module
+    return module.__dict__
+
+
+def load(channel, namespace, cells, statements):
+    """Run the statements in order, reporting progress so a hang can be pinned."""
+    loader.register_sources({int(k): v for k, v in cells.items()})
+    failures = []
+    for index, statement in enumerate(statements):
+        channel.send({"progress": index})
+        failure = loader.run_statement(namespace, statement)
+        if failure is not None:
+            failures.append(failure)
+    names = sorted(k for k in namespace if not k.startswith("__"))
+    return {"ok": True, "value": {"failures": failures, "names": names[:500]}}
+
+
+def call(student, name, args):
+    operation = runtime.OPERATIONS.get(name)
+    if operation is None:
+        return {"ok": False, "kind": "internal", "error": f"unknown operation {name!r}"}
+    try:
+        value = operation(student, **args)
+        json.dumps(value, allow_nan=True)
+    except runtime.Missing as exc:
+        return {"ok": False, "kind": "missing", "error": str(exc), "name": exc.name}
+    except runtime.ContractError as exc:
+        return {"ok": False, "kind": "error", "error": str(exc),
+                "traceback": loader.student_traceback(exc.__cause__ or exc)}
+    except BaseException as exc:  # noqa: B036 - student code may raise SystemExit
+        if isinstance(exc, MemoryError):
+            return {"ok": False, "kind": "error",
+                    "error": "MemoryError: the submission ran out of memory",
+                    "traceback": loader.student_traceback(exc)}
+        return {"ok": False, "kind": "error", "error": loader.describe(exc),
+                "traceback": loader.student_traceback(exc)}
+    return {"ok": True, "value": value}
+
+
+def _flush_student_streams():
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        try:
+            stream.flush()
+        except BaseException:  # noqa: B036 - a student may have replaced the stream
+            pass
+
+
+if __name__ == "__main__":
+    main()
