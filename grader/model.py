@@ -71,3 +71,16 @@ class SubmissionResult:
 
     def count(self, outcome):
         return sum(c.outcome == outcome for c in self.checks)
+
+
+def to_dict(result):
+    """The whole result as plain data (for caches, resuming and shipping between machines)."""
+    return dataclasses.asdict(result)
+
+
+def from_dict(data):
+    data = dict(data)
+    data["checks"] = [CheckResult(**c) for c in data["checks"]]
+    from .extract import CellReport
+    data["extraction"] = [CellReport(**c) for c in data.get("extraction", [])]
+    return SubmissionResult(**data)

@@ -1,0 +1,29 @@
+"""Shared helpers for the project's tests: run grade.py as a user would."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_grade(*args, out, env=None, timeout=600):
+    """Run ``python grade.py ARGS --out OUT``; return the completed process."""
+    return subprocess.run([sys.executable, str(ROOT / "grade.py"), *map(str, args), "--out",
+                           str(out)], capture_output=True, text=True, cwd=ROOT, env=env,
+                          timeout=timeout)
+
+
+def outcomes(results_json):
+    data = json.loads(Path(results_json).read_text())
+    return {t["number"]: t["extra_data"]["outcome"] for t in data["tests"]}
+
+
+@pytest.fixture
+def grade(tmp_path):
+    def run(*args, **kwargs):
+        return run_grade(*args, out=tmp_path / "out", **kwargs)
+    run.out = tmp_path / "out"
+    return run
