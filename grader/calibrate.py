@@ -13,8 +13,10 @@ MIN_FACTOR, MAX_FACTOR = 1.0, 20.0
 @functools.lru_cache(maxsize=None)
 def slowdown():
     import torch
+
+    from .worker.optim import Adam
     model = torch.nn.Sequential(torch.nn.Linear(1, 16), torch.nn.Sigmoid(), torch.nn.Linear(16, 1))
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    optimizer = Adam(model.parameters(), lr=0.01)
     x = torch.linspace(-2, 2, 40).reshape(-1, 1)
     best = float("inf")
     for _ in range(3):

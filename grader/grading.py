@@ -24,7 +24,7 @@ class Options:
     suite: str = "public"
     seed: int = None
     suite_name: str = "ex08"
-    device: str = "cpu"
+    device: str = "auto"
     mode: str = "definitions"
     sandbox: object = None
     rubric_path: str = None
@@ -70,6 +70,7 @@ def grade(path, options, student_id=None, slot=0):
             session.start_early()
             result.checks = _judge(session, suite, rubric, options, extracted)
             result.load_failures = session.load_failures
+            result.device = session.worker_info.get("device", options.device)
     result.duration = time.monotonic() - started
     return result
 

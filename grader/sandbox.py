@@ -132,7 +132,7 @@ def environment(device):
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "OMP_NUM_THREADS": "1",
            "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0",
            "PYTHONDONTWRITEBYTECODE": "1"}
-    if device == "cuda":
+    if _may_use_gpu(device):
         env["CUBLAS_WORKSPACE_CONFIG"] = ":4096:8"
         for name in ("CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH", "NVIDIA_VISIBLE_DEVICES"):
             if name in os.environ:
@@ -161,7 +161,7 @@ def _bwrap_prefix(device="cpu"):
     args += _system_binds()
     args += ["--proc", "/proc", "--dev", "/dev",
              "--perms", "1777", "--size", str(TMP_SIZE), "--tmpfs", "/tmp"]
-    if device == "cuda":
+    if _may_use_gpu(device):
         args += _cuda_binds()
     return args
 
@@ -214,6 +214,10 @@ def _worker_binds(operations):
         target = Path(SANDBOX_ROOT, "grader", file.relative_to(PACKAGE_DIR))
         binds += ["--ro-bind", str(file), str(target)]
     return binds
+
+
+def _may_use_gpu(device):
+    return device == "cuda" or (device == "auto" and any(Path("/dev").glob("nvidia*")))
 
 
 def _cuda_binds():

@@ -53,6 +53,7 @@ def main():
     applied = apply_limits(config["limits"])
     dropped = enter_scratch_and_drop_privileges(config)
     channel.send({"ok": True, "value": {"pid": os.getpid(), "uid": os.getuid(),
+                                        "device": runtime.DEVICE,
                                         "limits": applied, "dropped_privileges": dropped}})
     namespace = new_namespace()
     student = runtime.Student(namespace)
@@ -78,16 +79,18 @@ def _take_channel(reply_fd):
 
 
 def warm_up(config):
-    """Import torch and pay its lazy first-call costs before the deadlines start."""
+    """Import torch, pick the device and pay lazy first-call costs before any deadline."""
     import torch
     torch.set_num_threads(config.get("threads", 1))
-    runtime.DEVICE = config["device"]
-    if config["device"] == "cuda":
+    device = config["device"]
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    runtime.DEVICE = device
+    if device == "cuda":
         torch.use_deterministic_algorithms(True)
         torch.backends.cudnn.benchmark = False
-    layer = torch.nn.Linear(1, 1).to(config["device"])
-    layer(torch.ones(2, 1, device=config["device"])).sum().backward()
-    torch.optim.Adam(layer.parameters()).step()
+    layer = torch.nn.Linear(1, 1).to(device)
+    layer(torch.ones(2, 1, device=device)).sum().backward()
 
 
 def apply_limits(limits):

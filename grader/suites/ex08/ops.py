@@ -3,7 +3,9 @@
 Each operation drives the student's objects on inputs the judge chose and returns
 what it observed as plain data. Nothing here decides a grade. The small models
 and loops below are instruments (a probe model that records what ``train`` does
-with it, the loop that trains a student's ``nn.Module``), not answers.
+with it, the loop that trains a student's ``nn.Module``), not answers. The
+optimizers handed to student code are ``grader.worker.optim``'s replicas of
+``torch.optim.SGD`` and ``Adam`` (same arithmetic, no start-up cost).
 """
 import numbers
 
@@ -11,6 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from grader.worker.optim import SGD, Adam
 from grader.worker.runtime import ContractError, device, floats, operation, shape
 
 
@@ -143,7 +146,7 @@ def linear_train_student(student, xs, ys, values, lr, epochs, seed):
     model = on_device(student.construct("MyLinearRegression", "MyLinearRegression()"))
     params = two_parameters(model)
     assign(params, values)
-    optimizer = torch.optim.SGD(params, lr=lr)
+    optimizer = SGD(params, lr=lr)
     features = np.array(xs, dtype=np.float32).reshape(-1, 1)
     labels = np.array(ys, dtype=np.float32).reshape(-1, 1)
     train(features, labels, model, same_device_loss(lossfunc), optimizer, epochs)
@@ -193,7 +196,7 @@ def linear_train_probe(student, xs, ys, w, b, lr, epochs):
     train = student.get("train")
     probe = ProbeLinear(w, b)
     spy = SpyLoss(probe)
-    optimizer = torch.optim.SGD(probe.parameters(), lr=lr)
+    optimizer = SGD(probe.parameters(), lr=lr)
     features = np.array(xs, dtype=np.float32).reshape(-1, 1)
     labels = np.array(ys, dtype=np.float32).reshape(-1, 1)
     train(features, labels, probe, spy, optimizer, epochs)
@@ -229,7 +232,7 @@ def nn_linear_train(student, xs, ys, weight, bias, lr, epochs):
     set_linear(layers[0], [[weight]], [bias])
     model = on_device(model)
     x, y = tensor(xs).reshape(-1, 1), tensor(ys).reshape(-1, 1)
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    optimizer = SGD(model.parameters(), lr=lr)
     lossfunc = nn.MSELoss()
     for _ in range(epochs):
         loss = lossfunc(model(x), y)
@@ -270,7 +273,7 @@ def mlp_fit(student, hidden, xs, ys, grid, lr, epochs, seed):
     torch.manual_seed(seed)
     model = on_device(student.construct("MLP", "MLP(hidden_size)", hidden))
     x, y = tensor(xs).reshape(-1, 1), tensor(ys).reshape(-1, 1)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    optimizer = Adam(model.parameters(), lr=lr)
     for _ in range(epochs):
         loss = ((model(x).reshape(-1, 1) - y) ** 2).mean()
         optimizer.zero_grad()
