@@ -18,7 +18,7 @@ import nbformat
 MAX_BYTES = 16 * 1024 * 1024
 CONTRACT_ASSIGNMENTS = {"hidden_size", "learning_rate", "x_train", "y_train"}
 SAFE_CALLS = {"float", "int", "str", "bool", "list", "tuple", "dict", "set", "range", "len",
-              "abs", "round", "min", "max", "sum", "sorted", "zip", "enumerate", "print"}
+              "abs", "round", "min", "max", "sum", "sorted", "zip", "enumerate"}
 SAFE_CALL_ROOTS = {"np", "numpy", "torch", "math", "nn", "F"}
 UNSAFE_ATTRIBUTES = {"fit", "train", "backward", "step", "show", "plot", "savefig", "load",
                      "save", "input", "system", "run", "read", "open"}
@@ -183,9 +183,10 @@ def skip_reason(node):
         names = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
         if not all(isinstance(t, (ast.Name, ast.Tuple)) for t in targets):
             return "assignment to an attribute or item skipped"
-        if node.value is None or set(names) & CONTRACT_ASSIGNMENTS or plain_value(node.value):
+        if node.value is None or set(names) & CONTRACT_ASSIGNMENTS:
             return ""
-        return f"assignment to `{', '.join(names)}` that calls code skipped"
+        call = unsafe_call(node.value)
+        return f"assignment to `{', '.join(names)}` that calls `{call}(...)` skipped" if call else ""
     if isinstance(node, ast.Try):
         inner = node.body + node.orelse + node.finalbody + [
             s for handler in node.handlers for s in handler.body]
@@ -199,23 +200,23 @@ def skip_reason(node):
     return f"top-level `{type(node).__name__.lower()}` statement not run (definitions only)"
 
 
-def plain_value(node):
-    """True when evaluating ``node`` calls nothing but constructors of data."""
+def unsafe_call(node):
+    """The first call in ``node`` that is not a constructor of data, or ''."""
     for sub in ast.walk(node):
         if isinstance(sub, (ast.Lambda, ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr)):
-            return False
+            return type(sub).__name__.lower()
         if isinstance(sub, ast.Call):
             callee = _callee(sub)
             root, _, _ = callee.partition(".")
             last = callee.rsplit(".", 1)[-1]
-            if callee in SAFE_CALLS and callee not in {"print"}:
+            if callee in SAFE_CALLS:
                 continue
             if root in SAFE_CALL_ROOTS and last not in UNSAFE_ATTRIBUTES:
                 continue
             if last in {"reshape", "astype", "float", "view", "unsqueeze", "to", "item"}:
                 continue
-            return False
-    return True
+            return callee
+    return ""
 
 
 def _callee(call):
@@ -256,4 +257,4 @@ def _note_definitions(extraction, node, number):
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
         names = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
     for name in names:
-        extraction.defined.setdefault(name, []).append(number)
+        extraction.defined.setdefault(name, []).append([number, _first_line(node)])

@@ -128,6 +128,8 @@ class GradingPlugin:
         if call.when != "call":
             return
         record = _classify(call.excinfo)
+        if record.outcome == "missing":
+            record.hint = _missing_hint(self.context, call.excinfo.value.reply.missing) or record.hint
         record.output = self.context._output()
         record.duration = call.duration
         record.details.update(self.context.details)
@@ -154,6 +156,22 @@ def _classify(excinfo):
                 if reply.traceback else "")
         return _Record("error", seen=reply.error, hint=hint, traceback=reply.traceback)
     return _internal(error)
+
+
+def _missing_hint(context, name):
+    """Why a name is missing, from what extraction and loading saw."""
+    extraction = context.extraction
+    defined = extraction.defined if extraction is not None else {}
+    whole_cells = extraction is not None and extraction.mode == "execute"
+    for failure in context.session.load_failures:
+        if any(cell == failure["cell"] and (line == failure["line"] or whole_cells)
+               for cell, line in defined.get(name, [])):
+            return (f"cell {failure['cell']} defines `{name}`, but running line "
+                    f"{failure['line']} failed: {failure['error']}")
+    similar = [other for other in defined if other.lower() == name.lower() and other != name]
+    if similar:
+        return f"found `{similar[0]}`: names must be spelled exactly as in the handout, `{name}`"
+    return ""
 
 
 def _internal(error):

@@ -1,0 +1,103 @@
+"""Extraction: what runs of a notebook, and what the student is told about the rest."""
+import json
+
+import nbformat
+import pytest
+
+from grader.extract import extract
+
+
+def notebook(tmp_path, *sources, name="nb.ipynb", version=4):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# Problem set 08")] + [
+        nbformat.v4.new_code_cell(s) for s in sources]
+    path = tmp_path / name
+    path.write_text(nbformat.writes(nb))
+    return path
+
+
+def codes(extraction):
+    return [s["code"] for s in extraction.statements]
+
+
+def test_definitions_only_skips_training_plotting_and_input(tmp_path):
+    path = notebook(tmp_path, "import torch\nfrom torch import nn",
+                    "class MLP(nn.Module):\n    pass\nmodel = MLP()\ntrain(x, y)\nplt.plot(x)",
+                    "hidden_size = 2\nlearning_rate = 0.1\nname = input('name?')",
+                    "for epoch in range(10):\n    print(epoch)")
+    e = extract(path)
+    assert codes(e) == ["import torch", "from torch import nn", "class MLP(nn.Module):\n    pass",
+                        "hidden_size = 2", "learning_rate = 0.1"]
+    assert [s["cell"] for s in e.statements] == [2, 2, 3, 4, 4]
+    assert e.defined["MLP"] == [[3, 1]]
+    notes = " ".join(n for r in e.report for n in r.notes)
+    assert "train(...)" in notes and "input" in notes and "for" in notes
+
+
+def test_magics_shell_and_help_are_neutralised(tmp_path):
+    path = notebook(tmp_path, "%matplotlib inline\n!pip install torch\nfiles = !ls\nx = 1\ntorch.nn?",
+                    "%%time\nimport os\nos.system('rm -rf /')")
+    e = extract(path)
+    assert codes(e) == ["x = 1"]
+    assert e.statements[0]["line"] == 4
+    assert e.report[1].status == "skipped"
+
+
+def test_a_cell_that_does_not_parse_is_reported_and_the_rest_kept(tmp_path):
+    path = notebook(tmp_path, "def f(:\n    pass", "def g():\n    return 1")
+    e = extract(path)
+    assert codes(e) == ["def g():\n    return 1"]
+    bad = e.report[0]
+    assert bad.cell == 2 and bad.status == "not parsed" and "line 1" in bad.notes[0]
+
+
+def test_later_definitions_are_kept_in_order(tmp_path):
+    path = notebook(tmp_path, "def f():\n    return 1", "def f():\n    return 2")
+    assert extract(path).defined["f"] == [[2, 1], [3, 1]]
+    assert len(extract(path).statements) == 2
+
+
+def test_decorators_and_semicolons(tmp_path):
+    path = tmp_path / "s.py"
+    path.write_text("import torch; y = 3\n@torch.no_grad()\ndef f():\n    return 1\n")
+    assert codes(extract(path)) == ["import torch", "y = 3", "@torch.no_grad()\ndef f():\n    return 1"]
+
+
+def test_execute_mode_keeps_whole_cells(tmp_path):
+    path = notebook(tmp_path, "x = 1\nprint(x)", "def f(:")
+    e = extract(path, mode="execute")
+    assert codes(e) == ["x = 1\nprint(x)"]
+
+
+def test_nbformat3_is_upgraded(tmp_path):
+    v3 = {"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "worksheets": [{"cells": [
+        {"cell_type": "code", "input": "def f():\n    return 3", "language": "python",
+         "outputs": [], "metadata": {}}]}]}
+    path = tmp_path / "old.ipynb"
+    path.write_text(json.dumps(v3))
+    assert codes(extract(path)) == ["def f():\n    return 3"]
+
+
+@pytest.mark.parametrize("content, words", [
+    (b"", "empty"),
+    (b"\x89PNG\r\n\x1a\n\0\0\0", "binary"),
+    (b"{not json", "invalid JSON"),
+    (b'{"cells": []}', "nbformat"),
+    (b"\xff\xfe\xfa", "UTF-8"),
+])
+def test_unreadable_files_get_a_clear_reason(tmp_path, content, words):
+    path = tmp_path / "broken.ipynb"
+    path.write_bytes(content)
+    e = extract(path)
+    assert words in e.error and "broken.ipynb" in e.error
+
+
+def test_no_code_cells_and_deep_nesting(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("only text")]
+    path = tmp_path / "text.ipynb"
+    path.write_text(nbformat.writes(nb))
+    assert "no code cells" in extract(path).error
+    deep = tmp_path / "deep.ipynb"
+    deep.write_text("[" * 10000 + "]" * 10000)
+    assert "nested too deeply" in extract(deep).error
