@@ -190,14 +190,26 @@ def skip_reason(node):
     if isinstance(node, ast.Try):
         inner = node.body + node.orelse + node.finalbody + [
             s for handler in node.handlers for s in handler.body]
-        if all(not skip_reason(s) or isinstance(s, ast.Pass) for s in inner):
+        if _only_definitions(inner):
             return ""
         return "try block that does more than define things skipped"
+    if isinstance(node, ast.If) and not _is_main_guard(node):
+        if not unsafe_call(node.test) and _only_definitions(node.body + node.orelse):
+            return ""
+        return "if block that does more than define things skipped"
     if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
         return "bare constant skipped"
     if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
         return f"top-level call `{_callee(node.value)}(...)` not run (definitions only)"
     return f"top-level `{type(node).__name__.lower()}` statement not run (definitions only)"
+
+
+def _only_definitions(statements):
+    return all(isinstance(s, ast.Pass) or not skip_reason(s) for s in statements)
+
+
+def _is_main_guard(node):
+    return "__name__" in ast.unparse(node.test)
 
 
 def unsafe_call(node):

@@ -17,6 +17,7 @@ from .model import CheckResult, SubmissionResult
 from .session import WorkerSession
 
 SECRET_SEED_VARIABLE = "GRADER_SECRET_SEED"
+LOAD_SECONDS = {"definitions": 30, "execute": 300}
 
 
 @dataclasses.dataclass
@@ -78,6 +79,7 @@ def grade(path, options, student_id=None, slot=0):
 def _judge(session, suite, rubric, options, extracted):
     from . import calibrate, judge
     factor = calibrate.slowdown()
+    session.load_timeout = (LOAD_SECONDS[options.mode]) * factor
     timeouts = {entry.id: entry.timeout * factor for entry in rubric}
     cases = suite.cases(options.suite, options.seed)
     context = judge.Context(session, cases, options.device, timeouts, extracted)

@@ -78,3 +78,28 @@ def test_reference_gets_full_marks_on_cuda(grade):
     data = json.loads((grade.out / "ex08" / "results.json").read_text())
     assert data["extra_data"]["device"] == "cuda"
     assert data["score"] == 100.0, [t["output"] for t in data["tests"] if t["score"] == 0]
+
+
+def test_execute_mode_runs_cells_that_build_names_dynamically(grade, tmp_path):
+    import nbformat
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import torch\nfrom torch import nn"),
+                nbformat.v4.new_code_cell(
+                    "def make(name):\n"
+                    "    class Net(nn.Module):\n"
+                    "        def __init__(self, hidden_size):\n"
+                    "            super().__init__()\n"
+                    "            self.a = nn.Linear(1, hidden_size)\n"
+                    "            self.b = nn.Linear(hidden_size, 1)\n"
+                    "        def forward(self, x):\n"
+                    "            return self.b(torch.tanh(self.a(x)))\n"
+                    "    return Net\n"
+                    "for name in ['MLP']:\n"
+                    "    globals()[name] = make(name)\n"
+                    "print('built', name)")]
+    path = tmp_path / "dynamic.ipynb"
+    path.write_text(nbformat.writes(nb))
+    grade(path, "--check", "mlp.structure")
+    assert outcomes(grade.out / "dynamic" / "results.json") == {"mlp.structure": "missing"}
+    grade(path, "--check", "mlp.structure", "--execute")
+    assert outcomes(grade.out / "dynamic" / "results.json") == {"mlp.structure": "passed"}

@@ -51,6 +51,14 @@ def test_a_cell_that_does_not_parse_is_reported_and_the_rest_kept(tmp_path):
     assert bad.cell == 2 and bad.status == "not parsed" and "line 1" in bad.notes[0]
 
 
+def test_guarded_definitions_are_kept_and_main_blocks_skipped(tmp_path):
+    path = notebook(tmp_path, "if torch.cuda.is_available():\n    device = 'cuda'\nelse:\n    device = 'cpu'",
+                    "try:\n    import helpers\nexcept ImportError:\n    pass",
+                    "if __name__ == '__main__':\n    x = 1",
+                    "if len(sys.argv) > 1:\n    train(x)")
+    assert [s["cell"] for s in extract(path).statements] == [2, 3]
+
+
 def test_later_definitions_are_kept_in_order(tmp_path):
     path = notebook(tmp_path, "def f():\n    return 1", "def f():\n    return 2")
     assert extract(path).defined["f"] == [[2, 1], [3, 1]]
