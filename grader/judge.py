@@ -41,18 +41,6 @@ class StudentProblem(Exception):
         self.reply = reply
 
 
-@dataclasses.dataclass
-class _Record:
-    outcome: str = "error"
-    expected: str = ""
-    seen: str = ""
-    hint: str = ""
-    traceback: str = ""
-    output: str = ""
-    duration: float = 0.0
-    details: dict = dataclasses.field(default_factory=dict)
-
-
 class Context:
     """What a check may use: the cases, the device, and calls to the worker."""
 
@@ -123,8 +111,9 @@ class GradingPlugin:
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
         yield
+        entry = self.rubric[item.check_id]
         if call.when == "setup" and call.excinfo is not None:
-            self.records[item.check_id] = _internal(call.excinfo.value)
+            self.records[entry.id] = _result(entry, _internal(call.excinfo.value))
         if call.when != "call":
             return
         record = _classify(call.excinfo)
@@ -133,28 +122,40 @@ class GradingPlugin:
         record.output = self.context._output()
         record.duration = call.duration
         record.details.update(self.context.details)
-        self.records[item.check_id] = record
+        self.records[entry.id] = _result(entry, record)
+
+
+def _result(entry, record):
+    """The rubric entry's ``CheckResult`` with the fields ``record`` found."""
+    return dataclasses.replace(record, id=entry.id, name=entry.name, max_score=entry.points,
+                               score=entry.points if record.outcome == "passed" else 0.0,
+                               visibility=entry.visibility)
+
+
+def _record(outcome, expected="", seen="", hint="", **fields):
+    return CheckResult(id="", name="", max_score=0.0, outcome=outcome, expected=expected,
+                       seen=seen, hint=hint, **fields)
 
 
 def _classify(excinfo):
     if excinfo is None:
-        return _Record(outcome="passed")
+        return _record("passed")
     error = excinfo.value
     if isinstance(error, CheckFailed):
-        return _Record("failed", error.expected, error.seen, error.hint, details=error.details)
+        return _record("failed", error.expected, error.seen, error.hint, details=error.details)
     if isinstance(error, StudentProblem):
         reply = error.reply
         if reply.status == "missing":
-            return _Record("missing", seen=reply.error,
+            return _record("missing", seen=reply.error,
                            hint=f"define `{reply.missing}` at the top level of your notebook, "
                                 f"with the name and signature of the handout")
         if reply.status == "timeout":
-            return _Record("timeout", seen=f"`{error.operation}` gave {reply.error}",
+            return _record("timeout", seen=f"`{error.operation}` gave {reply.error}",
                            hint="look for an endless loop, or work far beyond what the "
                                 "handout asks, in the code this check runs")
         hint = ("read the traceback: it points at the line of your code that failed"
                 if reply.traceback else "")
-        return _Record("error", seen=reply.error, hint=hint, traceback=reply.traceback)
+        return _record("error", seen=reply.error, hint=hint, traceback=reply.traceback)
     return _internal(error)
 
 
@@ -176,7 +177,7 @@ def _missing_hint(context, name):
 
 def _internal(error):
     text = "".join(traceback.format_exception_only(type(error), error)).strip()
-    return _Record("error", seen=f"internal grader error: {text[:1000]}",
+    return _record("error", seen=f"internal grader error: {text[:1000]}",
                    hint="this is the grader's fault, not yours: tell the course staff")
 
 
@@ -189,18 +190,8 @@ def run(context, suite, rubric, selected=None, backstop=True):
                      "--rootdir", str(suite.checks_dir), "-p", "no:cacheprovider",
                      "-p", "no:logging", "-p", "no:warnings", "-p", "no:stepwise",
                      "-p", "no:junitxml", "-qq"], plugins=[plugin])
-    results = []
-    for entry in rubric:
-        if selected and entry.id not in selected:
-            continue
-        record = plugin.records.get(entry.id) or _Record(
-            "error", seen="internal grader error: the check did not run",
-            hint="this is the grader's fault, not yours: tell the course staff")
-        results.append(CheckResult(
-            id=entry.id, name=entry.name, max_score=entry.points, outcome=record.outcome,
-            score=entry.points if record.outcome == "passed" else 0.0,
-            expected=record.expected, seen=record.seen, hint=record.hint,
-            output=record.output, traceback=record.traceback, duration=record.duration,
-            visibility=entry.visibility, details=record.details))
     context.elapsed = time.monotonic() - started
-    return results
+    not_run = _record("error", seen="internal grader error: the check did not run",
+                      hint="this is the grader's fault, not yours: tell the course staff")
+    return [plugin.records.get(entry.id) or _result(entry, not_run)
+            for entry in rubric if not selected or entry.id in selected]
