@@ -42,7 +42,9 @@ def check_structure(ctx):
                               f"{got['mean_abs']:.3g}",
                               "PyTorch's default initialisation is not U(-1, 1): call "
                               "nn.init.uniform_(p, -1.0, 1.0) on every parameter")
-        want = E.deep_outputs(case, case["batch"])
+        output_bias = any(m["bias"] for m in got["linears"] if m["out"] == 1)
+        want = E.deep_outputs(case if output_bias else E.without_output_bias(case),
+                              case["batch"])
         out = got["output"]
         if out["shape"] not in ([3, 1], [3]) or not E.close(out["values"], want, 1e-4, 1e-6):
             raise CheckFailed(f"{name}(x) = c^T x_L with x_l = sigmoid(W_l x_(l-1) + b_l): "
