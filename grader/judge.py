@@ -19,6 +19,8 @@ import pytest
 from .model import CheckResult
 
 MAX_OUTPUT = 6000
+CUDA_UNAVAILABLE = ("Torch not compiled with CUDA enabled", "Found no NVIDIA driver",
+                    "No CUDA GPUs are available")
 
 
 class CheckFailed(AssertionError):
@@ -155,6 +157,10 @@ def _classify(excinfo):
                                 "handout asks, in the code this check runs")
         hint = ("read the traceback: it points at the line of your code that failed"
                 if reply.traceback else "")
+        if any(marker in reply.error for marker in CUDA_UNAVAILABLE):
+            hint = ("the grader may run your code on a CPU: pick the device with "
+                    "torch.device('cuda' if torch.cuda.is_available() else 'cpu') rather "
+                    "than calling .cuda()")
         return _record("error", seen=reply.error, hint=hint, traceback=reply.traceback)
     return _internal(error)
 

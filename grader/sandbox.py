@@ -174,6 +174,10 @@ def _system_binds():
         elif os.path.isdir(path):
             args += ["--ro-bind", path, path]
     for path in _python_paths():
+        # bwrap would create the parents 0700: the unprivileged worker could not import
+        # anything it had not imported before dropping privileges (matplotlib, say)
+        for parent in reversed(Path(path).parents[:-1]):
+            args += ["--perms", "0755", "--dir", str(parent)]
         args += ["--ro-bind", path, path]
     for path in _masked_paths():
         args += ["--tmpfs", path]

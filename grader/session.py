@@ -131,7 +131,9 @@ class WorkerSession:
                 "cells": {str(k): v for k, v in self.cells.items()},
                 "statements": self.statements}}, self.load_timeout)
             if reply.status == "ok":
-                self.load_failures += reply.value["failures"]
+                # a worker restarted after a failed check reloads: report each failure once
+                self.load_failures += [f for f in reply.value["failures"]
+                                       if f not in self.load_failures]
                 self.defined_names = reply.value["names"]
                 self._loaded = True
                 return True

@@ -52,7 +52,10 @@ def make(suite, seed=None):
                           for layers, dim in ((1, 1), (3, 2), (8, 5))],
         "deep_decay": _decay_cases(rng, int(rng.integers(1, 4)) if hidden else 2),
     }
-    cases["deep_bound"] = [c for c in cases["deep_decay"] if c["kind"] == "adversarial"]
+    dim = cases["deep_decay"][0]["input_dim"]
+    cases["deep_bound"] = [c for c in cases["deep_decay"] if c["kind"] == "adversarial"] + [
+        _deep_case(rng, layers, dim, "adversarial", _wide_input(rng, dim))
+        for layers in range(1, 31)]
     return cases
 
 
@@ -68,6 +71,16 @@ def _decay_cases(rng, dim):
 
 def _input(rng, dim):
     return np.round(rng.uniform(0.5, 2.0, dim) * rng.choice([-1, 1], dim), 4)
+
+
+def _wide_input(rng, dim):
+    """An input with |x1| in [4, 8]: there a bound that leaves out |x1| is too small.
+
+    With |x1| <= 3, ``(3/4)^L`` is still above the largest derivative, ``|x1| (3/4)^L / 3``.
+    """
+    x = _input(rng, dim)
+    x[0] = np.round(np.sign(x[0]) * rng.uniform(4.0, 8.0), 4)
+    return x
 
 
 def _mlp_weights(rng, hidden):

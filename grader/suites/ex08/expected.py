@@ -111,6 +111,11 @@ def deep_net(case):
     return model
 
 
+def without_output_bias(case):
+    """The case for a net whose output node has no bias: ``f = c^T x_L`` to the letter."""
+    return dict(case, weights=case["weights"][:-1] + [dict(case["weights"][-1], bias=[0.0])])
+
+
 def deep_outputs(case, batch):
     with torch.no_grad():
         return flat(deep_net(case)(torch.tensor(batch, dtype=torch.float64)))

@@ -145,6 +145,9 @@ def linear_train_student(student, xs, ys, values, lr, epochs, seed):
     torch.manual_seed(seed)
     model = on_device(student.construct("MyLinearRegression", "MyLinearRegression()"))
     params = two_parameters(model)
+    if not all(p.is_leaf for p in params):
+        raise ContractError("`parameters()` gives tensors that are not leaves, and "
+                            "torch.optim.SGD cannot train those (see linear.parameters)")
     assign(params, values)
     optimizer = SGD(params, lr=lr)
     features = np.array(xs, dtype=np.float32).reshape(-1, 1)

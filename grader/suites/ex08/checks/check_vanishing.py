@@ -42,7 +42,9 @@ def check_structure(ctx):
                               f"{got['mean_abs']:.3g}",
                               "PyTorch's default initialisation is not U(-1, 1): call "
                               "nn.init.uniform_(p, -1.0, 1.0) on every parameter")
-        want = E.deep_outputs(case, case["batch"])
+        output_bias = any(m["bias"] for m in got["linears"] if m["out"] == 1)
+        want = E.deep_outputs(case if output_bias else E.without_output_bias(case),
+                              case["batch"])
         out = got["output"]
         if out["shape"] not in ([3, 1], [3]) or not E.close(out["values"], want, 1e-4, 1e-6):
             raise CheckFailed(f"{name}(x) = c^T x_L with x_l = sigmoid(W_l x_(l-1) + b_l): "
@@ -117,8 +119,12 @@ def check_bound(ctx):
             raise CheckFailed(f"gradient_bound({case['layers']}, x) >= {reached:.6g}, a "
                               f"derivative reached with weights in [-1, 1] at x = {case['x']}",
                               f"{value:.6g}",
-                              "the proof gives |x1| (3/4)^L; remember the factor |x1|")
-    for case, value, following in zip(cases, values, values[1:]):
+                              "the proof gives |x1| (3/4)^L: a factor |x1| from the first "
+                              "layer, and 3/4 per layer (3 weights of at most 1 in absolute "
+                              "value, times sigmoid' <= 1/4)")
+    for case, value, following_case, following in zip(cases, values, cases[1:], values[1:]):
+        if following_case["x"] != case["x"] or following_case["layers"] != case["layers"] + 1:
+            continue
         if following > 0.75 * value * (1 + TOLERANCE):
             raise CheckFailed(f"the bound to shrink by at least 3/4 per layer from L = "
                               f"{case['layers']}", f"{value:.6g} then {following:.6g}",
