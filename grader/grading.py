@@ -17,6 +17,7 @@ from .model import CheckResult, SubmissionResult
 from .session import WorkerSession
 
 SECRET_SEED_VARIABLE = "GRADER_SECRET_SEED"
+TIME_LIMIT = 300.0
 
 
 @dataclasses.dataclass
@@ -30,6 +31,7 @@ class Options:
     rubric_path: str = None
     selected: tuple = ()
     backstop: bool = True
+    time_limit: float = TIME_LIMIT
 
     @property
     def seed_label(self):
@@ -78,6 +80,7 @@ def _judge(session, suite, rubric, options, extracted):
     from . import calibrate, judge
     factor = calibrate.slowdown()
     timeouts = {entry.id: entry.timeout * factor for entry in rubric}
+    session.time_budget = options.time_limit * factor if options.time_limit else None
     cases = suite.cases(options.suite, options.seed)
     context = judge.Context(session, cases, options.device, timeouts, extracted)
     return judge.run(context, suite, rubric, options.selected, options.backstop)
