@@ -37,6 +37,10 @@ def parser():
     p.add_argument("--rubric", default=None, metavar="TOML", help="points and names of the checks")
     p.add_argument("--sandbox", choices=("auto",) + sandboxes.LEVELS, default="auto",
                    help="isolation level (default: the strongest available)")
+    p.add_argument("--time-limit", type=float, default=grading.TIME_LIMIT, metavar="SECONDS",
+                   help="wall-clock budget of one submission's code, loading and every check "
+                        "together, scaled like the checks' deadlines by this machine's speed "
+                        f"(default {grading.TIME_LIMIT:g})")
     p.add_argument("--require-sandbox", action="store_true",
                    help="refuse to grade without the full bubblewrap sandbox")
     p.add_argument("-q", "--quiet", action="store_true", help="only the totals")
@@ -87,6 +91,8 @@ def _options(args):
             raise UsageError(f"${grading.SECRET_SEED_VARIABLE} is not an integer") from None
     if args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
+    if not args.time_limit > 0:
+        raise UsageError("--time-limit must be a positive number of seconds")
     try:
         device = devices.resolve(args.device)
         sandbox = sandboxes.choose(args.sandbox)
@@ -97,7 +103,8 @@ def _options(args):
                          f"(best available: {sandbox.level}); install the 'bubblewrap' package")
     return grading.Options(suite=args.suite, seed=seed, device=device,
                            mode="execute" if args.execute else "definitions", sandbox=sandbox,
-                           rubric_path=args.rubric, selected=tuple(args.check))
+                           rubric_path=args.rubric, selected=tuple(args.check),
+                           time_limit=args.time_limit)
 
 
 def _rubric(args):

@@ -17,7 +17,11 @@ from .model import CheckResult, SubmissionResult
 from .session import WorkerSession
 
 SECRET_SEED_VARIABLE = "GRADER_SECRET_SEED"
+<<<<<<< HEAD
 LOAD_SECONDS = {"definitions": 30, "execute": 300}
+=======
+TIME_LIMIT = 300.0
+>>>>>>> security
 
 
 @dataclasses.dataclass
@@ -31,6 +35,7 @@ class Options:
     rubric_path: str = None
     selected: tuple = ()
     backstop: bool = True
+    time_limit: float = TIME_LIMIT
 
     @property
     def seed_label(self):
@@ -81,6 +86,7 @@ def _judge(session, suite, rubric, options, extracted):
     factor = calibrate.slowdown()
     session.load_timeout = (LOAD_SECONDS[options.mode]) * factor
     timeouts = {entry.id: entry.timeout * factor for entry in rubric}
+    session.time_budget = options.time_limit * factor if options.time_limit else None
     cases = suite.cases(options.suite, options.seed)
     context = judge.Context(session, cases, options.device, timeouts, extracted)
     return judge.run(context, suite, rubric, options.selected, options.backstop)

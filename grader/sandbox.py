@@ -12,9 +12,10 @@ Three levels, strongest first, chosen by what the machine offers:
 
 At every level the worker gets a scrubbed environment and its own scratch
 directory, applies resource limits itself, and drops to an unprivileged uid
-when the grader runs as root.
+when the grader runs as root. docs/security.md says what each layer stops.
 """
 import dataclasses
+import ctypes
 import functools
 import json
 import os
@@ -33,6 +34,7 @@ SANDBOX_ROOT = "/opt/grader-worker"
 SANDBOX_SCRATCH = "/tmp/work"
 TMP_SIZE = 256 * 1024 * 1024
 BASE_UID = 61000
+PR_SET_DUMPABLE = 4
 
 LEVELS = ("bwrap", "unshare", "none")
 
@@ -46,6 +48,11 @@ class Sandbox:
     @property
     def isolated_filesystem(self):
         return self.level == "bwrap"
+
+    @property
+    def pid_namespace(self):
+        """Killing the worker kills everything it started (the namespace dies with it)."""
+        return self.level in ("bwrap", "unshare")
 
 
 def worker_files(operations_module):
@@ -79,7 +86,8 @@ def choose(requested="auto"):
     skipped = []
     for level in levels:
         if probe(level):
-            return Sandbox(level, _protections(level), tuple(_warnings(level, skipped)))
+            return Sandbox(level, _protections(level),
+                           tuple(_warnings(level, skipped, requested)))
         skipped.append(level)
     raise RuntimeError(f"sandbox level {requested!r} is not available on this machine")
 
@@ -98,21 +106,33 @@ def _protections(level):
     return tuple(common)
 
 
-def _warnings(level, skipped):
+_EXPOSED = {
+    "unshare": "can read every host file its uid may read (the reference, the hidden tests, "
+               "other results) and fill the host disk",
+    "none": "can read every host file its uid may read (the reference, the hidden tests, "
+            "other results), fill the host disk, use the network and see other processes",
+}
+
+
+def _warnings(level, skipped, requested):
     if level == "bwrap":
         return []
-    missing = ", ".join(skipped) or "bwrap"
-    return [f"WEAKER SANDBOX: {missing} unavailable; student code runs with the "
-            f"'{level}' level and can read the host filesystem"]
+    why = (f"{', '.join(skipped)} unavailable" if requested == "auto"
+           else f"--sandbox {level} requested")
+    return [f"WEAKER SANDBOX: {why}; student code runs at the '{level}' level and "
+            f"{_EXPOSED[level]}. Install bubblewrap, or pass --require-sandbox to refuse."]
+
+
+def scratch(sandbox):
+    """(the worker's scratch directory as it sees it, a host folder to delete afterwards)."""
+    if sandbox.level == "bwrap":
+        return SANDBOX_SCRATCH, None
+    folder = tempfile.mkdtemp(prefix="grader-worker-")
+    return folder, folder
 
 
 def worker_command(sandbox, config):
-    """The argv that starts a worker for ``config`` (a JSON-able dict) in ``sandbox``.
-
-    Fills in the sandbox-specific parts of ``config``: where the scratch directory is.
-    """
-    config = dict(config, scratch=SANDBOX_SCRATCH if sandbox.level == "bwrap"
-                  else tempfile.mkdtemp(prefix="grader-worker-"))
+    """The argv that starts a worker for ``config`` (a JSON-able dict) in ``sandbox``."""
     root = SANDBOX_ROOT if sandbox.level == "bwrap" else str(PROJECT_DIR)
     code = f"import sys; sys.path.insert(0, {root!r}); from grader.worker.main import main; main()"
     python = [sys.executable, "-I", "-B", "-c", code, json.dumps(config)]
@@ -125,6 +145,17 @@ def worker_command(sandbox, config):
 
 def worker_uid(slot):
     return BASE_UID + slot if os.geteuid() == 0 else None
+
+
+@functools.lru_cache(maxsize=None)
+def protect_judge():
+    """Make this process non-dumpable: a worker of the same uid cannot read its memory or
+    ``/proc/<pid>/environ`` (where ``GRADER_SECRET_SEED`` lives) at the weaker levels."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    except (OSError, AttributeError):
+        return False
+    return True
 
 
 def environment(device):
@@ -174,11 +205,7 @@ def _system_binds():
         elif os.path.isdir(path):
             args += ["--ro-bind", path, path]
     for path in _python_paths():
-        # bwrap would create the parents 0700: the unprivileged worker could not import
-        # anything it had not imported before dropping privileges (matplotlib, say)
-        for parent in reversed(Path(path).parents[:-1]):
-            args += ["--perms", "0755", "--dir", str(parent)]
-        args += ["--ro-bind", path, path]
+        args += _parents(path) + ["--ro-bind", path, path]
     for path in _masked_paths():
         args += ["--tmpfs", path]
     return args
@@ -213,15 +240,28 @@ def _masked_paths():
 
 
 def _worker_binds(operations):
-    binds = []
+    binds, made = [], set()
     for file in worker_files(operations):
         target = Path(SANDBOX_ROOT, "grader", file.relative_to(PACKAGE_DIR))
-        binds += ["--ro-bind", str(file), str(target)]
+        binds += _parents(str(target), made) + ["--ro-bind", str(file), str(target)]
     return binds
 
 
 def _may_use_gpu(device):
     return device == "cuda" or (device == "auto" and any(Path("/dev").glob("nvidia*")))
+
+
+def _parents(path, made=None):
+    """Create ``path``'s missing parents world-readable (bwrap makes them 0700 otherwise,
+    and the unprivileged uid could then import nothing that was not imported before)."""
+    made = set() if made is None else made
+    args = []
+    parents = [p for p in reversed(Path(path).parents) if str(p) not in ("/", "/usr", "/etc")]
+    for parent in map(str, parents):
+        if parent not in made:
+            made.add(parent)
+            args += ["--perms", "0755", "--dir", parent]
+    return args
 
 
 def _cuda_binds():

@@ -1,24 +1,29 @@
 """The judge's side of the boundary: a worker process and the calls made to it.
 
 A ``WorkerSession`` starts a sandboxed worker, loads the submission into it and
-runs named operations with a deadline each. What comes back is a ``Reply`` of plain
-data. A worker that hangs, crashes or sends garbage is killed; the next call starts
+runs named operations with a deadline each, all within one time budget for the
+submission. What comes back is a ``Reply`` of plain data. A worker that hangs,
+crashes or sends garbage is killed with everything it started; the next call starts
 a fresh one and loads the submission again, so one bad operation costs one check.
 """
 import dataclasses
 import fcntl
 import os
 import selectors
+import shutil
 import signal
 import subprocess
 import time
 
+from . import processes
 from . import sandbox as sandboxes
 from .worker.protocol import FrameReader, ProtocolError, encode
 
 OUTPUT_HEAD = 3072
 OUTPUT_TAIL = 1024
 MAX_LOAD_ATTEMPTS = 4
+PIPE_SIZE = 1 << 20
+F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 
 
 @dataclasses.dataclass
@@ -80,7 +85,7 @@ class WorkerSession:
     """One submission's worker; restarted (and the submission reloaded) after a failure."""
 
     def __init__(self, sandbox, operations, statements, cells, device="cpu", slot=0,
-                 limits=None, startup_timeout=90.0, load_timeout=30.0):
+                 limits=None, startup_timeout=90.0, load_timeout=30.0, time_budget=None):
         self.sandbox = sandbox
         self.operations = operations
         self.statements = list(statements)
@@ -90,6 +95,7 @@ class WorkerSession:
         self.limits = limits or Limits()
         self.startup_timeout = startup_timeout
         self.load_timeout = load_timeout
+        self.time_budget = time_budget
         self.load_failures = []
         self.worker_info = {}
         self.defined_names = []
@@ -98,6 +104,10 @@ class WorkerSession:
         self.broken = None
         self._loaded = False
         self._process = None
+        self._scratch = None
+        self._deadline = None
+        self._request_id = 0
+        sandboxes.protect_judge()
 
     def __enter__(self):
         return self
@@ -107,9 +117,23 @@ class WorkerSession:
 
     def call(self, operation, args, timeout):
         """Run ``operation`` on the loaded submission within ``timeout`` seconds."""
+        if self._budget_left() <= 0:
+            return Reply("timeout", error=self._spent())
         if not self._ensure_loaded():
+            if self.broken is None:
+                return Reply("timeout", error=self._spent())
             return Reply("error", error=self.broken)
         return self._request({"op": operation, "args": args}, timeout)
+
+    def _budget_left(self):
+        """Seconds left of the submission's time budget (counted from its first start)."""
+        if self._deadline is None:
+            return float("inf")
+        return self._deadline - time.monotonic()
+
+    def _spent(self):
+        return (f"the submission used up its time budget of {self.time_budget:.0f} s "
+                f"before this check (see the checks that timed out before it)")
 
     def start_early(self):
         """Start the worker now, so its start-up overlaps the judge's own work."""
@@ -122,6 +146,8 @@ class WorkerSession:
         if self._loaded:
             return True
         for _ in range(MAX_LOAD_ATTEMPTS):
+            if self._budget_left() <= 0:
+                return False
             reply = self._start()
             if reply.status != "ok":
                 self.broken = f"the worker process did not start: {reply.error}"
@@ -141,10 +167,8 @@ class WorkerSession:
                 self.broken = f"loading the submission failed: {reply.error}"
                 return False
             bad = self.statements.pop(self.progress)
-            reason = ("did not finish within %.0f s" % self.load_timeout
-                      if reply.status == "timeout" else reply.error)
             self.load_failures.append({"cell": bad["cell"], "line": bad["line"],
-                                       "error": f"this statement {reason}; it was skipped",
+                                       "error": f"this statement was skipped: {reply.error}",
                                        "traceback": ""})
             self._kill()
         self.broken = "the submission could not be loaded (too many statements failed)"
@@ -159,15 +183,21 @@ class WorkerSession:
         reply = self._await(self.startup_timeout, Capture())
         if reply.status == "ok":
             self.worker_info = reply.value
+            if self._deadline is None and self.time_budget is not None:
+                self._deadline = time.monotonic() + self.time_budget
         return reply
 
     def _spawn(self):
         self.starts += 1
+        scratch, self._scratch = sandboxes.scratch(self.sandbox)
         config = {"operations": self.operations, "device": self.device, "threads": 1,
-                  "limits": self.limits.as_config(), "uid": sandboxes.worker_uid(self.slot)}
+                  "limits": self.limits.as_config(), "uid": sandboxes.worker_uid(self.slot),
+                  "scratch": scratch}
         request_r, request_w = os.pipe()
         reply_r, reply_w = os.pipe()
         output_r, output_w = os.pipe()
+        for fd in (reply_r, output_r):
+            _widen(fd)
         argv = sandboxes.worker_command(self.sandbox, dict(config, reply_fd=reply_w))
         try:
             self._process = subprocess.Popen(
@@ -178,6 +208,7 @@ class WorkerSession:
             self._process = None
             for fd in (request_r, request_w, reply_r, reply_w, output_r, output_w):
                 os.close(fd)
+            self._remove_scratch()
             return str(exc)
         for fd in (request_r, reply_w, output_w):
             os.close(fd)
@@ -192,18 +223,27 @@ class WorkerSession:
     def _request(self, message, timeout):
         capture = Capture()
         started = time.monotonic()
+        self._request_id += 1
+        budget = self._budget_left()
         try:
-            _write_all(self._requests, encode(message))
+            _write_all(self._requests, encode(dict(message, id=self._request_id)))
         except OSError:
             reply = Reply("crashed", error=self._death())
         else:
-            reply = self._await(timeout, capture)
+            reply = self._await(min(timeout, budget), capture, self._request_id)
+            if reply.status == "timeout" and budget < timeout:
+                reply.error = (f"no answer within {budget:.0f} s, when the submission's time "
+                               f"budget of {self.time_budget:.0f} s ran out")
         reply.output = capture.text()
         reply.duration = time.monotonic() - started
         return reply
 
-    def _await(self, timeout, capture):
-        """Wait for the next reply frame, collecting output, until the deadline."""
+    def _await(self, timeout, capture, request_id=None):
+        """Wait for the reply to ``request_id``, collecting output, until the deadline.
+
+        Frames answering another request (a forked copy of the worker answering twice,
+        say) are dropped.
+        """
         deadline = time.monotonic() + timeout
         with selectors.DefaultSelector() as selector:
             selector.register(self._replies, selectors.EVENT_READ)
@@ -215,6 +255,12 @@ class WorkerSession:
                     self._kill()
                     return Reply("crashed", error=f"the worker sent garbage ({exc})")
                 if message is not None:
+                    if not isinstance(message, dict):
+                        self._kill()
+                        return Reply("crashed", error="the worker sent a reply that is not "
+                                                      "an object")
+                    if message.get("id") != request_id:
+                        continue
                     if "progress" in message:
                         self.progress = message["progress"]
                         continue
@@ -266,17 +312,29 @@ class WorkerSession:
                 f"student's code (sys.exit or os._exit?)")
 
     def _kill(self):
+        """Kill the worker and every process it started; delete its scratch folder."""
         self._loaded = False
         process, self._process = self._process, None
         if process is None:
             return
+        if not self.sandbox.pid_namespace:
+            processes.kill_tree(process.pid)
         try:
             os.killpg(process.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
         process.wait()
+        uid = sandboxes.worker_uid(self.slot)
+        if uid is not None and not self.sandbox.pid_namespace:
+            processes.kill_uid(uid)
         for fd in (self._requests, self._replies, self._output):
             os.close(fd)
+        self._remove_scratch()
+
+    def _remove_scratch(self):
+        folder, self._scratch = self._scratch, None
+        if folder:
+            shutil.rmtree(folder, ignore_errors=True)
 
     def close(self):
         self._kill()
@@ -287,10 +345,18 @@ def _write_all(fd, data):
         data = data[os.write(fd, data):]
 
 
+def _widen(fd):
+    """A 1 MiB pipe: a flood of output costs a few wake-ups, not thousands."""
+    try:
+        fcntl.fcntl(fd, F_SETPIPE_SZ, PIPE_SIZE)
+    except OSError:
+        pass
+
+
 def _read(fd):
     """Bytes available on ``fd``: b'' if none yet, None at end of file."""
     try:
-        data = os.read(fd, 1 << 16)
+        data = os.read(fd, PIPE_SIZE)
     except BlockingIOError:
         return b""
     except OSError:
@@ -299,8 +365,6 @@ def _read(fd):
 
 
 def _reply_from(message):
-    if not isinstance(message, dict):
-        return Reply("crashed", error="the worker sent a reply that is not an object")
     if message.get("ok") is True:
         return Reply("ok", value=message.get("value"))
     kind = message.get("kind")

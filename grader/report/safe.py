@@ -1,18 +1,26 @@
 """Make student-controlled text harmless where it is shown."""
 import re
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-_WORKFLOW = re.compile(r"^(\s*)(::|##\[|##vso\[)", re.MULTILINE)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_WORKFLOW = re.compile(r"^(\s*)(::)", re.MULTILINE)
+_AZURE = re.compile(r"##(\[|vso\[)", re.IGNORECASE)
 
 
 def terminal(text):
     """No escape sequences or other control characters reach the terminal or a CI log.
 
-    GitHub's and Azure's workflow commands (``::error::``, ``##[group]``, ``##vso[``) at
-    the start of a line are defused too, so student output cannot act on the log.
+    Workflow commands are defused too, so student output cannot act on the log:
+    GitHub's (``::error::``, ``::stop-commands::``), which count at the start of a line,
+    and Azure's (``##vso[``, ``##[group]``), wherever they appear.
     """
-    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-    return _WORKFLOW.sub(lambda m: m.group(1) + "\u2024" + m.group(2)[1:], text)
+    text = _CONTROL.sub(_escape, text)
+    text = _WORKFLOW.sub(lambda m: m.group(1) + "\u2024:", text)
+    return _AZURE.sub(lambda m: "#\u2024" + m.group(1), text)
+
+
+def _escape(match):
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def truncate(text, limit):

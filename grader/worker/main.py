@@ -5,8 +5,12 @@ writes reply frames on the fd named in its configuration; the student's stdout a
 their own pipe. Before any student code runs it imports torch (so that cost is
 paid once, outside the operations' deadlines), applies resource limits and,
 when started as root, drops to an unprivileged uid.
+
+Every reply echoes its request's id. A copy of this process made by a fork in
+student code never answers: it exits when it gets back to the request loop.
 """
 import builtins
+import ctypes
 import importlib
 import json
 import os
@@ -17,6 +21,7 @@ import types
 from . import loader, runtime
 from .protocol import FrameReader, encode
 
+PR_SET_CHILD_SUBREAPER = 36
 _LIMITS = {"address_space": resource.RLIMIT_AS, "cpu_seconds": resource.RLIMIT_CPU,
            "file_size": resource.RLIMIT_FSIZE, "processes": resource.RLIMIT_NPROC,
            "open_files": resource.RLIMIT_NOFILE}
@@ -27,14 +32,19 @@ class Channel:
         self.read_fd = read_fd
         self.write_fd = write_fd
         self.reader = FrameReader()
+        self.owner = os.getpid()
 
     def send(self, message):
+        if os.getpid() != self.owner:
+            os._exit(0)
         data = encode(message)
         while data:
             written = os.write(self.write_fd, data)
             data = data[written:]
 
     def receive(self):
+        if os.getpid() != self.owner:
+            os._exit(0)
         while True:
             message = self.reader.take()
             if message is not None:
@@ -48,6 +58,7 @@ class Channel:
 def main():
     config = json.loads(sys.argv[1])
     channel = _take_channel(config["reply_fd"])
+    _adopt_orphans()
     warm_up(config)
     importlib.import_module(config["operations"])
     applied = apply_limits(config["limits"])
@@ -62,11 +73,11 @@ def main():
         if request is None:
             return
         if request["op"] == "load":
-            reply = load(channel, namespace, **request["args"])
+            reply = load(channel, request["id"], namespace, **request["args"])
         else:
             reply = call(student, request["op"], request["args"])
         _flush_student_streams()
-        channel.send(reply)
+        channel.send(dict(reply, id=request["id"]))
 
 
 def _take_channel(reply_fd):
@@ -76,6 +87,15 @@ def _take_channel(reply_fd):
     os.dup2(devnull, 0)
     os.close(devnull)
     return Channel(read_fd, reply_fd)
+
+
+def _adopt_orphans():
+    """Become a child subreaper: what student code starts and abandons stays below this
+    process, where the judge finds and kills it (the ``none`` level has no PID namespace)."""
+    try:
+        ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
 
 
 def warm_up(config):
@@ -140,12 +160,12 @@ def new_namespace():
     return module.__dict__
 
 
-def load(channel, namespace, cells, statements):
+def load(channel, request_id, namespace, cells, statements):
     """Run the statements in order, reporting progress so a hang can be pinned."""
     loader.register_sources({int(k): v for k, v in cells.items()})
     failures = []
     for index, statement in enumerate(statements):
-        channel.send({"progress": index})
+        channel.send({"progress": index, "id": request_id})
         failure = loader.run_statement(namespace, statement)
         if failure is not None:
             failures.append(failure)
