@@ -17,11 +17,8 @@ from .model import CheckResult, SubmissionResult
 from .session import WorkerSession
 
 SECRET_SEED_VARIABLE = "GRADER_SECRET_SEED"
-<<<<<<< HEAD
 LOAD_SECONDS = {"definitions": 30, "execute": 300}
-=======
 TIME_LIMIT = 300.0
->>>>>>> security
 
 
 @dataclasses.dataclass
