@@ -42,7 +42,7 @@ def _render(results, details):
 def _table(result):
     rows = ["| | check | points | what it checks |", "|---|---|---:|---|"]
     for check in result.checks:
-        rows.append(f"| {MARKS[check.outcome]} | `{_plain(check.id)}` | "
+        rows.append(f"| {MARKS[check.outcome]} | {_plain(check.id)} | "
                     f"{check.score:g} / {check.max_score:g} | {_plain(check.name)} |")
     return "\n".join(rows) + "\n"
 

@@ -22,15 +22,25 @@ def summary(result, verbose=True, feedback=None, advice=False, partial=False):
                      f"{check.score:>4g}/{check.max_score:<3g} {check.name}")
         if verbose and not check.passed and not result.error:
             for label, text in (("expected", check.expected), ("seen", check.seen),
-                                ("hint", check.hint)):
+                                ("hint", check.hint), ("traceback", _tail(check.traceback))):
                 if text:
-                    lines.append(f"            {label}: {truncate(text, 600)}")
+                    lines.append(_indent(f"{label}: {truncate(text, 600)}", 12))
     lines.append(f"  total: {result.score:g} / {result.max_score:g}  ({_suite(result)})")
     if feedback:
         lines.append(f"  feedback page (plots, tracebacks, what your code printed): {feedback}")
     if advice:
         lines += ["", *next_steps(result, partial)]
     return terminal("\n".join(lines))
+
+
+def _indent(text, width):
+    return "\n".join(" " * width + line for line in text.splitlines())
+
+
+def _tail(traceback, count=8):
+    """The end of a traceback: the student's failing line and the error."""
+    lines = traceback.strip().splitlines()
+    return "\n".join((["..."] if len(lines) > count else []) + lines[-count:])
 
 
 def _suite(result):
