@@ -19,36 +19,42 @@ def signature(path, stat=os.stat):
     return status.st_mtime_ns, status.st_size, status.st_ino
 
 
-def saves(paths, interval=INTERVAL, stat=os.stat, sleep=time.sleep):
-    """Yield after each save of one of ``paths``, forever."""
-    last = [signature(p, stat) for p in paths]
+def snapshot(paths, stat=os.stat):
+    return [signature(p, stat) for p in paths]
+
+
+def next_save(paths, last, interval=INTERVAL, stat=os.stat, sleep=time.sleep):
+    """Wait until the files differ from ``last`` and have settled; return their snapshot."""
     while True:
         sleep(interval)
-        now = [signature(p, stat) for p in paths]
+        now = snapshot(paths, stat)
         if now == last or None in now:
             continue
         while True:
             sleep(interval)
-            settled = [signature(p, stat) for p in paths]
+            settled = snapshot(paths, stat)
             if settled == now:
-                break
+                return now
             now = settled
-        last = now
-        yield
 
 
 def watch(paths, grade, interval=INTERVAL, stat=os.stat, sleep=time.sleep, say=print):
-    """Run ``grade()`` now and after every save until Ctrl-C; return its last status."""
+    """Run ``grade()`` now and after every save until Ctrl-C; return its last status.
+
+    The files' state is taken before each grading, so a save made while grading
+    runs is graded next.
+    """
     names = ", ".join(str(p) for p in paths)
     status = None
     try:
+        last = snapshot(paths, stat)
         status = grade()
-        say(f"\nwatching {names}: save it to grade again (Ctrl-C to stop)", flush=True)
-        for _ in saves(paths, interval, stat, sleep):
+        while True:
+            say(f"\nwatching {names}: save it to grade again (Ctrl-C to stop)", flush=True)
+            last = next_save(paths, last, interval, stat, sleep)
             say(f"\n--- {names} saved at {time.strftime('%H:%M:%S')}: grading again ---",
                 flush=True)
             status = grade()
-            say(f"\nwatching {names}: save it to grade again (Ctrl-C to stop)", flush=True)
     except KeyboardInterrupt:
         say("\nstopped watching", flush=True)
     return status
