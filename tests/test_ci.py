@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 import notebooks
-from conftest import outcomes
+from conftest import outcomes, run_grade
 
 DOCS = notebooks.ROOT / "docs" / "ci"
 PASSED = {check: "passed" for check in notebooks.BROKEN_OUTCOMES}
@@ -151,3 +151,41 @@ def test_gitlab_ci_pipeline(tmp_path, installed):
     for path in artifacts["paths"]:
         assert (checkout / path / "ex08" / "feedback.html").is_file()
         assert "## ex08:" in (checkout / path / "summary.md").read_text()
+
+
+def test_reports_of_a_batch_with_an_unreadable_notebook(tmp_path):
+    """Every format for several submissions at once, one of them not a notebook at all."""
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    (batch / "alice.ipynb").write_text("{ this is not JSON")
+    (batch / "bob.ipynb").write_bytes(b"\x00\x01 binary")
+    out = tmp_path / "out"
+    summary = tmp_path / "summary.md"
+    process = run_grade(batch, "--fail-under", "50", "--format", "junit", "--format",
+                        f"markdown={summary}", "--format", "classroom", out=out)
+    assert process.returncode == 1, process.stderr
+    suites = list(junitparser.JUnitXml.fromfile(str(out / "junit.xml")))
+    assert [(s.name, s.tests, s.errors, s.failures, s.skipped) for s in suites] == [
+        ("alice", 14, 14, 0, 0), ("bob", 14, 14, 0, 0)]
+    result = json.loads(base64.b64decode((out / "classroom.b64").read_text()))
+    assert result["status"] == "error" and result["max_score"] == 200
+    assert len(result["tests"]) == 28 and result["tests"][14]["name"].startswith("bob ")
+    assert {t["status"] for t in result["tests"]} == {"error"}
+    text = summary.read_text()
+    assert "## alice: 0 / 100 (public suite)" in text and "## bob: 0 / 100" in text
+    assert "gradebook: " in process.stdout
+
+
+def test_markdown_keeps_student_text_in_fences_and_under_githubs_limit():
+    from grader.model import CheckResult, SubmissionResult
+    from grader.report import markdown
+    sneaky = "```\n<img src=x onerror=alert(1)> [link](http://evil) | cell\n````"
+    check = CheckResult("linear.mse", "mse", 7, "failed", seen=sneaky, output="x" * 5000)
+    text = markdown.summary([SubmissionResult("a", "a.ipynb", "", "public", [check], "0")])
+    fence = "`````text\n"
+    assert fence + sneaky + "\n`````" in text
+    assert text.count("<img") == 1 and "x" * 1500 + "\n[... 3500 more" in text
+    many = [SubmissionResult(f"s{i}", "", "", "public", [check] * 14, "0") for i in range(60)]
+    huge = markdown.summary(many)
+    assert len(huge.encode()) < markdown.MAX_BYTES and "<details>" not in huge
+    assert huge.count("| ❌ fail | linear.mse |") == 60 * 14

@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 import types
 import zipfile
 
@@ -35,7 +34,7 @@ def test_summary_says_where_the_page_is_and_what_to_do_next(tmp_path):
     # the traceback points at the student's line, and the error cannot act on a CI log
     assert any('File "<cell 2>", line' in line and "mselossfunc" in line for line in lines)
     assert not any(line.strip().startswith("::") for line in lines)
-    assert "Next: start with linear.mse (ERROR), its hint is above; 2 check(s) to go." in lines
+    assert "Next: start with linear.mse (ERROR, see above); 2 check(s) to go." in lines
     assert any("--check linear.mse" in line and "--watch" in line for line in lines)
 
 

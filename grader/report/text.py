@@ -68,8 +68,8 @@ def next_steps(result, partial=False):
         steps.append("Next: fix the cells listed at the top first: what they define is "
                      "missing, and the checks that need it cannot pass.")
     first = todo[0]
-    steps.append(f"{'Then' if steps else 'Next'}: start with {first.id} ({MARKS[first.outcome]}"
-                 f"), its hint is above; {len(todo)} check(s) to go.")
+    steps.append(f"{'Then' if steps else 'Next'}: start with {first.id} ({MARKS[first.outcome]}, "
+                 f"see above); {len(todo)} check(s) to go.")
     steps.append(f"Re-run only that check with  --check {first.id}  (repeatable), or add  "
                  f"--watch  to grade again each time you save the notebook.")
     return steps
