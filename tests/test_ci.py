@@ -176,9 +176,9 @@ def test_reports_of_a_batch_with_an_unreadable_notebook(tmp_path):
     assert "gradebook: " in process.stdout
 
 
-def test_markdown_keeps_student_text_in_fences_and_under_githubs_limit():
+def test_markdown_keeps_student_text_in_fences_and_both_stay_under_githubs_limits():
     from grader.model import CheckResult, SubmissionResult
-    from grader.report import markdown
+    from grader.report import classroom, markdown
     sneaky = "```\n<img src=x onerror=alert(1)> [link](http://evil) | cell\n````"
     check = CheckResult("linear.mse", "mse", 7, "failed", seen=sneaky, output="x" * 5000)
     text = markdown.summary([SubmissionResult("a", "a.ipynb", "", "public", [check], "0")])
@@ -189,3 +189,9 @@ def test_markdown_keeps_student_text_in_fences_and_under_githubs_limit():
     huge = markdown.summary(many)
     assert len(huge.encode()) < markdown.MAX_BYTES and "<details>" not in huge
     assert huge.count("| ❌ fail | linear.mse |") == 60 * 14
+    encoded = classroom.encode(many)
+    assert len(encoded) <= classroom.MAX_BYTES
+    tests = json.loads(base64.b64decode(encoded))["tests"]
+    assert len(tests) == 60 * 14 and {t["message"] for t in tests} == {""}
+    assert "x" * 1500 in json.loads(base64.b64decode(classroom.encode(many[:1])))["tests"][0][
+        "message"]

@@ -6,7 +6,8 @@ object ``{"version": 1, "status": "pass"|"fail"|"error", "max_score": N, "tests"
 each test ``{"name", "status", "score", "message", ...}``. The reporter adds up the
 tests' ``score`` against ``max_score`` for the Classroom grade, prints each failing
 test's ``message`` into the job log (hence ``safe.terminal``), and fails the job when
-``status`` is not ``pass``.
+``status`` is not ``pass``. A step output is limited to 1 MiB: past that (a large
+batch) the messages are left out and only names, statuses and points stay.
 """
 import base64
 import json
@@ -14,11 +15,12 @@ import json
 from .safe import terminal, truncate
 
 MAX_MESSAGE = 2000
+MAX_BYTES = 1_000_000
 _STATUS = {"passed": "pass", "failed": "fail", "missing": "fail", "error": "error",
            "timeout": "error"}
 
 
-def runner_result(results):
+def runner_result(results, messages=True):
     """One runner result covering every graded submission (a repository has one)."""
     several = len(results) > 1
     tests = []
@@ -30,7 +32,7 @@ def runner_result(results):
                 "status": _STATUS[check.outcome],
                 "score": check.score,
                 "max_score": check.max_score,
-                "message": terminal(truncate(check.message(), MAX_MESSAGE)),
+                "message": terminal(truncate(check.message(), MAX_MESSAGE)) if messages else "",
                 "line_no": 0,
                 "duration": round(check.duration, 3),
             })
@@ -46,5 +48,10 @@ def runner_result(results):
 
 def encode(results):
     """The base64 text GitHub Classroom's reporter decodes (``<RUNNER>_RESULTS``)."""
-    text = json.dumps(runner_result(results), allow_nan=False, separators=(",", ":"))
+    text = _encode(runner_result(results))
+    return text if len(text) <= MAX_BYTES else _encode(runner_result(results, messages=False))
+
+
+def _encode(result):
+    text = json.dumps(result, allow_nan=False, separators=(",", ":"))
     return base64.b64encode(text.encode()).decode()
