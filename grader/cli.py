@@ -5,10 +5,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import devices, grading, inputs, output
+from . import devices, grading, inputs, output, watch
 from . import sandbox as sandboxes
 
-EXIT_OK, EXIT_BELOW, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_BELOW, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEFAULT_SUBMISSIONS = Path(__file__).resolve().parent.parent / "submissions"
 
 
@@ -29,6 +29,12 @@ def parser():
     p.add_argument("--out", default="results", metavar="DIR", help="output folder (default results/)")
     p.add_argument("--fail-under", type=float, default=None, metavar="SCORE",
                    help="exit 1 if any score is below SCORE")
+    p.add_argument("--format", action="append", default=[], metavar="NAME[=PATH]",
+                   help="also write a CI report (repeatable): junit (JUnit XML, default "
+                        "DIR/junit.xml), markdown (default DIR/summary.md), classroom "
+                        "(GitHub Classroom's base64 runner result, default DIR/classroom.b64)")
+    p.add_argument("--watch", action="store_true",
+                   help="grade again each time the file is saved (Ctrl-C to stop)")
     p.add_argument("--execute", action="store_true",
                    help="run every cell in order (inside the sandbox) instead of only the "
                         "definitions")
@@ -51,6 +57,7 @@ def main(argv=None):
     args = parser().parse_args(argv)
     try:
         options = _options(args)
+        formats = _formats(args)
     except UsageError as exc:
         print(f"grade.py: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -65,10 +72,18 @@ def main(argv=None):
             return EXIT_USAGE
         for warning in options.sandbox.warnings:
             print(f"!! {warning}", file=sys.stderr)
-        results = output.grade_all(entries, options, Path(args.out), quiet=args.quiet)
-    if args.fail_under is not None and any(r.score < args.fail_under for r in results):
-        return EXIT_BELOW
-    return EXIT_OK
+
+        def grade_once():
+            results = output.grade_all(entries, options, Path(args.out), quiet=args.quiet)
+            output.write_reports(results, formats, os.environ)
+            if args.fail_under is not None and any(r.score < args.fail_under for r in results):
+                return EXIT_BELOW
+            return EXIT_OK
+
+        if not args.watch:
+            return grade_once()
+        status = watch.watch([entry.path for entry in entries], grade_once)
+        return EXIT_INTERRUPTED if status is None else status
 
 
 class UsageError(Exception):
@@ -84,7 +99,10 @@ def _options(args):
     if args.suite == "hidden" and seed is None:
         value = os.environ.get(grading.SECRET_SEED_VARIABLE)
         if value is None:
-            raise UsageError(f"--suite hidden needs --seed or ${grading.SECRET_SEED_VARIABLE}")
+            raise UsageError(
+                f"--suite hidden needs the course's secret seed (--seed or "
+                f"${grading.SECRET_SEED_VARIABLE}); only the course staff have it. Students: "
+                f"the public suite (the default) runs the same checks on the handout's data")
         try:
             seed = int(value)
         except ValueError:
@@ -93,6 +111,10 @@ def _options(args):
         raise UsageError("--jobs must be at least 1")
     if not args.time_limit > 0:
         raise UsageError("--time-limit must be a positive number of seconds")
+    if args.watch and (not args.submissions
+                       or any(Path(p).exists() and not _editable(p) for p in args.submissions)):
+        raise UsageError("--watch takes the notebook (.ipynb) or .py files you are editing, "
+                         "not folders or zips")
     try:
         device = devices.resolve(args.device)
         sandbox = sandboxes.choose(args.sandbox)
@@ -105,6 +127,21 @@ def _options(args):
                            mode="execute" if args.execute else "definitions", sandbox=sandbox,
                            rubric_path=args.rubric, selected=tuple(args.check),
                            time_limit=args.time_limit)
+
+
+def _editable(path):
+    return Path(path).is_file() and Path(path).suffix.lower() in inputs.SUFFIXES
+
+
+def _formats(args):
+    """``--format NAME[=PATH]`` as (name, path) pairs; a bare NAME writes under --out."""
+    formats = []
+    for value in args.format:
+        name, _, path = value.partition("=")
+        if name not in output.REPORT_FILES:
+            raise UsageError(f"unknown --format {name!r}; known: {sorted(output.REPORT_FILES)}")
+        formats.append((name, Path(path) if path else Path(args.out) / output.REPORT_FILES[name]))
+    return formats
 
 
 def _rubric(args):

@@ -7,7 +7,11 @@ import tempfile
 from pathlib import Path
 
 from . import grading
-from .report import gradescope, html, text
+from .report import classroom, gradescope, html, junit, markdown, text
+
+REPORT_FILES = {"junit": "junit.xml", "markdown": "summary.md", "classroom": "classroom.b64"}
+RENDERERS = {"junit": junit.document, "markdown": markdown.summary,
+             "classroom": classroom.encode}
 
 
 def grade_all(entries, options, out_dir, quiet=False):
@@ -18,11 +22,14 @@ def grade_all(entries, options, out_dir, quiet=False):
                                slot=slot % 64)
         if entry.note:
             result.warnings.append(entry.note)
-        write_submission(result, out_dir)
-        print(text.summary(result, verbose=not quiet), flush=True)
+        folder = write_submission(result, out_dir)
+        print(text.summary(result, verbose=not quiet, feedback=folder / "feedback.html",
+                           advice=len(entries) == 1 and not quiet,
+                           partial=bool(options.selected)), flush=True)
         results.append(result)
     if len(results) > 1:
         write_gradebook(results, out_dir / "gradebook.csv")
+        print(f"gradebook: {out_dir / 'gradebook.csv'}", flush=True)
     return results
 
 
@@ -31,6 +38,24 @@ def write_submission(result, out_dir):
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write(folder / "results.json", gradescope.dumps(result))
     atomic_write(folder / "feedback.html", html.feedback(result))
+    return folder
+
+
+def write_reports(results, formats, environ):
+    """The ``--format`` files; in GitHub Actions also the job summary ($GITHUB_STEP_SUMMARY)
+    and the Classroom runner result as the step output ``result`` ($GITHUB_OUTPUT)."""
+    for name, path in formats:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, RENDERERS[name](results).rstrip("\n") + "\n")
+    if environ.get("GITHUB_STEP_SUMMARY"):
+        _append(environ["GITHUB_STEP_SUMMARY"], markdown.summary(results))
+    if environ.get("GITHUB_OUTPUT"):
+        _append(environ["GITHUB_OUTPUT"], f"result={classroom.encode(results)}\n")
+
+
+def _append(path, content):
+    with open(path, "a", encoding="utf-8") as file:
+        file.write(content)
 
 
 def write_gradebook(results, path):

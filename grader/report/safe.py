@@ -1,7 +1,8 @@
 """Make student-controlled text harmless where it is shown."""
 import re
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+                      r"\ud800-\udfff\ufffe\uffff]")
 _WORKFLOW = re.compile(r"^(\s*)(::)", re.MULTILINE)
 _AZURE = re.compile(r"##(\[|vso\[)", re.IGNORECASE)
 
@@ -10,8 +11,10 @@ def terminal(text):
     """No escape sequences or other control characters reach the terminal or a CI log.
 
     Workflow commands are defused too, so student output cannot act on the log:
-    GitHub's (``::error::``, ``::stop-commands::``), which count at the start of a line,
-    and Azure's (``##vso[``, ``##[group]``), wherever they appear.
+    GitHub's (``::error::``, ``::stop-commands::``), which count at the start of a line
+    (after any blank, as the runner trims it), and Azure's (``##vso[``, ``##[group]``),
+    wherever they appear. Lone surrogates and U+FFFE/U+FFFF go as well, so the text is
+    also valid UTF-8 and XML.
     """
     text = _CONTROL.sub(_escape, text)
     text = _WORKFLOW.sub(lambda m: m.group(1) + "\u2024:", text)

@@ -1,0 +1,174 @@
+"""A student's self-check: the terminal summary, --check, --watch, and the student install."""
+import json
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import types
+import zipfile
+
+import pytest
+
+import notebooks
+from conftest import outcomes, run_grade
+from grader import watch
+
+BROKEN_MSE = {k: v for k, v in notebooks.BROKEN_EDITS.items() if "mselossfunc" in k}
+
+
+def test_summary_says_where_the_page_is_and_what_to_do_next(tmp_path):
+    notebook = notebooks.write(tmp_path / "my.ipynb", notebooks.BROKEN_EDITS)
+    process = run_grade(notebook, "--check", "vanishing.bound", "--check", "linear.mse",
+                        out=tmp_path / "results")
+    assert process.returncode == 0, process.stderr
+    assert outcomes(tmp_path / "results" / "my" / "results.json") == {
+        "linear.mse": "error", "vanishing.bound": "failed"}
+    page = tmp_path / "results" / "my" / "feedback.html"
+    assert page.is_file()
+    lines = process.stdout.splitlines()
+    assert f"  feedback page (plots, tracebacks, what your code printed): {page}" in lines
+    assert "  total: 0 / 12  (public suite: the handout's data)" in lines
+    # the traceback points at the student's line, and the error cannot act on a CI log
+    assert any('File "<cell 2>", line' in line and "mselossfunc" in line for line in lines)
+    assert not any(line.strip().startswith("::") for line in lines)
+    assert "Next: start with linear.mse (ERROR, see above); 2 check(s) to go." in lines
+    assert any("--check linear.mse" in line and "--watch" in line for line in lines)
+
+
+def test_watch_grades_again_when_the_notebook_is_saved(tmp_path):
+    notebook = notebooks.write(tmp_path / "my.ipynb")
+    process = subprocess.Popen(
+        [sys.executable, str(notebooks.ROOT / "grade.py"), str(notebook), "--watch",
+         "--check", "linear.mse", "--out", str(tmp_path / "results")],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=notebooks.ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    lines = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout],
+                     daemon=True).start()
+
+    def read_until(marker):
+        seen = []
+        while not seen or marker not in seen[-1]:
+            seen.append(lines.get(timeout=300))
+        return "".join(seen)
+
+    try:
+        first = read_until("watching")
+        notebooks.write(notebook, BROKEN_MSE)
+        second = read_until("watching")
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0
+    finally:
+        process.kill()
+    assert "PASS    linear.mse" in first and "ERROR" not in first
+    assert "saved at" in second and "ERROR   linear.mse" in second
+    assert "Next: start with linear.mse" in second
+    assert "stopped watching" in read_until("stopped watching")
+    assert outcomes(tmp_path / "results" / "my" / "results.json") == {"linear.mse": "error"}
+
+
+class FakeFile:
+    """A file whose saves the test scripts: ``states[i]`` is what stat sees at poll i."""
+
+    def __init__(self, states):
+        self.states = list(states)
+        self.polls = 0
+
+    def stat(self, path):
+        state = self.states[min(self.polls, len(self.states) - 1)]
+        if state is None:
+            raise FileNotFoundError(path)
+        return types.SimpleNamespace(st_mtime_ns=state, st_size=100, st_ino=1)
+
+    def sleep(self, seconds):
+        self.polls += 1
+        if self.polls >= len(self.states):
+            raise KeyboardInterrupt
+
+
+def test_watch_grades_once_per_save():
+    # polls: unchanged, saved (2), written again before it settled (3), settled,
+    # missing mid-save, back unchanged, saved (4), settled, unchanged
+    file = FakeFile([1, 1, 2, 3, 3, None, 3, 4, 4, 4])
+    graded, said = [], []
+    status = watch.watch(["my.ipynb"], lambda: graded.append(file.polls) or len(graded),
+                         stat=file.stat, sleep=file.sleep,
+                         say=lambda text, flush: said.append(text))
+    assert graded == [0, 4, 8]
+    assert status == 3
+    assert said[-1].strip() == "stopped watching"
+    assert sum("saved at" in text for text in said) == 2
+
+
+def test_a_save_made_while_grading_is_graded_next():
+    file = FakeFile([1, 1, 1, 1])
+    graded = []
+
+    def grade():
+        if not graded:
+            file.states[1:] = [2, 2, 2]
+        graded.append(file.polls)
+
+    watch.watch(["my.ipynb"], grade, stat=file.stat, sleep=file.sleep,
+                say=lambda text, flush: None)
+    assert graded == [0, 2]
+
+
+@pytest.fixture(scope="module")
+def student_install(tmp_path_factory):
+    """The grader as a student installs it: a wheel in a fresh virtual environment."""
+    root = tmp_path_factory.mktemp("student")
+    source = root / "source"
+    for part in ("grader", "reference"):
+        shutil.copytree(notebooks.ROOT / part, source / part,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    for part in ("pyproject.toml", "README.md"):
+        shutil.copy(notebooks.ROOT / part, source / part)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", str(source),
+                    "-w", str(root / "dist")], check=True, timeout=600)
+    (wheel,) = (root / "dist").glob("ex08_grader-*.whl")
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(root / "venv")],
+                   check=True)
+    subprocess.run([str(root / "venv" / "bin" / "python"), "-m", "pip", "install", "-q",
+                    "--no-deps", str(wheel)], check=True, timeout=600)
+    return wheel, root / "venv" / "bin"
+
+
+def test_the_wheel_holds_what_grading_needs(student_install):
+    wheel, _ = student_install
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for needed in ("grader/suites/ex08/rubric.toml", "grader/suites/ex08/checks/pytest.ini",
+                   "grader/suites/ex08/checks/check_linear.py",
+                   "grader/suites/ex08/checks/check_vanishing.py",
+                   "grader/suites/ex08/data.py", "grader/suites/ex08/ops.py",
+                   "grader/report/templates/feedback.html.j2", "grader/worker/main.py",
+                   "reference/ex08.py"):
+        assert needed in names
+
+
+def test_a_student_install_grades_and_says_what_it_cannot_check(student_install, tmp_path):
+    _, bin_dir = student_install
+    notebook = notebooks.write(tmp_path / "my.ipynb")
+    env = {key: value for key, value in os.environ.items() if key != "GRADER_SECRET_SEED"}
+    where = subprocess.run([str(bin_dir / "python"), "-c", "import grader; print(grader.__file__)"],
+                           cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
+    assert where.stdout.startswith(str(bin_dir.parent))
+
+    hidden = subprocess.run([str(bin_dir / "ex08-grade"), "my.ipynb", "--suite", "hidden"],
+                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert hidden.returncode == 2
+    assert "secret seed" in hidden.stderr and "public suite" in hidden.stderr
+    assert not (tmp_path / "results").exists()
+
+    # --sandbox none: this virtual environment lives under /tmp, which the bubblewrap
+    # sandbox replaces with a private one (a limit of grader/sandbox.py, not of the wheel)
+    public = subprocess.run([str(bin_dir / "ex08-grade"), "my.ipynb", "--sandbox", "none"],
+                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert public.returncode == 0, public.stderr
+    results = tmp_path / "results" / "my" / "results.json"
+    assert set(outcomes(results).values()) == {"passed"}
+    assert json.loads(results.read_text())["score"] == 100
+    assert "All public checks pass. Your grade comes from the hidden suite" in public.stdout
