@@ -11,8 +11,12 @@ def terminal(text):
     GitHub's and Azure's workflow commands (``::error::``, ``##[group]``, ``##vso[``) at
     the start of a line are defused too, so student output cannot act on the log.
     """
-    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-    return _WORKFLOW.sub(lambda m: m.group(1) + "\u2024" + m.group(2)[1:], text)
+    return _WORKFLOW.sub(lambda m: m.group(1) + "\u2024" + m.group(2)[1:], printable(text))
+
+
+def printable(text):
+    """Control characters (terminal escapes, bidi overrides) shown as ``\\xNN``, not acted on."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def truncate(text, limit):
