@@ -216,12 +216,13 @@ def open_in_browser(page, artifact, width=1000):
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    """Grade the reference, the handout and the bug files in one run: the output folder."""
+    """Grade the reference, the handout, the bug files and an empty file in one run."""
     folder = tmp_path_factory.mktemp("submissions")
     (folder / "reference.py").write_text(REFERENCE)
     (folder / "handout.ipynb").write_text(_notebook(HANDOUT_CELLS))
     (folder / "bugs.py").write_text(BUGS_PY)
     (folder / "bugs_notebook.ipynb").write_text(_notebook(BUGS_CELLS))
+    (folder / "empty.ipynb").write_text("")
     out = tmp_path_factory.mktemp("out")
     done = run_grade(folder, out=out)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -332,8 +333,17 @@ def test_notebook_page_answers_where_names_and_cells_went(graded):
     assert "Raised in cell 8, line" in text(structure) and "in forward" in text(structure)
     assert RAISED_SCRIPT in text(structure), "the exception's <script> is shown as text"
     assert "data-pwned" not in raw
-    assert "define `MyLinearRegression`" in text(cards["linear.forward"])
-    assert "`MyLinearRegresion` is close" in text(cards["linear.forward"])
+    assert "define MyLinearRegression" in text(cards["linear.forward"])
+    assert "MyLinearRegresion is close" in text(cards["linear.forward"])
+
+
+def test_unreadable_file_page_says_why_and_lists_every_check(graded):
+    results, dom, raw = _page(graded, "empty")
+    cards = _check_page(results, dom, raw)
+    assert list(cards) == ALL_CHECKS
+    assert all(card["attrs"]["data-outcome"] == "error" for card in cards.values())
+    assert "empty.ipynb is empty" in text(dom.one(id="error"))
+    assert text(dom.one(id="verdict")).startswith("Could not be graded")
 
 
 def test_hidden_suite_page_withholds_the_data_of_hidden_checks(tmp_path):

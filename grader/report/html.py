@@ -10,6 +10,7 @@ import difflib
 import re
 
 import jinja2
+import markupsafe
 
 from ..suites.ex08 import NAMES
 from . import plots
@@ -26,13 +27,30 @@ OUTCOME_SYMBOLS = {"passed": "\u2713", "failed": "\u2717", "error": "!", "timeou
 VERDICT_PHRASES = {"failed": "failed", "error": "raised an error", "timeout": "timed out",
                    "missing": "missing a name"}
 _NAMED = re.compile(r"`(\w+)`")
+_QUOTED = re.compile(r"`([^`\n]{1,120})`")
 _FRAME = re.compile(r'File "<cell (\d+)>", line (\d+), in (\S+)')
 
 _ENV = jinja2.Environment(loader=jinja2.PackageLoader("grader.report", "templates"),
                           autoescape=True, trim_blocks=True, lstrip_blocks=True,
                           undefined=jinja2.StrictUndefined)
 _ENV.filters["student"] = lambda text: printable(truncate(text, MAX_SHOWN))
+_ENV.filters["prose"] = lambda text: prose(printable(truncate(text, MAX_SHOWN)))
 _ENV.filters["points"] = lambda value: f"{value:g}"
+
+
+def prose(text):
+    """Escaped text with the checks' `backticked` names set as code."""
+    return markupsafe.Markup(_QUOTED.sub(r"<code>\1</code>", str(markupsafe.escape(text))))
+
+
+@dataclasses.dataclass
+class NameRow:
+    """Where a contract name was found, for "my class was not found" questions."""
+    name: str
+    cells: list
+    note: str
+    near: str = ""
+    near_cells: list = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
@@ -47,16 +65,6 @@ class Card:
     where: str = ""
     cell: int = None
     name: NameRow = None
-
-
-@dataclasses.dataclass
-class NameRow:
-    """Where a contract name was found, for "my class was not found" questions."""
-    name: str
-    cells: list
-    note: str
-    near: str = ""
-    near_cells: list = dataclasses.field(default_factory=list)
 
 
 def feedback(result):

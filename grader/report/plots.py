@@ -175,21 +175,17 @@ def mlp_curve(details, result):
     """Figure 1, right: the student's MLP curve, the reference MLP's, the best line."""
     xs, ys = _numbers(details["xs"]), _numbers(details["ys"])
     grid, yours = _numbers(details["grid"]), _numbers(details["pred"])
-    reference = _numbers(details["reference"]) if "reference" in details else None
-    line = _numbers(details["line"])
+    reference, line = _numbers(details["reference"]), _numbers(details["line"])
     figure, axes = _figure()
-    anchors = [ys, line] + ([reference] if reference is not None else [])
-    limits, clipped = _window(anchors, [yours])
+    limits, clipped = _window([ys, line, reference], [yours])
     axes.scatter(xs, ys, label="data", zorder=3, **DATA)
     axes.plot(grid, _within(yours, limits), label="your MLP", **dict(YOURS, marker=None))
-    if reference is not None:
-        axes.plot(grid, reference, label="reference MLP, same seed", **REFERENCE)
+    axes.plot(grid, reference, label="reference MLP, same seed", **REFERENCE)
     axes.plot(grid, line, label="best straight line", **GUIDE)
     axes.set(xlabel="x", ylabel="y", ylim=limits)
     axes.legend(loc="best", fontsize=8, frameon=False)
-    text = ("Curved data with your MLP's prediction after training"
-            + (", the reference MLP's," if reference is not None else "")
-            + " and the best straight line.")
+    text = ("Curved data with your MLP's prediction after training, the reference MLP's "
+            "(same seed) and the best straight line.")
     return Plot("Your MLP on curved data, next to the reference", text + _off_chart(clipped),
                 _svg(figure))
 
