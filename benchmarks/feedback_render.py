@@ -1,6 +1,7 @@
 """What feedback.html adds to grading one submission: plots and the page, in seconds.
 
-Grades the reference once in-process (not timed), then renders its page, first in a
+Times the one computation the plots add to the judge (the reference MLP's curve),
+grades the submission once in-process (not timed), then renders its page, first in a
 fresh state (the matplotlib import included) and then again, and times each figure.
 Prints CPU seconds (less noisy on a shared machine) and wall seconds.
 
@@ -15,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from grader import grading  # noqa: E402
 from grader.report import html, plots  # noqa: E402
+from grader.suites.ex08 import data, expected  # noqa: E402
 
 
 def timed(function, *args):
@@ -28,6 +30,12 @@ def main():
     parser.add_argument("submission", nargs="?", default="reference/ex08.py")
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
+    fit = data.make("public")["mlp_fit"]
+    curve = expected._reference_mlp_curve.__wrapped__
+    _, cpu, wall = timed(curve, fit["hidden"], fit["xs"], fit["ys"], fit["grid"], fit["lr"],
+                         fit["epochs"], fit["seeds"][0])
+    print(f"judge side, reference MLP curve for mlp.nonlinear_fit (uncached): {cpu:.3f} s CPU, "
+          f"{wall:.3f} s wall")
     result = grading.grade(args.submission, grading.Options())
     print(f"graded {args.submission}: {result.score:g}/{result.max_score:g} in "
           f"{result.duration:.2f} s wall")
