@@ -217,6 +217,7 @@ def open_in_browser(page, artifact, width=1000):
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     """Grade the reference, the handout, the bug files and an empty file in one run."""
+    chromium()
     folder = tmp_path_factory.mktemp("submissions")
     (folder / "reference.py").write_text(REFERENCE)
     (folder / "handout.ipynb").write_text(_notebook(HANDOUT_CELLS))
@@ -347,6 +348,7 @@ def test_unreadable_file_page_says_why_and_lists_every_check(graded):
 
 
 def test_hidden_suite_page_withholds_the_data_of_hidden_checks(tmp_path):
+    chromium()
     (tmp_path / "bugs.py").write_text(BUGS_PY)
     rubric = (ROOT / "grader" / "suites" / "ex08" / "rubric.toml").read_text()
     for check_id in ("linear.train_matches_reference", "vanishing.bound"):

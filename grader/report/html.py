@@ -49,7 +49,6 @@ class NameRow:
     name: str
     cells: list
     note: str
-    near: str = ""
     near_cells: list = dataclasses.field(default_factory=list)
 
 
@@ -71,6 +70,7 @@ def feedback(result):
     names = name_rows(result)
     return _ENV.get_template("feedback.html.j2").render(
         result=result, verdict=verdict(result), names=names, place=place,
+        notebook=not is_module(result),
         cards=[card(c, result, names) for c in result.checks])
 
 
@@ -106,9 +106,13 @@ def card(check, result, names):
     return view
 
 
+def is_module(result):
+    return result.path.endswith(".py")
+
+
 def place(result, cell):
     """Where a cell is, in the student's words: a ``.py`` file is read as one cell."""
-    return "your file" if result.path.endswith(".py") else f"cell {cell}"
+    return "your file" if is_module(result) else f"cell {cell}"
 
 
 def name_rows(result):
@@ -135,6 +139,5 @@ def _not_found(name, defined):
                                              n=1, cutoff=0.8)
     if near:
         return NameRow(name, [], f"not found, but `{near[0]}` is close: rename it to "
-                                 f"`{name}` (names are case-sensitive)", near[0],
-                       defined[near[0]])
-    return NameRow(name, [], "not found at the top level of your file")
+                                 f"`{name}` (names are case-sensitive)", defined[near[0]])
+    return NameRow(name, [], "not found at the top level")
