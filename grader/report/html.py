@@ -1,9 +1,143 @@
-"""``feedback.html``: the per-submission page, rendered with Jinja2 (autoescape on)."""
+"""``feedback.html``: the per-submission page, rendered with Jinja2 (autoescape on).
+
+Everything on the page comes from the result model; the renderer never sees student
+code or objects. Student-controlled text (printed output, exception messages,
+extraction notes) is escaped by Jinja2, stripped of control characters, and the page
+carries a Content-Security-Policy that allows no script and no network at all.
+"""
+import dataclasses
+import difflib
+import re
+
 import jinja2
+import markupsafe
+
+from ..suites.ex08 import NAMES
+from . import plots
+from .safe import printable, truncate
+
+MAX_SHOWN = 4000
+OUTCOME_WORDS = {"passed": "PASSED", "failed": "FAILED", "error": "ERROR", "timeout": "TIMEOUT",
+                 "missing": "MISSING"}
+OUTCOME_MEANINGS = {"passed": "works", "failed": "ran, but computed the wrong thing",
+                    "error": "your code raised an exception", "timeout": "ran out of time",
+                    "missing": "a name it needs is not defined"}
+OUTCOME_SYMBOLS = {"passed": "\u2713", "failed": "\u2717", "error": "!", "timeout": "\u231b",
+                   "missing": "?"}
+VERDICT_PHRASES = {"failed": "failed", "error": "raised an error", "timeout": "timed out",
+                   "missing": "missing a name"}
+_NAMED = re.compile(r"`(\w+)`")
+_QUOTED = re.compile(r"`([^`\n]{1,120})`")
+_FRAME = re.compile(r'File "<cell (\d+)>", line (\d+), in (\S+)')
 
 _ENV = jinja2.Environment(loader=jinja2.PackageLoader("grader.report", "templates"),
-                          autoescape=True, trim_blocks=True, lstrip_blocks=True)
+                          autoescape=True, trim_blocks=True, lstrip_blocks=True,
+                          undefined=jinja2.StrictUndefined)
+_ENV.filters["student"] = lambda text: printable(truncate(text, MAX_SHOWN))
+_ENV.filters["prose"] = lambda text: prose(printable(truncate(text, MAX_SHOWN)))
+_ENV.filters["points"] = lambda value: f"{value:g}"
+
+
+def prose(text):
+    """Escaped text with the checks' `backticked` names set as code."""
+    return markupsafe.Markup(_QUOTED.sub(r"<code>\1</code>", str(markupsafe.escape(text))))
+
+
+@dataclasses.dataclass
+class NameRow:
+    """Where a contract name was found, for "my class was not found" questions."""
+    name: str
+    cells: list
+    note: str
+    near_cells: list = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class Card:
+    """One check as the page shows it."""
+    check: object
+    word: str
+    meaning: str
+    symbol: str
+    withheld: bool
+    plot: object = None
+    where: str = ""
+    cell: int = None
+    name: NameRow = None
 
 
 def feedback(result):
-    return _ENV.get_template("feedback.html.j2").render(result=result)
+    names = name_rows(result)
+    return _ENV.get_template("feedback.html.j2").render(
+        result=result, verdict=verdict(result), names=names, place=place,
+        notebook=not is_module(result),
+        cards=[card(c, result, names) for c in result.checks])
+
+
+def verdict(result):
+    """The page's one-line summary."""
+    if result.error:
+        return f"Could not be graded: {result.error}"
+    total = len(result.checks)
+    passed = result.count("passed")
+    if passed == total:
+        return f"Everything works: all {total} checks passed."
+    counts = [f"{result.count(o)} {phrase}" for o, phrase in VERDICT_PHRASES.items()
+              if result.count(o)]
+    return (f"{passed} of {total} checks passed; {total - passed} need work "
+            f"({', '.join(counts)}).")
+
+
+def card(check, result, names):
+    withheld = result.suite == "hidden" and check.visibility != "visible"
+    view = Card(check, OUTCOME_WORDS[check.outcome], OUTCOME_MEANINGS[check.outcome],
+                OUTCOME_SYMBOLS[check.outcome], withheld)
+    if check.outcome == "missing":
+        named = _NAMED.search(check.seen)
+        view.name = next((r for r in names if named and r.name == named.group(1)), None)
+    if withheld:
+        return view
+    view.plot = plots.for_check(check, result)
+    frames = _FRAME.findall(check.traceback)
+    if frames:
+        cell, line, function = frames[-1]
+        view.cell = int(cell)
+        view.where = f"{place(result, view.cell)}, line {line}, in {function}"
+    return view
+
+
+def is_module(result):
+    return result.path.endswith(".py")
+
+
+def place(result, cell):
+    """Where a cell is, in the student's words: a ``.py`` file is read as one cell."""
+    return "your file" if is_module(result) else f"cell {cell}"
+
+
+def name_rows(result):
+    failed_cells = {f["cell"] for f in result.load_failures}
+    rows = []
+    for name in NAMES:
+        cells = result.defined.get(name, [])
+        if not cells:
+            rows.append(_not_found(name, result.defined))
+            continue
+        notes = []
+        if len(cells) > 1:
+            notes.append(f"defined {len(cells)} times; the last definition is the one graded")
+        if failed_cells & set(cells):
+            notes.append("a statement in that cell failed to load (see below)")
+        rows.append(NameRow(name, cells, "; ".join(notes)))
+    return rows
+
+
+def _not_found(name, defined):
+    """The row of a name not defined; a near miss (a typo, another case) is pointed out."""
+    near = [n for n in defined if n.lower() == name.lower() and n != name]
+    near = near or difflib.get_close_matches(name, [n for n in defined if n not in NAMES],
+                                             n=1, cutoff=0.8)
+    if near:
+        return NameRow(name, [], f"not found, but `{near[0]}` is close: rename it to "
+                                 f"`{name}` (names are case-sensitive)", defined[near[0]])
+    return NameRow(name, [], "not found at the top level")

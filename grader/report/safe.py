@@ -16,9 +16,13 @@ def terminal(text):
     wherever they appear. Lone surrogates and U+FFFE/U+FFFF go as well, so the text is
     also valid UTF-8 and XML.
     """
-    text = _CONTROL.sub(_escape, text)
-    text = _WORKFLOW.sub(lambda m: m.group(1) + "\u2024:", text)
+    text = _WORKFLOW.sub(lambda m: m.group(1) + "\u2024:", printable(text))
     return _AZURE.sub(lambda m: "#\u2024" + m.group(1), text)
+
+
+def printable(text):
+    """Control characters (terminal escapes, bidi overrides) shown as ``\\xNN``, not acted on."""
+    return _CONTROL.sub(_escape, text)
 
 
 def _escape(match):

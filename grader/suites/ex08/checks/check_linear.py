@@ -126,6 +126,10 @@ def check_train_matches_reference(ctx):
     xs, ys, p = ctx.cases["xs"], ctx.cases["ys"], ctx.cases["probe"]
     seen = ctx.call("linear.train_probe", xs=xs, ys=ys, **p)
     epochs = p["epochs"]
+    trajectory, final = E.linear_trajectory(xs, ys, p["w"], p["b"], p["lr"], epochs)
+    ctx.plot(epochs=list(range(epochs)), student=seen["trajectory"], reference=trajectory,
+             loss_student=E.losses(xs, ys, seen["trajectory"] + [seen["final"]]),
+             loss_reference=E.losses(xs, ys, trajectory + [final]))
     if seen["loss_calls"] == 0:
         raise CheckFailed("train to compute the loss with the lossfunc argument",
                           "lossfunc was never called",
@@ -138,8 +142,6 @@ def check_train_matches_reference(ctx):
         raise CheckFailed("lossfunc called on the model's output",
                           f"{seen['foreign_predictions']} loss call(s) on another tensor",
                           "pass model(inputs) itself to lossfunc, not a copy or .detach()")
-    trajectory, final = E.linear_trajectory(xs, ys, p["w"], p["b"], p["lr"], epochs)
-    ctx.plot(epochs=list(range(epochs)), student=seen["trajectory"], reference=trajectory)
     steps = seen["trajectory"][1:] + [seen["final"]]
     for step, (got, want) in enumerate(zip(steps, trajectory[1:] + [final]), start=1):
         if E.close(got, want, rtol=1e-4, atol=1e-6):

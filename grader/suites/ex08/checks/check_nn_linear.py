@@ -32,10 +32,12 @@ def check_train(ctx):
     if not E.is_numbers(seen["pred"], len(xs)):
         raise CheckFailed(f"{len(xs)} predictions", repr(seen["pred"])[:200])
     start = E.mse(E.line(xs, n["weight"], n["bias"]), ys)
-    end = E.sgd_line_loss(xs, ys, n["weight"], n["bias"], n["lr"], n["epochs"])
+    _, final = E.linear_trajectory(xs, ys, n["weight"], n["bias"], n["lr"], n["epochs"])
+    reference = E.line(xs, *final)
+    end = E.mse(reference, ys)
     threshold = end + 0.05 * (start - end)
     loss = E.mse(seen["pred"], ys)
-    ctx.plot(xs=xs, ys=ys, pred=E.flat(seen["pred"]))
+    ctx.plot(xs=xs, ys=ys, pred=E.flat(seen["pred"]), reference=reference)
     if not loss <= threshold:
         raise CheckFailed(
             f"after {n['epochs']} epochs of nn.MSELoss and SGD(lr={n['lr']}) from weight "

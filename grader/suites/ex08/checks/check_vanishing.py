@@ -89,7 +89,7 @@ def check_decay(ctx):
     ctx.plot(layers=[s[0] for s in series["random"]],
              random=[s[1] for s in series["random"]],
              adversarial=[s[1] for s in series["adversarial"]],
-             bound=[s[2] for s in series["random"]])
+             proof=[s[2] for s in series["random"]])
     for kind, points in series.items():
         for layers, value, bound in points:
             if not math.isfinite(value) or value > bound * (1 + 1e-4) + 1e-12:
@@ -113,10 +113,12 @@ def check_bound(ctx):
                       cases=[{"layers": c["layers"], "x": c["x"]} for c in cases])
     if not E.is_numbers(values, len(cases)):
         raise CheckFailed("a float from gradient_bound", repr(values)[:200])
-    for case, value in zip(cases, values):
-        reached = abs(E.deep_derivative(case))
-        if not math.isfinite(value) or value < reached * (1 - TOLERANCE):
-            raise CheckFailed(f"gradient_bound({case['layers']}, x) >= {reached:.6g}, a "
+    reached = [abs(E.deep_derivative(case)) for case in cases]
+    ctx.plot(layers=[c["layers"] for c in cases], bound=values, reached=reached,
+             proof=[E.proof_bound(c) for c in cases])
+    for case, value, largest in zip(cases, values, reached):
+        if not math.isfinite(value) or value < largest * (1 - TOLERANCE):
+            raise CheckFailed(f"gradient_bound({case['layers']}, x) >= {largest:.6g}, a "
                               f"derivative reached with weights in [-1, 1] at x = {case['x']}",
                               f"{value:.6g}",
                               "the proof gives |x1| (3/4)^L: a factor |x1| from the first "
