@@ -42,11 +42,13 @@ TRANSFER_RETRIES = 2
 MAX_SLOTS = 64
 LOCAL_PREFIX = "local:"
 
-logger = logging.getLogger(__name__)
-
 
 class ClusterError(Exception):
     """The cluster cannot grade at all (unreachable, or no worker accepts); nothing was graded."""
+
+
+class SandboxRefused(RuntimeError):
+    """A Dask worker has no sandbox this batch accepts; it leaves the cluster."""
 
 
 class TransferError(Exception):
@@ -96,9 +98,8 @@ class GraderPlugin(WorkerPlugin):
                             f"'{sandbox.level}' and this batch accepts only "
                             f"{'/'.join(self.accepted)} (install bubblewrap on the worker, or "
                             f"allow weaker isolation explicitly with --sandbox unshare|none)")
-            logger.error(self.refusal)
             worker.loop.add_callback(worker.close, reason="ex08 grader: no acceptable sandbox")
-            return
+            raise SandboxRefused(self.refusal)
         self.sandbox = sandbox
         self._lock = threading.Lock()
         self.slot, self._slot_file = _claim_slot()
@@ -211,19 +212,23 @@ def _client(address):
 
 def _install_plugin(client, accepted):
     """Register the plugin on every worker, now and later; fail if every worker refuses."""
+    problems = []
     try:
         client.register_plugin(GraderPlugin(accepted), name=PLUGIN_NAME)
-    except Exception as exc:  # a worker's own failure to load the plugin, reported as it came
-        print(f"!! a Dask worker cannot load the grader ({type(exc).__name__}: {exc}); "
-              f"is the grader installed there (pip install '.[cluster]')?", file=sys.stderr)
+    except SandboxRefused as exc:  # the first refusal; the others are in the states below
+        problems.append(str(exc))
+    except Exception as exc:  # a worker failed to load the plugin itself
+        problems.append(f"a Dask worker cannot load the grader ({type(exc).__name__}: {exc}); "
+                        f"is it installed there (pip install '.[cluster]')?")
     states = client.run(_worker_state, on_error="return")
-    accepted_states = [s for s in states.values() if isinstance(s, str) and s.startswith("ok")]
-    refusals = [s for s in states.values() if isinstance(s, str) and not s.startswith("ok")]
-    for refusal in refusals:
-        print(f"!! {refusal}", file=sys.stderr)
-    if states and not accepted_states:
-        raise ClusterError("no Dask worker can grade: " + (refusals[0] if refusals else
-                           "every worker failed to start the grader (see the worker logs)"))
+    ready = [s for s in states.values() if isinstance(s, str) and s.startswith("ok")]
+    problems += [s for s in states.values() if isinstance(s, str) and not s.startswith("ok")]
+    problems = list(dict.fromkeys(problems))
+    if states and not ready:
+        raise ClusterError("no Dask worker can grade: " + "; ".join(problems or [
+            "every worker failed to start the grader (see the worker logs)"]))
+    for problem in problems:
+        print(f"!! {problem}", file=sys.stderr)
     if not states:
         print("-- waiting for Dask workers to join the scheduler", file=sys.stderr)
 
