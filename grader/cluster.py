@@ -246,8 +246,10 @@ def _result(future, entry, options):
         return result
     error = future.exception()
     if isinstance(error, KilledWorker):
-        reason = (f"grading this submission killed {error.allowed_failures + 1} Dask workers in "
-                  f"a row (out of memory, or crashed), so it was not tried again")
+        tries = error.allowed_failures + 1
+        reason = (f"every Dask worker that graded this submission died while grading it "
+                  f"({tries} {'try' if tries == 1 else 'tries'}: out of memory, or killed), "
+                  f"so it was not tried again")
     else:
         reason = f"the grader failed on a Dask worker ({type(error).__name__}: {error})"
     return lost_result(entry, options, reason)

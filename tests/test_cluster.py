@@ -134,8 +134,7 @@ def test_local_cluster_gives_the_local_results(submissions, local_run, tmp_path)
     assert done.returncode == 0, done.stderr
     assert_outcomes(tmp_path / "out")
     assert_same_results(local_run, tmp_path / "out")
-    assert sorted(line.split()[0] for line in done.stdout.splitlines()
-                  if line and not line.startswith(" ")) == sorted(EXPECTED)
+    assert sorted(_graded(done.stdout)) == sorted(EXPECTED)
 
 
 def test_scheduler_and_two_workers_give_the_local_results_and_keep_the_seed(
@@ -156,24 +155,55 @@ def test_scheduler_and_two_workers_give_the_local_results_and_keep_the_seed(
 
 
 def test_a_killed_worker_loses_no_submission(submissions, local_run, dask_processes, tmp_path):
-    address = dask_processes.scheduler()
-    workers = {name: dask_processes.worker(address, name) for name in ("w1", "w2")}
+    done, _ = _kill_a_busy_worker(dask_processes, submissions, tmp_path / "out")
+    assert done.returncode == 0, done.stderr
+    assert sorted(_graded(done.stdout)) == sorted(EXPECTED), "a result is missing or came twice"
+    assert_same_results(local_run, tmp_path / "out")
+
+
+def test_a_submission_that_kills_its_workers_is_marked_and_the_batch_finishes(
+        submissions, local_run, dask_processes, tmp_path):
+    no_retry = dict(os.environ, DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="0")
+    done, lost = _kill_a_busy_worker(dask_processes, submissions, tmp_path / "out", no_retry)
+    assert done.returncode == 0, done.stderr
+    assert sorted(_graded(done.stdout)) == sorted(EXPECTED), "a result is missing or came twice"
+    marked = {student for student in EXPECTED if "died while grading it"
+              in (tmp_path / "out" / student / "results.json").read_text()}
+    assert marked and marked <= lost
+    for student in EXPECTED:
+        result = json.loads((tmp_path / "out" / student / "results.json").read_text())
+        if student in marked:
+            assert result["score"] == 0
+            assert set(outcomes(tmp_path / "out" / student / "results.json").values()) == {"error"}
+            assert "(1 try: out of memory, or killed)" in result["output"]
+        else:
+            assert _untimed(tmp_path / "out" / student / "results.json") == \
+                _untimed(local_run / student / "results.json")
+
+
+def _kill_a_busy_worker(dask_processes, submissions, out, scheduler_env=None):
+    """Run the batch on two workers, SIGKILL one mid-grade; the batch and the students it held."""
+    address = dask_processes.scheduler(env=scheduler_env)
+    workers = [dask_processes.worker(address, name) for name in ("w1", "w2")]
     with _wait_for_workers(address, 2) as client:
         pids = client.run(os.getpid)
         batch = subprocess.Popen([sys.executable, str(ROOT / "grade.py"), submissions, *BATCH,
-                                  "--cluster", address, "--out", str(tmp_path / "out")],
+                                  "--cluster", address, "--out", str(out)],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                  cwd=ROOT)
         victim = _worker_busy_grading(client, batch)
         assert victim is not None, "the batch ended before a worker could be killed"
-        killed = next(p for p in workers.values() if p.pid == pids[victim])
+        held = {str(key).split("-", 3)[3] for key in client.processing()[victim]}
+        killed = next(p for p in workers if p.pid == pids[victim])
         os.kill(killed.pid, signal.SIGKILL)
         stdout, stderr = batch.communicate(timeout=600)
     assert killed.wait(timeout=30) == -signal.SIGKILL
-    assert batch.returncode == 0, stderr
-    graded = [line.split()[0] for line in stdout.splitlines() if line and not line[0].isspace()]
-    assert sorted(graded) == sorted(EXPECTED), "a result is missing or came twice"
-    assert_same_results(local_run, tmp_path / "out")
+    return subprocess.CompletedProcess(batch.args, batch.returncode, stdout, stderr), held
+
+
+def _graded(stdout):
+    """The student ids the batch reported, once per result it delivered."""
+    return [line.split()[0] for line in stdout.splitlines() if line and not line[0].isspace()]
 
 
 def _worker_busy_grading(client, batch, held_for=1.5):
