@@ -19,6 +19,7 @@ The hidden-suite seed travels only inside a task's arguments, wrapped in ``Secre
 import contextlib
 import fcntl
 import hashlib
+import itertools
 import logging
 import sys
 import tempfile
@@ -39,6 +40,7 @@ from .model import CheckResult, SubmissionResult
 PLUGIN_NAME = "ex08-grader"
 CONNECT_TIMEOUT = "30s"
 TRANSFER_RETRIES = 2
+MIN_IN_FLIGHT = 256
 MAX_SLOTS = 64
 LOCAL_PREFIX = "local:"
 
@@ -176,20 +178,32 @@ def grade_on_cluster(entries, options, address, on_result, sandbox="auto"):
     batch = uuid.uuid4().hex[:8]
     with _client(address) as client:
         _install_plugin(client, accepted_levels(sandbox))
-        futures = {}
         for entry in entries:
-            if not entry.path.is_file():
+            if not entry.path.is_file():  # nothing to read, so nothing to run: graded here
                 on_result(entry, grading.grade(entry.path, options, student_id=entry.student_id))
-                continue
-            data = entry.path.read_bytes()
-            future = client.submit(grade_task, entry.student_id, entry.path.name, data,
-                                   hashlib.sha256(data).hexdigest(), payload,
-                                   key=f"ex08-grade-{batch}-{entry.student_id}", pure=False,
-                                   retries=TRANSFER_RETRIES)
-            futures[future] = entry
-        for future in as_completed(futures):
+        waiting = (entry for entry in entries if entry.path.is_file())
+        futures, running = {}, as_completed()
+
+        def submit(count):
+            for entry in itertools.islice(waiting, count):
+                future = _submit(client, entry, payload, batch)
+                futures[future] = entry
+                running.add(future)
+
+        # A task holds its submission's bytes: a bounded window bounds the scheduler's memory.
+        submit(max(MIN_IN_FLIGHT, 2 * sum(client.nthreads().values())))
+        for future in running:
             entry = futures.pop(future)
             on_result(entry, _result(future, entry, options))
+            submit(1)
+
+
+def _submit(client, entry, payload, batch):
+    data = entry.path.read_bytes()
+    return client.submit(grade_task, entry.student_id, entry.path.name, data,
+                         hashlib.sha256(data).hexdigest(), payload,
+                         key=f"ex08-grade-{batch}-{entry.student_id}", pure=False,
+                         retries=TRANSFER_RETRIES)
 
 
 @contextlib.contextmanager
@@ -240,6 +254,9 @@ def _worker_state(dask_worker):
 
 def _result(future, entry, options):
     """The ``SubmissionResult`` of a finished task; a failed task is marked, never lost."""
+    if future.status == "cancelled":
+        raise ClusterError("the Dask scheduler was lost mid-batch; the results written so "
+                           "far are kept, grade the rest again")
     if future.status == "finished":
         result = model.from_dict(future.result())
         result.path = str(entry.path)
