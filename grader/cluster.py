@@ -40,7 +40,7 @@ from .model import CheckResult, SubmissionResult
 PLUGIN_NAME = "ex08-grader"
 CONNECT_TIMEOUT = "30s"
 TRANSFER_RETRIES = 2
-MIN_IN_FLIGHT = 256
+MIN_IN_FLIGHT = 2
 MAX_SLOTS = 64
 LOCAL_PREFIX = "local:"
 
@@ -184,18 +184,20 @@ def grade_on_cluster(entries, options, address, on_result, sandbox="auto"):
         waiting = (entry for entry in entries if entry.path.is_file())
         futures, running = {}, as_completed()
 
-        def submit(count):
-            for entry in itertools.islice(waiting, count):
+        def refill():
+            """Two tasks per worker thread in flight: every thread busy, and the scheduler
+            holds the bytes of only those submissions. Workers may come and go."""
+            wanted = max(MIN_IN_FLIGHT, 2 * sum(client.nthreads().values())) - len(futures)
+            for entry in itertools.islice(waiting, max(wanted, 0)):
                 future = _submit(client, entry, payload, batch)
                 futures[future] = entry
                 running.add(future)
 
-        # A task holds its submission's bytes: a bounded window bounds the scheduler's memory.
-        submit(max(MIN_IN_FLIGHT, 2 * sum(client.nthreads().values())))
+        refill()
         for future in running:
             entry = futures.pop(future)
             on_result(entry, _result(future, entry, options))
-            submit(1)
+            refill()
 
 
 def _submit(client, entry, payload, batch):
