@@ -46,7 +46,7 @@ LOCAL_PREFIX = "local:"
 
 
 class ClusterError(Exception):
-    """The cluster cannot grade at all (unreachable, or no worker accepts); nothing was graded."""
+    """The cluster cannot grade (unreachable, no worker accepts, the scheduler was lost)."""
 
 
 class SandboxRefused(RuntimeError):
@@ -92,6 +92,7 @@ class GraderPlugin(WorkerPlugin):
         self.accepted = tuple(accepted)
         self.sandbox = None
         self.refusal = ""
+        self.slot, self._slot_file = 0, None
 
     def setup(self, worker):
         sandbox = sandboxes.choose()
@@ -107,7 +108,7 @@ class GraderPlugin(WorkerPlugin):
         self.slot, self._slot_file = _claim_slot()
 
     def teardown(self, worker):
-        if getattr(self, "_slot_file", None) is not None:
+        if self._slot_file is not None:
             self._slot_file.close()
 
     def state(self):
