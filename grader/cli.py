@@ -49,6 +49,10 @@ def parser():
                         f"(default {grading.TIME_LIMIT:g})")
     p.add_argument("--require-sandbox", action="store_true",
                    help="refuse to grade without the full bubblewrap sandbox")
+    p.add_argument("--cluster", default=None, metavar="ADDRESS",
+                   help="grade on a Dask cluster: a scheduler address (tcp://HOST:8786) or "
+                        "local:N (N worker processes here); its workers need bubblewrap unless "
+                        "--sandbox names a weaker level (needs pip install '.[cluster]')")
     p.add_argument("-q", "--quiet", action="store_true", help="only the totals")
     return p
 
@@ -70,11 +74,16 @@ def main(argv=None):
         if not entries:
             print("grade.py: error: no .ipynb or .py submissions found", file=sys.stderr)
             return EXIT_USAGE
-        for warning in options.sandbox.warnings:
+        for warning in options.sandbox.warnings if options.sandbox else ():
             print(f"!! {warning}", file=sys.stderr)
 
         def grade_once():
-            results = output.grade_all(entries, options, Path(args.out), quiet=args.quiet)
+            try:
+                results = output.grade_all(entries, options, Path(args.out), quiet=args.quiet,
+                                           cluster=args.cluster, sandbox=_worker_sandbox(args))
+            except _cluster_errors(args) as exc:
+                print(f"grade.py: error: {exc}", file=sys.stderr)
+                return EXIT_USAGE
             output.write_reports(results, formats, os.environ)
             if args.fail_under is not None and any(r.score < args.fail_under for r in results):
                 return EXIT_BELOW
@@ -115,12 +124,16 @@ def _options(args):
                        or any(Path(p).exists() and not _editable(p) for p in args.submissions)):
         raise UsageError("--watch takes the notebook (.ipynb) or .py files you are editing, "
                          "not folders or zips")
-    try:
-        device = devices.resolve(args.device)
-        sandbox = sandboxes.choose(args.sandbox)
-    except (devices.DeviceError, RuntimeError) as exc:
-        raise UsageError(str(exc)) from None
-    if args.require_sandbox and not sandbox.isolated_filesystem:
+    if args.cluster:
+        _check_cluster(args.cluster)
+        device, sandbox = args.device, None
+    else:
+        try:
+            device = devices.resolve(args.device)
+            sandbox = sandboxes.choose(args.sandbox)
+        except (devices.DeviceError, RuntimeError) as exc:
+            raise UsageError(str(exc)) from None
+    if args.require_sandbox and sandbox and not sandbox.isolated_filesystem:
         raise UsageError("--require-sandbox: bubblewrap is not available here "
                          f"(best available: {sandbox.level}); install the 'bubblewrap' package")
     return grading.Options(suite=args.suite, seed=seed, device=device,
@@ -142,6 +155,31 @@ def _formats(args):
             raise UsageError(f"unknown --format {name!r}; known: {sorted(output.REPORT_FILES)}")
         formats.append((name, Path(path) if path else Path(args.out) / output.REPORT_FILES[name]))
     return formats
+
+
+def _check_cluster(address):
+    """On a cluster, each Dask worker resolves the device and checks its own sandbox."""
+    try:
+        from . import cluster
+    except ImportError as exc:
+        raise UsageError(f"--cluster needs Dask ({exc}); install it with "
+                         f"pip install '.[cluster]'") from None
+    try:
+        cluster.parse_local(address)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _worker_sandbox(args):
+    return "bwrap" if args.require_sandbox else args.sandbox
+
+
+def _cluster_errors(args):
+    """What a failed cluster raises; Dask is imported only when --cluster is given."""
+    if not args.cluster:
+        return ()
+    from . import cluster
+    return (cluster.ClusterError,)
 
 
 def _rubric(args):

@@ -14,19 +14,28 @@ RENDERERS = {"junit": junit.document, "markdown": markdown.summary,
              "classroom": classroom.encode}
 
 
-def grade_all(entries, options, out_dir, quiet=False):
+def grade_all(entries, options, out_dir, quiet=False, cluster=None, sandbox="auto"):
+    """Grade here, or with ``cluster`` (a ``--cluster`` address) on Dask; same files either way."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    results = []
-    for slot, entry in enumerate(entries):
-        result = grading.grade(entry.path, options, student_id=entry.student_id,
-                               slot=slot % 64)
+    graded = {}
+
+    def record(entry, result):
         if entry.note:
             result.warnings.append(entry.note)
         folder = write_submission(result, out_dir)
         print(text.summary(result, verbose=not quiet, feedback=folder / "feedback.html",
                            advice=len(entries) == 1 and not quiet,
                            partial=bool(options.selected)), flush=True)
-        results.append(result)
+        graded[id(entry)] = result
+
+    if cluster:
+        from . import cluster as clusters
+        clusters.grade_on_cluster(entries, options, cluster, record, sandbox=sandbox)
+    else:
+        for slot, entry in enumerate(entries):
+            record(entry, grading.grade(entry.path, options, student_id=entry.student_id,
+                                        slot=slot % 64))
+    results = [graded[id(entry)] for entry in entries]
     if len(results) > 1:
         write_gradebook(results, out_dir / "gradebook.csv")
         print(f"gradebook: {out_dir / 'gradebook.csv'}", flush=True)

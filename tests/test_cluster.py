@@ -1,0 +1,260 @@
+"""``grade.py --cluster``: a batch graded on Dask gives what a local run gives, faults included.
+
+Every cluster run is compared file by file with one local run of the same batch
+(hidden suite, a secret seed, two checks to keep each grade cheap). Timings
+(``execution_time``, ``duration_s``) are the only fields allowed to differ.
+"""
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, outcomes, run_grade
+
+pytest.importorskip("distributed", reason="Dask is an optional extra: pip install '.[cluster]'")
+
+SEED = "739284615"
+CHECKS = ("--check", "linear.forward", "--check", "linear.mse")
+BATCH = ("--suite", "hidden", "--seed", SEED, *CHECKS, "-q")
+EXPECTED = {
+    "alice": {"linear.forward": "passed", "linear.mse": "passed"},
+    "bob": {"linear.forward": "passed", "linear.mse": "failed"},
+    "carol": {"linear.forward": "failed", "linear.mse": "passed"},
+    "dave": {"linear.forward": "error", "linear.mse": "error"},
+}
+
+
+@pytest.fixture(scope="module")
+def submissions(tmp_path_factory):
+    """The reference, a sum instead of a mean, w*x-b instead of w*x+b, an empty file."""
+    folder = tmp_path_factory.mktemp("submissions")
+    reference = (ROOT / "reference" / "ex08.py").read_text()
+    variants = {"alice": reference,
+                "bob": reference.replace("((pred - y) ** 2).mean()", "((pred - y) ** 2).sum()"),
+                "carol": reference.replace("self.w * x + self.b", "self.w * x - self.b"),
+                "dave": ""}
+    assert variants["bob"] != reference and variants["carol"] != reference
+    for name, text in variants.items():
+        (folder / f"{name}.py").write_text(text)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def local_run(submissions, tmp_path_factory):
+    out = tmp_path_factory.mktemp("local")
+    done = run_grade(submissions, *BATCH, out=out)
+    assert done.returncode == 0, done.stderr
+    assert_outcomes(out)
+    return out
+
+
+@pytest.fixture
+def dask_processes(tmp_path):
+    """Start a scheduler and workers on loopback as separate processes; stop them after."""
+    started = []
+
+    def start(*args, name, env=None):
+        log = open(tmp_path / f"{name}.log", "w")
+        process = subprocess.Popen([sys.executable, "-m", "dask", *args], stdout=log,
+                                   stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+        started.append((process, log))
+        return process
+
+    def scheduler(env=None):
+        file = tmp_path / "scheduler.json"
+        start("scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+              "--scheduler-file", str(file), name="scheduler", env=env)
+        deadline = time.monotonic() + 120
+        while not file.exists() or not file.read_text().strip():
+            assert time.monotonic() < deadline, "the Dask scheduler did not start"
+            time.sleep(0.2)
+        time.sleep(0.2)
+        return json.loads(file.read_text())["address"]
+
+    def worker(address, name, env=None):
+        return start("worker", address, "--host", "127.0.0.1", "--nthreads", "1", "--no-nanny",
+                     "--no-dashboard", "--name", name, name=name, env=env)
+
+    start.scheduler, start.worker, start.logs = scheduler, worker, tmp_path
+    yield start
+    for process, log in started:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        log.close()
+
+
+def assert_outcomes(out):
+    for student, expected in EXPECTED.items():
+        assert outcomes(out / student / "results.json") == expected, student
+
+
+def assert_same_results(local, cluster):
+    """Same files, same content, timings aside; every student exactly once in the gradebook."""
+    for student in EXPECTED:
+        for name in ("results.json", "feedback.html"):
+            assert (cluster / student / name).exists(), f"{student}/{name} missing"
+        assert _untimed(cluster / student / "results.json") == \
+            _untimed(local / student / "results.json"), student
+        assert (cluster / student / "feedback.html").read_text() == \
+            (local / student / "feedback.html").read_text(), student
+    assert (cluster / "gradebook.csv").read_text() == (local / "gradebook.csv").read_text()
+    with open(cluster / "gradebook.csv") as file:
+        ids = [row["student_id"] for row in csv.DictReader(file)]
+    assert ids == sorted(EXPECTED)
+
+
+def _untimed(path):
+    data = json.loads(path.read_text())
+    data.pop("execution_time")
+    for test in data["tests"]:
+        test["extra_data"].pop("duration_s")
+    return data
+
+
+def _wait_for_workers(address, count):
+    from distributed import Client
+    client = Client(address, timeout="60s")
+    client.wait_for_workers(count, timeout=180)
+    return client
+
+
+def test_local_cluster_gives_the_local_results(submissions, local_run, tmp_path):
+    done = run_grade(submissions, *BATCH, "--cluster", "local:2", out=tmp_path / "out")
+    assert done.returncode == 0, done.stderr
+    assert_outcomes(tmp_path / "out")
+    assert_same_results(local_run, tmp_path / "out")
+    assert sorted(_graded(done.stdout)) == sorted(EXPECTED)
+
+
+def test_scheduler_and_two_workers_give_the_local_results_and_keep_the_seed(
+        submissions, local_run, dask_processes, tmp_path):
+    debug = dict(os.environ, DASK_LOGGING__DISTRIBUTED="debug")
+    address = dask_processes.scheduler(env=debug)
+    for name in ("w1", "w2"):
+        dask_processes.worker(address, name, env=debug)
+    with _wait_for_workers(address, 2):
+        done = run_grade(submissions, *BATCH, "--cluster", address, out=tmp_path / "out")
+    assert done.returncode == 0, done.stderr
+    assert_same_results(local_run, tmp_path / "out")
+    logs = [done.stdout, done.stderr] + [p.read_text() for p in dask_processes.logs.glob("*.log")]
+    assert "ex08-grade-" in "".join(logs), "the Dask logs are not at debug level"
+    assert not [text for text in logs if SEED in text], "the secret seed reached a log"
+    written = [p.read_text() for p in (tmp_path / "out").rglob("*") if p.is_file()]
+    assert not [text for text in written if SEED in text]
+
+
+def test_a_killed_worker_loses_no_submission(submissions, local_run, dask_processes, tmp_path):
+    done, _ = _kill_a_busy_worker(dask_processes, submissions, tmp_path / "out")
+    assert done.returncode == 0, done.stderr
+    assert sorted(_graded(done.stdout)) == sorted(EXPECTED), "a result is missing or came twice"
+    assert_same_results(local_run, tmp_path / "out")
+
+
+def test_a_submission_that_kills_its_workers_is_marked_and_the_batch_finishes(
+        submissions, local_run, dask_processes, tmp_path):
+    no_retry = dict(os.environ, DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="0")
+    done, lost = _kill_a_busy_worker(dask_processes, submissions, tmp_path / "out", no_retry)
+    assert done.returncode == 0, done.stderr
+    assert sorted(_graded(done.stdout)) == sorted(EXPECTED), "a result is missing or came twice"
+    marked = {student for student in EXPECTED if "died while grading it"
+              in (tmp_path / "out" / student / "results.json").read_text()}
+    assert marked and marked <= lost
+    for student in EXPECTED:
+        result = json.loads((tmp_path / "out" / student / "results.json").read_text())
+        if student in marked:
+            assert result["score"] == 0
+            assert set(outcomes(tmp_path / "out" / student / "results.json").values()) == {"error"}
+            assert "(1 try: out of memory, or killed)" in result["output"]
+        else:
+            assert _untimed(tmp_path / "out" / student / "results.json") == \
+                _untimed(local_run / student / "results.json")
+
+
+def _kill_a_busy_worker(dask_processes, submissions, out, scheduler_env=None):
+    """Run the batch on two workers, SIGKILL one mid-grade; the batch and the students it held."""
+    address = dask_processes.scheduler(env=scheduler_env)
+    workers = [dask_processes.worker(address, name) for name in ("w1", "w2")]
+    with _wait_for_workers(address, 2) as client:
+        pids = client.run(os.getpid)
+        batch = subprocess.Popen([sys.executable, str(ROOT / "grade.py"), submissions, *BATCH,
+                                  "--cluster", address, "--out", str(out)],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                 cwd=ROOT)
+        victim = _worker_busy_grading(client, batch)
+        assert victim is not None, "the batch ended before a worker could be killed"
+        held = {str(key).split("-", 3)[3] for key in client.processing()[victim]}
+        killed = next(p for p in workers if p.pid == pids[victim])
+        os.kill(killed.pid, signal.SIGKILL)
+        stdout, stderr = batch.communicate(timeout=600)
+    assert killed.wait(timeout=30) == -signal.SIGKILL
+    return subprocess.CompletedProcess(batch.args, batch.returncode, stdout, stderr), held
+
+
+def _graded(stdout):
+    """The student ids the batch reported, once per result it delivered."""
+    return [line.split()[0] for line in stdout.splitlines() if line and not line[0].isspace()]
+
+
+def _worker_busy_grading(client, batch, held_for=1.5):
+    """The address of a worker that has held one grading task for ``held_for`` seconds."""
+    seen = {}
+    while batch.poll() is None:
+        now = time.monotonic()
+        for worker, keys in client.processing().items():
+            for key in keys:
+                if str(key).startswith("ex08-grade-"):
+                    since = seen.setdefault((worker, key), now)
+                    if now - since >= held_for:
+                        return worker
+        time.sleep(0.1)
+    return None
+
+
+def test_a_worker_without_sandbox_refuses_unless_weaker_isolation_is_allowed(
+        submissions, tmp_path):
+    no_sandbox = dict(os.environ, PATH=str(Path(sys.executable).parent))
+    done = run_grade(submissions, *CHECKS, "--cluster", "local:1", out=tmp_path / "refused",
+                     env=no_sandbox)
+    assert done.returncode == 2
+    assert "no Dask worker can grade" in done.stderr and "refuses to grade" in done.stderr
+    assert not (tmp_path / "refused").exists() or not list((tmp_path / "refused").iterdir())
+    # One worker thread, four submissions: they go out two at a time as results come back.
+    done = run_grade(submissions, *CHECKS, "--cluster", "local:1", "--sandbox", "none",
+                     out=tmp_path / "allowed", env=no_sandbox)
+    assert done.returncode == 0, done.stderr
+    assert sorted(_graded(done.stdout)) == sorted(EXPECTED)
+    assert_outcomes(tmp_path / "allowed")
+    for student in EXPECTED:
+        result = json.loads((tmp_path / "allowed" / student / "results.json").read_text())
+        assert result["extra_data"]["sandbox"] == "none"
+
+
+def test_without_cluster_dask_is_not_imported(tmp_path):
+    code = ("import sys; from grader.cli import main; "
+            f"code = main([{str(tmp_path / 'absent.py')!r}, '--device', 'cpu']); "
+            "print(code, sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('dask', 'distributed')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=ROOT, timeout=300)
+    assert done.stdout.split() == ["2", "[]"], done.stderr
+
+
+def test_bad_cluster_addresses_are_usage_errors(tmp_path):
+    alice = ROOT / "reference" / "ex08.py"
+    for address, message in (("local:0", "local:N with N >= 1"),
+                             ("tcp://127.0.0.1:1", "cannot reach the Dask scheduler")):
+        done = run_grade(alice, *CHECKS, "--cluster", address, out=tmp_path / "out")
+        assert done.returncode == 2, done.stderr
+        assert message in done.stderr
+        assert not (tmp_path / "out" / "ex08").exists()
