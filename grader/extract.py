@@ -75,6 +75,8 @@ def extract(path, mode="definitions"):
 
 
 def _read_bytes(path):
+    if not path.is_file():
+        raise Unreadable(f"{path.name}: no .ipynb or .py submission found there")
     size = path.stat().st_size
     if size > MAX_BYTES:
         raise Unreadable(f"{path.name} is {size / 1e6:.1f} MB, over the "

@@ -109,3 +109,9 @@ def test_no_code_cells_and_deep_nesting(tmp_path):
     deep = tmp_path / "deep.ipynb"
     deep.write_text("[" * 10000 + "]" * 10000)
     assert "nested too deeply" in extract(deep).error
+
+
+def test_a_folder_without_a_submission_is_unreadable(tmp_path):
+    (tmp_path / "Ada_123_assignsubmission_file_").mkdir()
+    e = extract(tmp_path / "Ada_123_assignsubmission_file_")
+    assert "no .ipynb or .py submission" in e.error
