@@ -119,8 +119,25 @@ def _warnings(level, skipped, requested):
         return []
     why = (f"{', '.join(skipped)} unavailable" if requested == "auto"
            else f"--sandbox {level} requested")
-    return [f"WEAKER SANDBOX: {why}; student code runs at the '{level}' level and "
-            f"{_EXPOSED[level]}. Install bubblewrap, or pass --require-sandbox to refuse."]
+    warnings = [f"WEAKER SANDBOX: {why}; student code runs at the '{level}' level and "
+                f"{_EXPOSED[level]}. Install bubblewrap, or pass --require-sandbox to refuse."]
+    closed = _closed_to_others(sys.prefix)
+    if os.geteuid() == 0 and closed:
+        warnings.append(f"the worker's uid cannot enter {closed}: student code can import only "
+                        f"what the worker imported before dropping privileges (torch, numpy)")
+    return warnings
+
+
+def _closed_to_others(path):
+    """The first folder on the way to ``path`` that other users cannot enter, or ''."""
+    path = Path(os.path.realpath(path))
+    for folder in [*reversed(path.parents), path]:
+        try:
+            if not folder.stat().st_mode & 0o001:
+                return str(folder)
+        except OSError:
+            return str(folder)
+    return ""
 
 
 def scratch(sandbox):
