@@ -94,7 +94,8 @@ def choose(requested="auto"):
 
 def _protections(level):
     common = ["scrubbed environment", "own scratch directory", "memory, CPU time, file size, "
-              "process and open-file limits", "per-operation deadlines"]
+              "process and open-file limits", "per-operation deadlines",
+              "per-submission time budget"]
     if os.geteuid() == 0:
         common.append("unprivileged uid")
     if level == "bwrap":
@@ -228,18 +229,26 @@ def _system_binds():
     return args
 
 
+def installed():
+    """Whether the grader runs from an installed copy (its packages sit in site-packages)
+    rather than from a checkout of the project."""
+    return PROJECT_DIR.name in ("site-packages", "dist-packages")
+
+
 def _python_paths():
-    """The interpreter's prefixes and any import directory outside them and the project."""
+    """The interpreter's prefixes and any import directory outside them; from a checkout,
+    never the checkout or a folder holding it (installed, the packages are masked)."""
     roots = []
     candidates = [sys.base_prefix, sys.prefix, sysconfig.get_paths()["purelib"],
                   sysconfig.get_paths()["platlib"], *sys.path]
+    checkout = "" if installed() else str(PROJECT_DIR)
     for candidate in candidates:
         if not candidate or not os.path.isdir(candidate):
             continue
         path = os.path.realpath(candidate)
-        if _inside(path, str(PROJECT_DIR)) or path.startswith(("/usr", "/etc", "/tmp")):
+        if path.startswith(("/usr", "/etc", "/tmp")):
             continue
-        if str(PROJECT_DIR).startswith(path + os.sep):
+        if checkout and (_inside(path, checkout) or checkout.startswith(path + os.sep)):
             continue
         if not any(_inside(path, root) for root in roots):
             roots = [r for r in roots if not _inside(r, path)] + [path]
