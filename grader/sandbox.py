@@ -6,8 +6,8 @@ Three levels, strongest first, chosen by what the machine offers:
   allow-listed read-only filesystem (system directories and the Python
   installation, with this project's packages masked), a private ``/tmp`` of
   bounded size, and only the worker's own files bound in.
-* ``unshare``: new network and PID namespaces via util-linux ``unshare``; the
-  filesystem is the host's.
+* ``unshare``: new network and PID namespaces via util-linux ``unshare``, with a
+  ``/proc`` of its own (host processes hidden); the filesystem is the host's.
 * ``none``: a plain child process.
 
 At every level the worker gets a scrubbed environment and its own scratch
@@ -193,7 +193,7 @@ def _unshare_prefix():
     tool = shutil.which("unshare")
     if tool is None:
         return None
-    flags = ["--net", "--pid", "--fork", "--kill-child"]
+    flags = ["--net", "--pid", "--fork", "--kill-child", "--mount-proc"]
     if os.geteuid() != 0:
         flags.insert(0, "--map-root-user")
     return [tool, *flags]
