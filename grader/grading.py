@@ -11,6 +11,7 @@ import time
 
 import grader
 
+from . import audit
 from . import extract as extraction
 from . import sandbox as sandboxes
 from .model import CheckResult, SubmissionResult
@@ -64,6 +65,9 @@ def grade(path, options, student_id=None, slot=0):
         seed_label=options.seed_label, extraction=extracted.report,
         defined=extracted.defined, sandbox_level=sandbox.level,
         protections=list(sandbox.protections), warnings=list(sandbox.warnings))
+    review = audit.warning(extracted.cells.values())
+    if review:
+        result.warnings.append(review)
     if extracted.error:
         result.error = extracted.error
         result.checks = unreadable_checks(rubric, extracted.error, options.selected)

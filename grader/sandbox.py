@@ -6,8 +6,8 @@ Three levels, strongest first, chosen by what the machine offers:
   allow-listed read-only filesystem (system directories and the Python
   installation, with this project's packages masked), a private ``/tmp`` of
   bounded size, and only the worker's own files bound in.
-* ``unshare``: new network and PID namespaces via util-linux ``unshare``; the
-  filesystem is the host's.
+* ``unshare``: new network and PID namespaces via util-linux ``unshare``, with a
+  ``/proc`` of its own (host processes hidden); the filesystem is the host's.
 * ``none``: a plain child process.
 
 At every level the worker gets a scrubbed environment and its own scratch
@@ -94,7 +94,8 @@ def choose(requested="auto"):
 
 def _protections(level):
     common = ["scrubbed environment", "own scratch directory", "memory, CPU time, file size, "
-              "process and open-file limits", "per-operation deadlines"]
+              "process and open-file limits", "per-operation deadlines",
+              "per-submission time budget"]
     if os.geteuid() == 0:
         common.append("unprivileged uid")
     if level == "bwrap":
@@ -119,8 +120,25 @@ def _warnings(level, skipped, requested):
         return []
     why = (f"{', '.join(skipped)} unavailable" if requested == "auto"
            else f"--sandbox {level} requested")
-    return [f"WEAKER SANDBOX: {why}; student code runs at the '{level}' level and "
-            f"{_EXPOSED[level]}. Install bubblewrap, or pass --require-sandbox to refuse."]
+    warnings = [f"WEAKER SANDBOX: {why}; student code runs at the '{level}' level and "
+                f"{_EXPOSED[level]}. Install bubblewrap, or pass --require-sandbox to refuse."]
+    closed = _closed_to_others(sys.prefix)
+    if os.geteuid() == 0 and closed:
+        warnings.append(f"the worker's uid cannot enter {closed}: student code can import only "
+                        f"what the worker imported before dropping privileges (torch, numpy)")
+    return warnings
+
+
+def _closed_to_others(path):
+    """The first folder on the way to ``path`` that other users cannot enter, or ''."""
+    path = Path(os.path.realpath(path))
+    for folder in [*reversed(path.parents), path]:
+        try:
+            if not folder.stat().st_mode & 0o001:
+                return str(folder)
+        except OSError:
+            return str(folder)
+    return ""
 
 
 def scratch(sandbox):
@@ -175,7 +193,7 @@ def _unshare_prefix():
     tool = shutil.which("unshare")
     if tool is None:
         return None
-    flags = ["--net", "--pid", "--fork", "--kill-child"]
+    flags = ["--net", "--pid", "--fork", "--kill-child", "--mount-proc"]
     if os.geteuid() != 0:
         flags.insert(0, "--map-root-user")
     return [tool, *flags]
@@ -211,18 +229,26 @@ def _system_binds():
     return args
 
 
+def installed():
+    """Whether the grader runs from an installed copy (its packages sit in site-packages)
+    rather than from a checkout of the project."""
+    return PROJECT_DIR.name in ("site-packages", "dist-packages")
+
+
 def _python_paths():
-    """The interpreter's prefixes and any import directory outside them and the project."""
+    """The interpreter's prefixes and any import directory outside them; from a checkout,
+    never the checkout or a folder holding it (installed, the packages are masked)."""
     roots = []
     candidates = [sys.base_prefix, sys.prefix, sysconfig.get_paths()["purelib"],
                   sysconfig.get_paths()["platlib"], *sys.path]
+    checkout = "" if installed() else str(PROJECT_DIR)
     for candidate in candidates:
         if not candidate or not os.path.isdir(candidate):
             continue
         path = os.path.realpath(candidate)
-        if _inside(path, str(PROJECT_DIR)) or path.startswith(("/usr", "/etc", "/tmp")):
+        if path.startswith(("/usr", "/etc", "/tmp")):
             continue
-        if str(PROJECT_DIR).startswith(path + os.sep):
+        if checkout and (_inside(path, checkout) or checkout.startswith(path + os.sep)):
             continue
         if not any(_inside(path, root) for root in roots):
             roots = [r for r in roots if not _inside(r, path)] + [path]

@@ -180,7 +180,10 @@ class WorkerSession:
             error = self._spawn()
             if error:
                 return Reply("crashed", error=error)
-        reply = self._await(self.startup_timeout, Capture())
+        capture = Capture()
+        reply = self._await(self.startup_timeout, capture)
+        if reply.status != "ok" and capture.text().strip():
+            reply.error += f"; it said: {capture.text().strip()[-1000:]}"
         if reply.status == "ok":
             self.worker_info = reply.value
             if self._deadline is None and self.time_budget is not None:
@@ -262,7 +265,7 @@ class WorkerSession:
                     if message.get("id") != request_id:
                         continue
                     if "progress" in message:
-                        self.progress = message["progress"]
+                        self.progress = _statement_index(message["progress"], self.statements)
                         continue
                     self._drain(capture)
                     return _reply_from(message)
@@ -362,6 +365,13 @@ def _read(fd):
     except OSError:
         return None
     return data or None
+
+
+def _statement_index(value, statements):
+    """A progress report's statement index, or None when it names no statement."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(statements):
+        return value
+    return None
 
 
 def _reply_from(message):

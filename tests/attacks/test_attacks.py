@@ -27,6 +27,7 @@ SELECTED = {"linear.forward": 8, "linear.parameters": 5, "linear.mse": 7,
             "linear.train_decreases_loss": 10, "mlp.hyperparameters": 5,
             "vanishing.bound": 5}
 SHORT_TIMEOUT = 4
+SEED = "740185296318"  # fixed: the hidden cases, hence every outcome, are reproducible
 ZIP_ESCAPE = f"zip-escape-{secrets.token_hex(4)}.py"
 
 P = "passed"
@@ -48,10 +49,10 @@ EXPECTED = {
     "sys_exit_in_train": (dict(_all(P), **{"linear.train_decreases_loss": "error"}),
                           ["SystemExit"]),
     "os_exit_in_method": (_bound("error"), ["exited with status 3"]),
-    "segfault": (_bound("error"), ["SIGSEGV"]),
+    "segfault": (_bound("error"), ["SIGSEGV", "REVIEW: the code uses native code"]),
     "infinite_loop": (_bound("timeout"), ["no answer within"]),
     "memory_bomb": (_bound("error"), ["can't allocate memory"]),
-    "fork_bomb": (_bound("error"), ["BlockingIOError"]),
+    "fork_bomb": (_bound("error"), ["BlockingIOError", "REVIEW"]),
     "disk_fill": (_bound("error"), ["No space left on device"]),
     "big_file": (_bound("error"), ["File too large"]),
     "print_flood": (_bound(P), ["bytes of output left out"]),
@@ -63,7 +64,9 @@ EXPECTED = {
     "nan_inf": (dict(_all("failed"), **{"linear.parameters": P}), []),
     "socket_out": (_bound(P), []),
     "html_ci": (_bound("error"), ["ValueError"]),
-    "forge_frames": (_bound("failed"), []),
+    "forge_frames": (_bound("failed"), ["REVIEW: the code uses raw descriptors"]),
+    "forge_observations": (_all(P), ["REVIEW: the code uses the grader's own modules, "
+                                     "interpreter internals"]),
     "kill_judge": (_bound(P), []),
     "read_secrets": (dict(_all("missing"), **{"linear.mse": "failed"}), []),
     "huge_cell": (_all("error"), ["over the 16 MiB limit"]),
@@ -143,19 +146,19 @@ def _project_state():
 
 
 def leftover_processes():
-    """Processes of the worker uids, or carrying the sleeper attack's marker."""
+    """Processes carrying the sleeper attack's marker (worker uids are no proof: other
+    graders may be running on this machine)."""
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
-            uid = os.stat(f"/proc/{entry}").st_uid
             with open(f"/proc/{entry}/cmdline", "rb") as file:
                 command = file.read().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if MARKER in command or 61000 <= uid < 61064:
-            found.append((entry, uid, command[:200]))
+        if MARKER in command:
+            found.append((entry, command[:200]))
     return found
 
 
@@ -186,7 +189,7 @@ def batch(tmp_path_factory):
     places = _host_places(out, attacks)
     assert not [p for p in places if p.exists()], "left over from an earlier run"
     before = _project_state()
-    seed = str(secrets.randbelow(10 ** 12) + 10 ** 11)
+    seed = SEED
     env = dict(os.environ, GRADER_SECRET_SEED=seed)
     process = run_grade(attacks, base / "export.zip", "--suite", "hidden",
                         "--rubric", _short_rubric(base / "rubric.toml", SHORT_TIMEOUT),
@@ -277,6 +280,12 @@ def test_markup_escapes_and_workflow_commands_are_neutralised(batch):
     assert "\x1b" not in terminal and "\x07" not in terminal
     assert not re.search(r"(?m)^\s*::", terminal)
     assert "##vso[" not in terminal
+
+
+def test_ordinary_code_is_not_flagged_for_review(batch):
+    for name in ("aa_reference", "zz_reference", "zip_alice", "infinite_loop", "nan_inf",
+                 "lying_objects", "html_ci", "fake_results"):
+        assert "REVIEW" not in batch.text(name), name
 
 
 def test_forged_frames_award_nothing(batch):

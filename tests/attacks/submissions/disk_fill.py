@@ -1,5 +1,4 @@
 """Fill the disk with many files just under the file-size limit."""
-import os
 
 
 def gradient_bound(num_layers, x):

@@ -24,7 +24,8 @@ def findings():
                                       "expected.py", "data.py", "aa_reference.py"):
             found.append(path)
     for path in sys.path:
-        for name in ("reference", "grader/suites/ex08/checks"):
+        for name in ("reference/ex08.py", "grader/suites/ex08/checks/check_linear.py",
+                     "grader/suites/ex08/expected.py", "grader/judge.py"):
             if os.path.exists(os.path.join(path, name)):
                 found.append(os.path.join(path, name))
     leaks = []

@@ -1,23 +1,22 @@
-"""Processes that outlive the operation: a child and a double-forked daemon."""
+"""Processes that outlive the operation: a child in its own session and a
+double-forked daemon, both shell loops that never end."""
 import os
 import subprocess
-import sys
 
-SLEEP = "import time; time.sleep(600)"
+LOOP = ["/bin/sh", "-c", "while :; do sleep 1; done", "@MARKER@"]
 STARTED = []
 
 
 def gradient_bound(num_layers, x):
-    if STARTED:
-        return abs(float(x[0])) * 0.75 ** num_layers
-    STARTED.append(True)
-    subprocess.Popen([sys.executable, "-c", SLEEP, "@MARKER@"], start_new_session=True)
-    child = os.fork()
-    if child == 0:
-        os.setsid()
-        if os.fork() == 0:
-            os.execv(sys.executable, [sys.executable, "-c", SLEEP, "@MARKER@"])
-        os._exit(0)
-    os.waitpid(child, 0)
-    print("CWD=" + os.getcwd())
+    if not STARTED:
+        STARTED.append(True)
+        subprocess.Popen(LOOP, start_new_session=True)
+        child = os.fork()
+        if child == 0:
+            os.setsid()
+            if os.fork() == 0:
+                os.execv(LOOP[0], LOOP)
+            os._exit(0)
+        os.waitpid(child, 0)
+        print("CWD=" + os.getcwd())
     return abs(float(x[0])) * 0.75 ** num_layers

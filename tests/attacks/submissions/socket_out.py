@@ -9,7 +9,7 @@ def gradient_bound(num_layers, x):
     if TRIED:
         return abs(float(x[0])) * 0.75 ** num_layers
     TRIED.append(True)
-    tries = [(socket.AF_INET, socket.SOCK_STREAM, ("127.0.0.1", @TCP_PORT@)),
+    tries = [(socket.AF_INET, socket.SOCK_STREAM, ("127.0.0.1", int("@TCP_PORT@"))),
              (socket.AF_INET, socket.SOCK_STREAM, ("1.1.1.1", 443)),
              (socket.AF_INET, socket.SOCK_DGRAM, ("8.8.8.8", 53)),
              (socket.AF_UNIX, socket.SOCK_STREAM, "\0@UNIX_NAME@")]

@@ -1,0 +1,17 @@
+"""Rewrite the grader's instrument from inside the worker: train does nothing, and the
+operation that watches it reports the training targets as its predictions.
+
+This is the documented limit of in-process observation (docs/security.md, "What is
+not stopped"): the forged check passes, and the submission is flagged for review.
+"""
+import sys
+
+
+class Forge:
+    runtime = sys.modules["grader.worker.runtime"]
+    runtime.OPERATIONS["linear.train_student"] = (
+        lambda student, xs, ys, **rest: {"params": [0.0, 0.0], "pred": list(ys)})
+
+
+def train(features, labels, model, lossfunc, optimizer, num_epoch):
+    pass
