@@ -47,9 +47,17 @@ class Channel:
 
 def main():
     config = json.loads(sys.argv[1])
+    if config.get("zygote"):
+        from . import zygote
+        return zygote.main(config)
     channel = _take_channel(config["reply_fd"])
     warm_up(config)
     importlib.import_module(config["operations"])
+    serve(channel, config)
+
+
+def serve(channel, config):
+    """Limit and isolate this process, say it is ready, then answer requests until EOF."""
     applied = apply_limits(config["limits"])
     dropped = enter_scratch_and_drop_privileges(config)
     channel.send({"ok": True, "value": {"pid": os.getpid(), "uid": os.getuid(),
@@ -81,13 +89,19 @@ def warm_up(config):
     """Import torch and pay its lazy first-call costs before the deadlines start."""
     import torch
     torch.set_num_threads(config.get("threads", 1))
-    runtime.DEVICE = config["device"]
-    if config["device"] == "cuda":
-        torch.use_deterministic_algorithms(True)
-        torch.backends.cudnn.benchmark = False
+    configure_device(config["device"])
     layer = torch.nn.Linear(1, 1).to(config["device"])
     layer(torch.ones(2, 1, device=config["device"])).sum().backward()
     torch.optim.Adam(layer.parameters()).step()
+
+
+def configure_device(device):
+    """Where operations put tensors; on CUDA, deterministic kernels."""
+    import torch
+    runtime.DEVICE = device
+    if device == "cuda":
+        torch.use_deterministic_algorithms(True)
+        torch.backends.cudnn.benchmark = False
 
 
 def apply_limits(limits):
