@@ -121,6 +121,9 @@ def resumed(entry, key, out_dir):
 def write_submission(result, out_dir, key=None):
     folder = out_dir / result.submission_id
     folder.mkdir(parents=True, exist_ok=True)
+    for name in ("feedback.html", "results.json", RESUME_FILE):
+        for stale in folder.glob(f".{name}.*"):
+            stale.unlink(missing_ok=True)
     atomic_write(folder / "feedback.html", html.feedback(result))
     atomic_write(folder / "results.json", gradescope.dumps(result))
     if key is not None:

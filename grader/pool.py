@@ -334,6 +334,7 @@ class Zygote:
         self.isolation = ""
         self.process = None
         self.control = None
+        self.generation = 0
         self._exited = {}
 
     def start(self):
@@ -347,6 +348,7 @@ class Zygote:
                                         env=sandboxes.environment(self.device))
         theirs.close()
         self.control = ours
+        self.generation += 1
         self._exited = {}
 
     def wait_ready(self):
@@ -380,7 +382,7 @@ class Zygote:
                 self.close()
                 raise OSError("the zygote process stopped")
             if "forked" in message:
-                return ForkedWorker(self, message["forked"])
+                return ForkedWorker(self, message["forked"], self.generation)
             if "error" in message:
                 raise OSError(message["error"])
 
@@ -389,7 +391,10 @@ class Zygote:
             with contextlib.suppress(OSError):
                 self.control.send(json.dumps({"op": "kill", "pid": pid}).encode())
 
-    def wait(self, pid, timeout=None):
+    def wait(self, pid, generation, timeout=None):
+        """The exit status of worker ``pid`` (killed: -SIGKILL when its zygote is gone)."""
+        if generation != self.generation:
+            return -signal.SIGKILL
         deadline = None if timeout is None else time.monotonic() + timeout
         while pid not in self._exited:
             remaining = None if deadline is None else deadline - time.monotonic()
@@ -435,9 +440,14 @@ class ForkedWorker:
     """A worker forked by a zygote: the handle ``WorkerSession`` kills and waits on."""
     zygote: Zygote
     pid: int
+    generation: int
+    returncode: int = None
 
     def kill(self):
-        self.zygote.kill(self.pid)
+        if self.returncode is None and self.generation == self.zygote.generation:
+            self.zygote.kill(self.pid)
 
     def wait(self, timeout=None):
-        return self.zygote.wait(self.pid, timeout)
+        if self.returncode is None:
+            self.returncode = self.zygote.wait(self.pid, self.generation, timeout)
+        return self.returncode

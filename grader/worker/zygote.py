@@ -14,8 +14,9 @@ Each forked worker is isolated from the zygote and from the workers before and
 after it (``isolation = "namespaces"``, which needs CAP_SYS_ADMIN in the
 sandbox: the grader runs as root):
 
-* it is PID 1 of a new PID namespace: it can see or signal no other process,
-  and when it dies the kernel kills everything it started;
+* it runs in a new PID namespace, whose PID 1 only waits for it: it can see or
+  signal no other process, and when it or that PID 1 dies, the kernel kills
+  everything it started;
 * new mount, IPC and UTS namespaces: an empty private ``/tmp`` (its scratch
   directory lives there) and a ``/proc`` of its own PID namespace only, so
   nothing it leaves in files or System V IPC reaches the next worker;
@@ -148,6 +149,7 @@ class Zygote:
                 os.close(fd)
             if self.isolation == "namespaces":
                 _isolate()
+                _init_of_namespace(fds)
             request_r, reply_w, output_w = fds
             devnull = os.open(os.devnull, os.O_RDONLY)
             os.dup2(devnull, 0)
@@ -203,6 +205,25 @@ def _isolate():
                        b"size=%d,mode=1777" % TMP_SIZE), "mount /tmp")
     _check(_libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None),
            "mount /proc")
+
+
+def _init_of_namespace(fds):
+    """Stay as PID 1 of the worker's namespace while a fork of it serves as the worker.
+
+    PID 1 ignores signals it has no handler for, and inherits orphans: the worker is
+    better off as an ordinary process. When the worker ends, this exits with its status
+    (128 + the signal's number when one killed it), and the kernel ends the namespace.
+    """
+    worker_pid = os.fork()
+    if worker_pid == 0:
+        return
+    for fd in fds:
+        os.close(fd)
+    while True:
+        pid, status = os.wait()
+        if pid == worker_pid:
+            code = os.waitstatus_to_exitcode(status)
+            os._exit(128 - code if code < 0 else code)
 
 
 def _check(result, what):
