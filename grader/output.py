@@ -68,8 +68,10 @@ def grade_all(entries, options, out_dir, quiet=False, jobs=1, force=False):
 
 
 def finish(entry, result, key, out_dir):
+    """Complete ``result`` with what the batch knows of the entry; write its files."""
     if entry.note and entry.note not in result.warnings:
         result.warnings.append(entry.note)
+    result.sha256 = result.sha256 or pool.file_hash(entry.path)
     write_submission(result, out_dir, key)
     return result
 

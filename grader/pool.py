@@ -41,6 +41,7 @@ ZYGOTE_STARTUP_TIMEOUT = 180.0
 JUDGE_STARTUP_TIMEOUT = 300.0
 MAX_JUDGE_STARTS = 3
 PR_SET_PDEATHSIG = 1
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 class PoolError(Exception):
@@ -142,7 +143,7 @@ class JudgeProcess:
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=log, start_new_session=True)
+                stderr=log, start_new_session=True, env=dict(os.environ, **ONE_THREAD))
         self.messages = self.process.stdout
         os.set_blocking(self.messages.fileno(), False)
         self._reader = FrameReader()
@@ -280,6 +281,8 @@ def _operations(options):
 def _warm_up(options):
     """Pay the judge's one-time costs now; return the time cap of one submission.
 
+    One thread: the jobs are the parallelism, and a judge waits while its worker computes.
+
     What is imported now is frozen out of the garbage collector's reach: pytest collects
     garbage several times per run, and scanning torch's objects each time costs seconds.
     """
@@ -288,8 +291,11 @@ def _warm_up(options):
 
     import pytest
 
+    import torch
+
     from . import calibrate
     from . import suite as suites
+    torch.set_num_threads(1)
     factor = calibrate.slowdown()
     suite = suites.load(options.suite_name)
     rubric = suite.rubric(options.rubric_path)
