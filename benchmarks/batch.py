@@ -10,8 +10,9 @@ naive way (one fresh ``grade.py`` process per submission, ``N`` at a time), and
 measures the floor: what the checks' own computations (the judge's reference
 computations and the student's operations) take in one warm process, with no
 sandbox, no process start and no pytest around them. It prints submissions per
-second, mean and p95 seconds per submission, peak memory (proportional set size
-of the whole process tree), and the ratios.
+second, mean and p95 seconds per submission, CPU seconds per submission and peak
+memory (proportional set size) of the whole process tree, whether every result is
+the one its kind must get, and the ratios.
 """
 import argparse
 import concurrent.futures
@@ -39,6 +40,11 @@ VARIANTS = {
 }
 
 
+EXPECTED = {"correct": {}, "slow": {}, "wrong": {"linear.mse": "failed"},
+            "nozerograd": {"linear.train_matches_reference": "failed"},
+            "endless": {"vanishing.bound": "timeout"}, "crash": {"vanishing.gradient": "error"}}
+
+
 def build(folder, n):
     """``n`` submissions: one endless, one crash, one unreadable, a tenth wrong, a tenth slow."""
     kinds = ["endless", "crash", "unreadable"]
@@ -57,35 +63,53 @@ def build(folder, n):
     return kinds
 
 
-class PeakMemory:
-    """Samples the proportional set size of a process and all its descendants."""
+class TreeSampler:
+    """Samples a process and all its descendants: peak proportional set size, CPU seconds.
 
-    def __init__(self, pid, interval=0.25):
+    CPU time is the last value seen of each process (a short-lived one may lose up to
+    one interval), summed over every process that ever appeared.
+    """
+
+    def __init__(self, pid, interval=0.2):
         self.pid = pid
         self.peak = 0
+        self._cpu = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(interval,), daemon=True)
         self._thread.start()
 
     def _run(self, interval):
         while not self._stop.wait(interval):
-            self.peak = max(self.peak, sum(_pss(pid) for pid in _tree(self.pid)))
+            tree = _tree(self.pid)
+            self.peak = max(self.peak, sum(_pss(pid) for pid in tree))
+            for pid in tree:
+                stat = _stat(pid)
+                if stat:
+                    self._cpu[(pid, stat[19])] = (int(stat[11]) + int(stat[12])) / _TICKS
 
     def stop(self):
         self._stop.set()
         self._thread.join()
-        return self.peak
+        return self.peak, sum(self._cpu.values())
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid):
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
 
 
 def _tree(root):
     children = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError):
-                continue
-            children.setdefault(parent, []).append(int(entry.name))
+            stat = _stat(entry.name)
+            if stat:
+                children.setdefault(int(stat[1]), []).append(int(entry.name))
     found, todo = [root], [root]
     while todo:
         for child in children.get(todo.pop(), []):
@@ -105,49 +129,72 @@ def _pss(pid):
 
 
 def run_measured(argv, cwd=ROOT):
-    """Run ``argv``; return (seconds, peak bytes, completed process)."""
+    """Run ``argv``; return (seconds, peak bytes, CPU seconds, completed process)."""
     started = time.monotonic()
     process = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True)
-    memory = PeakMemory(process.pid)
+    sampler = TreeSampler(process.pid)
     stdout, stderr = process.communicate()
     seconds = time.monotonic() - started
-    return seconds, memory.stop(), subprocess.CompletedProcess(argv, process.returncode,
-                                                              stdout, stderr)
+    peak, cpu = sampler.stop()
+    return seconds, peak, cpu, subprocess.CompletedProcess(argv, process.returncode, stdout,
+                                                           stderr)
 
 
 def batch(folder, out, jobs):
     argv = [sys.executable, str(ROOT / "grade.py"), str(folder), "--jobs", str(jobs),
             "--out", str(out), "--force", "-q"]
-    seconds, peak, done = run_measured(argv)
+    seconds, peak, cpu, done = run_measured(argv)
     if done.returncode != 0:
         sys.exit(f"the batch failed:\n{done.stdout}\n{done.stderr}")
-    durations = {}
-    for results in out.glob("*/results.json"):
-        durations[results.parent.name] = json.loads(results.read_text())["execution_time"]
-    return seconds, peak, durations
+    results = {path.parent.name: json.loads(path.read_text())
+               for path in out.glob("*/results.json")}
+    return seconds, peak, cpu, results
+
+
+def wrong_results(kinds, results):
+    """Submissions whose outcomes are not what their kind must get."""
+    wrong = []
+    for index, kind in enumerate(kinds):
+        name = f"s{index:04d}_{kind}"
+        data = results.get(name)
+        if data is None:
+            wrong.append(f"{name}: no results.json")
+            continue
+        seen = {t["number"]: t["extra_data"]["outcome"] for t in data["tests"]}
+        if kind == "unreadable":
+            want = {check: "error" for check in seen}
+        else:
+            special = EXPECTED[kind]
+            group = next(iter(special), "-").split(".")[0] + "."
+            want = {check: special.get(check, "passed") for check in seen
+                    if check in special or not check.startswith(group)}
+        if any(seen[check] != outcome for check, outcome in want.items()):
+            wrong.append(f"{name}: {seen}")
+    return wrong
 
 
 def naive(files, out, jobs):
-    """One fresh grade.py per submission, ``jobs`` at a time; (seconds, peak bytes)."""
-    peaks = []
+    """One fresh grade.py per submission, ``jobs`` at a time; (seconds, peak bytes, CPU s)."""
+    peaks, cpus = [], []
 
     def one(index_file):
         index, file = index_file
         argv = [sys.executable, str(ROOT / "grade.py"), str(file), "--out", str(out / str(index)),
                 "-q"]
-        seconds, peak, done = run_measured(argv)
+        seconds, peak, cpu, done = run_measured(argv)
         peaks.append(peak)
+        cpus.append(cpu)
         return seconds
 
     started = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
         list(pool.map(one, enumerate(files)))
-    return time.monotonic() - started, sum(sorted(peaks)[-jobs:])
+    return time.monotonic() - started, sum(sorted(peaks)[-jobs:]), sum(cpus)
 
 
 def floor(repeats):
-    """Seconds the checks' own computations take for the reference, in one warm process."""
+    """Wall and CPU seconds of the checks' own computations for the reference, warm."""
     from grader import grading, judge
     from grader import suite as suites
     from grader.extract import extract
@@ -177,15 +224,18 @@ def floor(repeats):
 
     rubric = suite.rubric()
     timeouts = {entry.id: entry.timeout for entry in rubric}
-    totals = []
+    walls, cpus = [], []
     for attempt in range(repeats + 1):
         context = judge.Context(InProcess(), suite.cases(options.suite, options.seed), "cpu",
                                 timeouts, extracted)
+        cpu = time.process_time()
         results = judge.run(context, suite, rubric, backstop=False)
+        cpu = time.process_time() - cpu
         assert all(r.passed for r in results), [(r.id, r.outcome, r.seen) for r in results]
         if attempt:
-            totals.append(sum(r.duration for r in results))
-    return statistics.median(totals)
+            walls.append(sum(r.duration for r in results))
+            cpus.append(cpu)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 def main():
@@ -202,28 +252,35 @@ def main():
         folder = scratch / "class"
         folder.mkdir()
         kinds = build(folder, args.n)
-        seconds, peak, durations = batch(folder, scratch / "out", args.jobs)
+        seconds, peak, cpu, results = batch(folder, scratch / "out", args.jobs)
         files = sorted(folder.iterdir())
         step = max(1, len(files) // args.naive)
         sample = files[::step][:args.naive]
-        naive_seconds, naive_peak = naive(sample, scratch / "naive", args.jobs)
-    floor_seconds = floor(args.floor_repeats)
+        naive_seconds, naive_peak, naive_cpu = naive(sample, scratch / "naive", args.jobs)
+    floor_seconds, floor_cpu = floor(args.floor_repeats)
 
+    durations = {name: data["execution_time"] for name, data in results.items()}
     correct = [d for name, d in durations.items() if name.endswith("_correct")]
     values = sorted(durations.values())
     p95 = values[min(len(values) - 1, int(0.95 * len(values)))]
     rate, naive_rate = len(values) / seconds, len(sample) / naive_seconds
     print(f"machine: {cores} cores, --jobs {args.jobs}; {len(values)} submissions "
           f"({', '.join(f'{kinds.count(k)} {k}' for k in dict.fromkeys(kinds))})")
+    wrong = wrong_results(kinds, results)
+    print(f"results: {len(values) - len(wrong)} of {len(kinds)} as expected")
+    for line in wrong:
+        print(f"  NOT AS EXPECTED {line}")
     print(f"batch:  {seconds:7.1f} s wall   {rate:6.3f} submissions/s   "
           f"per submission mean {statistics.fmean(values):.2f} s, p95 {p95:.2f} s   "
-          f"peak memory {peak / 2**20:,.0f} MiB")
+          f"CPU {cpu / len(values):.2f} s/submission   peak memory {peak / 2**20:,.0f} MiB")
     print(f"naive:  {naive_seconds:7.1f} s wall   {naive_rate:6.3f} submissions/s   "
-          f"({len(sample)} submissions, one grade.py each, {args.jobs} at a time; "
-          f"peak memory about {naive_peak / 2**20:,.0f} MiB)")
-    print(f"floor:  {floor_seconds:7.2f} s of check computation per correct submission "
-          f"(judge + student operations, one warm process)")
-    print(f"throughput vs naive: {rate / naive_rate:.1f}x")
+          f"CPU {naive_cpu / len(sample):.2f} s/submission   ({len(sample)} submissions, one "
+          f"grade.py each, {args.jobs} at a time; peak memory about "
+          f"{naive_peak / 2**20:,.0f} MiB)")
+    print(f"floor:  {floor_seconds:7.2f} s wall, {floor_cpu:.2f} s CPU of check computation "
+          f"per correct submission (judge + student operations, one warm process)")
+    print(f"throughput vs naive: {rate / naive_rate:.1f}x (CPU per submission: "
+          f"{naive_cpu / len(sample) / (cpu / len(values)):.1f}x less)")
     if correct:
         mean_correct = statistics.fmean(correct)
         print(f"correct submissions: mean {mean_correct:.2f} s each in the batch = "

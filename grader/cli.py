@@ -9,6 +9,7 @@ from pathlib import Path
 
 from . import devices, grading, inputs, output
 from . import sandbox as sandboxes
+from .pool import PoolError
 
 EXIT_OK, EXIT_BELOW, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 130
@@ -71,6 +72,9 @@ def main(argv=None):
             with _sigterm_as_interrupt():
                 results = output.grade_all(entries, options, Path(args.out), quiet=args.quiet,
                                            jobs=args.jobs, force=args.force)
+        except PoolError as exc:
+            print(f"grade.py: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
         except KeyboardInterrupt:
             print(f"\ngrade.py: interrupted; what was graded is in {args.out}/; run the same "
                   f"command again to grade the rest", file=sys.stderr)

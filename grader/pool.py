@@ -21,6 +21,8 @@ import contextlib
 import ctypes
 import dataclasses
 import gc
+import hashlib
+import io
 import json
 import os
 import selectors
@@ -32,7 +34,13 @@ import time
 import traceback
 from pathlib import Path
 
+import grader
+
+from . import grading
 from . import sandbox as sandboxes
+from . import suite as suites
+from .inputs import Entry
+from .model import SubmissionResult, from_dict, to_dict
 from .worker.protocol import FrameReader, ProtocolError, encode
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -59,6 +67,7 @@ class Pool:
         self.log_dir = Path(log_dir)
         self.on_note = on_note
         self.notes = []
+        self._queue = collections.deque()
         self._judges = []
         self._selector = selectors.DefaultSelector()
 
@@ -69,13 +78,13 @@ class Pool:
         self.close()
 
     def grade(self, entries):
-        queue = collections.deque(entries)
-        for index in range(min(self.jobs, len(queue))):
+        self._queue.extend(entries)
+        for index in range(min(self.jobs, len(self._queue))):
             self._start(index)
-        while queue or any(judge.entry is not None for judge in self._judges):
+        while self._queue or any(judge.entry is not None for judge in self._judges):
             for judge in self._judges:
-                if judge.ready and judge.entry is None and queue:
-                    judge.assign(queue.popleft())
+                if judge.ready and judge.entry is None and self._queue:
+                    judge.assign(self._queue.popleft())
             yield from self._wait()
 
     def _wait(self):
@@ -90,7 +99,7 @@ class Pool:
                         self.notes.append(message["note"])
                         self.on_note(message["note"])
                 elif "result" in message:
-                    yield judge.entry, _result(message["result"])
+                    yield judge.entry, from_dict(message["result"])
                     judge.entry = judge.deadline = None
             if judge.dead:
                 yield from self._replace(judge, "its judge process stopped")
@@ -106,7 +115,8 @@ class Pool:
         self._stop(judge)
         if not judge.ready and judge.starts >= MAX_JUDGE_STARTS:
             raise PoolError(f"the judge process does not start: see {judge.log_path}")
-        self._start(judge.index, judge.starts if not judge.ready else 0)
+        if self._queue:
+            self._start(judge.index, judge.starts if not judge.ready else 0)
         if entry is not None:
             yield entry, failure(entry, self.options, why)
 
@@ -196,10 +206,6 @@ class JudgeProcess:
 
 def failure(entry, options, why):
     """The result of a submission the grader itself could not finish: every check ``error``."""
-    import grader
-    from . import grading
-    from . import suite as suites
-    from .model import SubmissionResult
     reason = f"{GRADER_FAILURE}: {why}"
     rubric = suites.load(options.suite_name).rubric(options.rubric_path)
     return SubmissionResult(
@@ -212,7 +218,6 @@ def failure(entry, options, why):
 
 def file_hash(path):
     """The submission's sha256, as extraction computes it; empty when it cannot be read."""
-    import hashlib
     try:
         return hashlib.sha256(Path(path).read_bytes()).hexdigest()
     except OSError:
@@ -224,19 +229,13 @@ def options_to_dict(options):
 
 
 def options_from_dict(data):
-    from .grading import Options
     data = dict(data)
     if data.get("sandbox"):
         sandbox = data["sandbox"]
         data["sandbox"] = sandboxes.Sandbox(sandbox["level"], tuple(sandbox["protections"]),
                                             tuple(sandbox["warnings"]))
     data["selected"] = tuple(data.get("selected") or ())
-    return Options(**data)
-
-
-def _result(data):
-    from .model import from_dict
-    return from_dict(data)
+    return grading.Options(**data)
 
 
 # -- judge process --------------------------------------------------------------------------
@@ -260,21 +259,17 @@ def judge_main():
 
 
 def _grade(request, options, slot, spawn):
-    from . import grading
-    from .model import to_dict
     try:
         result = grading.grade(request["path"], options, student_id=request["student_id"],
                                slot=slot, spawn=spawn)
     except Exception:  # noqa: BLE001 - one submission's grader bug must not stop the batch
         traceback.print_exc()
-        from .inputs import Entry
         entry = Entry(request["student_id"], Path(request["path"]))
         result = failure(entry, options, "internal error (see the judge log)")
     return to_dict(result)
 
 
 def _operations(options):
-    from . import suite as suites
     return suites.load(options.suite_name).operations
 
 
@@ -286,21 +281,16 @@ def _warm_up(options):
     What is imported now is frozen out of the garbage collector's reach: pytest collects
     garbage several times per run, and scanning torch's objects each time costs seconds.
     """
-    import contextlib as _contextlib
-    import io
-
     import pytest
-
     import torch
 
     from . import calibrate
-    from . import suite as suites
     torch.set_num_threads(1)
     factor = calibrate.slowdown()
     suite = suites.load(options.suite_name)
     rubric = suite.rubric(options.rubric_path)
     suite.cases(options.suite, options.seed)
-    with _contextlib.redirect_stdout(io.StringIO()):
+    with contextlib.redirect_stdout(io.StringIO()):
         pytest.main([str(suite.checks_dir), "-c", str(suite.checks_dir / "pytest.ini"),
                      "--rootdir", str(suite.checks_dir), "-p", "no:cacheprovider",
                      "--collect-only", "-qq"])

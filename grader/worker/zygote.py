@@ -61,6 +61,8 @@ class IsolationError(OSError):
 
 def main(config):
     control = socket.socket(fileno=config["control_fd"])
+    with contextlib.suppress(OSError):
+        os.rmdir(config["scratch"])  # made for one cold worker; each fork makes its own
     worker.warm_up(dict(config, device="cpu"))
     importlib.import_module(config["operations"])
     gc.freeze()
