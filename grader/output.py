@@ -13,6 +13,7 @@ complete: a re-run skips it, and ``--force`` regrades everything.
 """
 import contextlib
 import csv
+import glob
 import hashlib
 import json
 import os
@@ -123,9 +124,6 @@ def resumed(entry, key, out_dir):
 def write_submission(result, out_dir, key=None):
     folder = out_dir / result.submission_id
     folder.mkdir(parents=True, exist_ok=True)
-    for name in ("feedback.html", "results.json", RESUME_FILE):
-        for stale in folder.glob(f".{name}.*"):
-            stale.unlink(missing_ok=True)
     atomic_write(folder / "feedback.html", html.feedback(result))
     atomic_write(folder / "results.json", gradescope.dumps(result))
     if key is not None:
@@ -156,7 +154,12 @@ def _csv(rows):
 
 
 def atomic_write(path, content):
-    """Write ``content`` to ``path`` whole or not at all, also on Ctrl-C."""
+    """Write ``content`` to ``path`` whole or not at all, also on Ctrl-C.
+
+    A temporary file left by a killed run (SIGKILL cannot be caught) is removed here.
+    """
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*"):
+        stale.unlink(missing_ok=True)
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         os.chmod(temporary, 0o666 & ~_UMASK)

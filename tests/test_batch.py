@@ -144,6 +144,7 @@ def test_batch_killed_resumed_and_complete(tmp_path):
 
     assert sorted(p.name for p in out.iterdir() if p.is_dir() and p.name != ".logs") \
         == sorted(expected)
+    assert not [p for p in out.rglob(".*") if p.name not in (".result.json", ".logs")]
     for name, special in expected.items():
         seen = outcomes(out / name / "results.json")
         assert set(seen) == set(CHECKS), name
