@@ -108,7 +108,10 @@ def grading_key(options):
 
 
 def resumed(entry, key, out_dir):
-    """The stored result of ``entry`` if it was graded with ``key`` and the same file."""
+    """The stored result of ``entry`` if it was graded with ``key`` and the same file.
+
+    A submission the grader itself failed on is graded again.
+    """
     folder = out_dir / entry.student_id
     try:
         stored = json.loads((folder / RESUME_FILE).read_text(encoding="utf-8"))
@@ -116,9 +119,10 @@ def resumed(entry, key, out_dir):
             return None
         if not (folder / "results.json").is_file() or not (folder / "feedback.html").is_file():
             return None
-        return from_dict(stored["result"])
+        result = from_dict(stored["result"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    return None if status(result) == "failed" else result
 
 
 def write_submission(result, out_dir, key=None):
