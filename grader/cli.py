@@ -1,12 +1,15 @@
 """``python grade.py``: the command line of CONTRACT.md section 3."""
 import argparse
+import contextlib
 import os
+import signal
 import sys
 import tempfile
 from pathlib import Path
 
 from . import devices, grading, inputs, output, watch
 from . import sandbox as sandboxes
+from .pool import PoolError
 
 EXIT_OK, EXIT_BELOW, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEFAULT_SUBMISSIONS = Path(__file__).resolve().parent.parent / "submissions"
@@ -24,8 +27,11 @@ def parser():
     p.add_argument("--seed", type=int, default=None,
                    help=f"secret seed of the hidden suite (default: ${grading.SECRET_SEED_VARIABLE})")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    p.add_argument("--jobs", type=int, default=1, metavar="N",
-                   help="submissions graded at once (default 1)")
+    p.add_argument("--jobs", type=int, default=_cores(), metavar="N",
+                   help=f"submissions graded at once (default: the number of cores, {_cores()})")
+    p.add_argument("--force", action="store_true",
+                   help="regrade every submission, also those already graded in --out with "
+                        "the same file, suite, seed and grader version")
     p.add_argument("--out", default="results", metavar="DIR", help="output folder (default results/)")
     p.add_argument("--fail-under", type=float, default=None, metavar="SCORE",
                    help="exit 1 if any score is below SCORE")
@@ -79,11 +85,17 @@ def main(argv=None):
 
         def grade_once():
             try:
-                results = output.grade_all(entries, options, Path(args.out), quiet=args.quiet,
-                                           cluster=args.cluster, sandbox=_worker_sandbox(args))
-            except _cluster_errors(args) as exc:
+                with _sigterm_as_interrupt():
+                    results = output.grade_all(
+                        entries, options, Path(args.out), quiet=args.quiet, jobs=args.jobs,
+                        force=args.force, cluster=args.cluster, sandbox=_worker_sandbox(args))
+            except (PoolError, *_cluster_errors(args)) as exc:
                 print(f"grade.py: error: {exc}", file=sys.stderr)
                 return EXIT_USAGE
+            except KeyboardInterrupt:
+                print(f"\ngrade.py: interrupted; what was graded is in {args.out}/; run the "
+                      f"same command again to grade the rest", file=sys.stderr)
+                return EXIT_INTERRUPTED
             output.write_reports(results, formats, os.environ)
             if args.fail_under is not None and any(r.score < args.fail_under for r in results):
                 return EXIT_BELOW
@@ -97,6 +109,22 @@ def main(argv=None):
 
 class UsageError(Exception):
     pass
+
+
+def _cores():
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """``kill`` stops a batch as cleanly as Ctrl-C: workers ended, no half-written files."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _options(args):

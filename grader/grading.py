@@ -50,8 +50,11 @@ def submission_id(path):
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", stem).strip("._") or "submission"
 
 
-def grade(path, options, student_id=None, slot=0):
-    """The ``SubmissionResult`` of the file at ``path``; never raises for bad input."""
+def grade(path, options, student_id=None, slot=0, spawn=None):
+    """The ``SubmissionResult`` of the file at ``path``; never raises for bad input.
+
+    ``spawn`` starts its workers (``WorkerSession``'s default: a cold sandboxed process).
+    """
     from . import suite as suites
     started = time.monotonic()
     suite = suites.load(options.suite_name)
@@ -73,7 +76,7 @@ def grade(path, options, student_id=None, slot=0):
         result.checks = unreadable_checks(rubric, extracted.error, options.selected)
     else:
         with WorkerSession(sandbox, suite.operations, extracted.statements, extracted.cells,
-                           device=options.device, slot=slot) as session:
+                           device=options.device, slot=slot, spawn=spawn) as session:
             session.start_early()
             result.checks = _judge(session, suite, rubric, options, extracted)
             result.load_failures = session.load_failures

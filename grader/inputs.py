@@ -5,10 +5,22 @@ file, or a folder holding the submission), or a ``.zip`` of such a folder.
 Within a student's folder the submission is the only ``.ipynb``; else the only
 ``.py``; else, among several, the most recently modified ``.ipynb`` (the choice
 is reported).
+
+The student id is the entry's name, made file-system safe. The names an LMS
+export gives are recognised and cut to the student: Moodle's
+``Jane Doe_123456_assignsubmission_file_...`` (a folder, or files) gives
+``Jane_Doe_123456``, Canvas's ``doejane_12345_67890_ex08.ipynb`` (``_LATE_``
+too) gives ``doejane_12345``. Several files of one LMS student are one entry,
+chosen by the rule above.
 """
+import collections
 import dataclasses
+import os
+import re
 import stat
+import zlib
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 
@@ -53,34 +65,58 @@ def collect(paths, scratch):
     return entries
 
 
+_MOODLE = re.compile(r"^(?P<student>.+?_\d+)_assignsubmission_[A-Za-z]+(?:_.*)?$")
+_CANVAS = re.compile(r"^(?P<name>[a-z0-9]+)(?:_LATE)?_(?P<user>\d+)_\d+_.+$")
+
+
+def lms_student(name):
+    """The student part of an LMS export's entry name, or None for any other name."""
+    moodle = _MOODLE.match(name)
+    if moodle:
+        return submission_id(moodle["student"])
+    canvas = _CANVAS.match(name)
+    if canvas:
+        return f"{canvas['name']}_{canvas['user']}"
+    return None
+
+
 def _folder(folder):
     entries = []
+    students = collections.defaultdict(list)
     for child in sorted(folder.iterdir()):
         if child.name.startswith((".", "__")):
             continue
-        if child.is_file() and child.suffix.lower() in SUFFIXES:
-            entries.append(Entry(submission_id(child), child))
+        if not child.is_dir() and child.suffix.lower() not in SUFFIXES:
+            continue
+        student = lms_student(child.name)
+        if student is not None:
+            students[student].append(child)
         elif child.is_dir():
-            entries.append(_pick(child))
-    return entries
+            entries.append(_pick(submission_id(child), [child], child))
+        else:
+            entries.append(Entry(submission_id(child), child))
+    for student, children in students.items():
+        entries.append(_pick(student, children, children[0]))
+    return sorted(entries, key=lambda entry: entry.student_id)
 
 
-def _pick(folder):
-    """The submission in one student's folder, by the rule in the module docstring."""
-    files = [p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES
+def _pick(student, paths, where):
+    """The submission among ``paths`` (files, folders), by the rule in the module docstring."""
+    files = [p for path in paths for p in ([path] if path.is_file() else path.rglob("*"))
+             if p.is_file() and p.suffix.lower() in SUFFIXES
              and ".ipynb_checkpoints" not in p.parts]
     notebooks = [p for p in files if p.suffix.lower() == ".ipynb"]
     scripts = [p for p in files if p.suffix.lower() == ".py"]
     if len(notebooks) == 1:
-        return Entry(submission_id(folder), notebooks[0])
+        return Entry(student, notebooks[0])
     if not notebooks and len(scripts) == 1:
-        return Entry(submission_id(folder), scripts[0])
+        return Entry(student, scripts[0])
     candidates = notebooks or scripts
     if not candidates:
-        return Entry(submission_id(folder), folder, note="no .ipynb or .py file in the folder")
+        return Entry(student, where, note="no .ipynb or .py file in the folder")
     chosen = max(candidates, key=lambda p: (p.stat().st_mtime, str(p)))
     others = ", ".join(p.name for p in candidates if p != chosen)
-    return Entry(submission_id(folder), chosen,
+    return Entry(student, chosen,
                  note=f"several candidates; graded the newest, {chosen.name} (not {others})")
 
 
@@ -100,20 +136,48 @@ def _unzip(archive, scratch):
                     continue
                 if stat.S_ISLNK(member.external_attr >> 16) or member.is_dir():
                     continue
+                if member.flag_bits & 0x1:
+                    continue
                 size = min(member.file_size, MAX_ZIP_FILE + 1)
                 total += size
                 if total > MAX_ZIP_TOTAL:
                     raise InputError(f"{archive}: more than {MAX_ZIP_TOTAL >> 20} MiB unpacked")
-                destination = target.joinpath(*parts)
-                destination.parent.mkdir(parents=True, exist_ok=True)
-                with bundle.open(member) as source, open(destination, "wb") as sink:
-                    _copy_bounded(source, sink, size)
+                _extract(bundle, member, target.joinpath(*parts), size)
     except zipfile.BadZipFile as exc:
         raise InputError(f"{archive}: not a valid zip file ({exc})") from None
     roots = [p for p in target.iterdir() if not p.name.startswith(("__MACOSX", "."))]
     if len(roots) == 1 and roots[0].is_dir():
         return roots[0]
     return target
+
+
+def _extract(bundle, member, destination, size):
+    """One member, at most ``size`` bytes of it; one that cannot be unpacked is left out."""
+    try:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        sink = open(destination, "xb")
+    except OSError:
+        return
+    with sink:
+        try:
+            with bundle.open(member) as source:
+                _copy_bounded(source, sink, size)
+            sink.close()
+            _keep_time(destination, member)
+            return
+        except (InputError, OSError, RuntimeError, NotImplementedError, EOFError, zlib.error,
+                zipfile.BadZipFile):
+            pass
+    destination.unlink(missing_ok=True)
+
+
+def _keep_time(path, member):
+    """The member's own modification time, so "the newest candidate" means what the student did."""
+    try:
+        stamp = time.mktime((*member.date_time, 0, 0, -1))
+        os.utime(path, (stamp, stamp))
+    except (OverflowError, ValueError, OSError):
+        pass
 
 
 def _copy_bounded(source, sink, limit):

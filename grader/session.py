@@ -85,8 +85,10 @@ class WorkerSession:
     """One submission's worker; restarted (and the submission reloaded) after a failure."""
 
     def __init__(self, sandbox, operations, statements, cells, device="cpu", slot=0,
-                 limits=None, startup_timeout=90.0, load_timeout=30.0, time_budget=None):
+                 limits=None, startup_timeout=90.0, load_timeout=30.0, time_budget=None,
+                 spawn=None):
         self.sandbox = sandbox
+        self.spawn = spawn or self.start_process
         self.operations = operations
         self.statements = list(statements)
         self.cells = cells
@@ -201,12 +203,8 @@ class WorkerSession:
         output_r, output_w = os.pipe()
         for fd in (reply_r, output_r):
             _widen(fd)
-        argv = sandboxes.worker_command(self.sandbox, dict(config, reply_fd=reply_w))
         try:
-            self._process = subprocess.Popen(
-                argv, stdin=request_r, stdout=output_w, stderr=output_w,
-                pass_fds=(reply_w,), env=sandboxes.environment(self.device),
-                start_new_session=True)
+            self._process = self.spawn(config, request_r, reply_w, output_w)
         except OSError as exc:
             self._process = None
             for fd in (request_r, request_w, reply_r, reply_w, output_r, output_w):
@@ -322,10 +320,7 @@ class WorkerSession:
             return
         if not self.sandbox.pid_namespace:
             processes.kill_tree(process.pid)
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        process.kill()
         process.wait()
         uid = sandboxes.worker_uid(self.slot)
         if uid is not None and not self.sandbox.pid_namespace:
@@ -341,6 +336,34 @@ class WorkerSession:
 
     def close(self):
         self._kill()
+
+    def start_process(self, config, request_r, reply_w, output_w):
+        """The default ``spawn``: a cold worker process started with the sandbox's command.
+
+        A ``spawn`` returns a handle with ``kill()`` (the worker and everything it started)
+        and ``wait(timeout=None)`` (its exit status, or ``subprocess.TimeoutExpired``).
+        """
+        argv = sandboxes.worker_command(self.sandbox, dict(config, reply_fd=reply_w))
+        return ProcessGroup(subprocess.Popen(
+            argv, stdin=request_r, stdout=output_w, stderr=output_w, pass_fds=(reply_w,),
+            env=sandboxes.environment(self.device), start_new_session=True))
+
+
+class ProcessGroup:
+    """A worker started in its own session: killing it kills its whole process group."""
+
+    def __init__(self, process):
+        self.process = process
+        self.pid = process.pid
+
+    def kill(self):
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    def wait(self, timeout=None):
+        return self.process.wait(timeout)
 
 
 def _write_all(fd, data):

@@ -57,10 +57,18 @@ class Channel:
 
 def main():
     config = json.loads(sys.argv[1])
+    if config.get("zygote"):
+        from . import zygote
+        return zygote.main(config)
     channel = _take_channel(config["reply_fd"])
     _adopt_orphans()
     warm_up(config)
     importlib.import_module(config["operations"])
+    serve(channel, config)
+
+
+def serve(channel, config):
+    """Limit and isolate this process, say it is ready, then answer requests until EOF."""
     applied = apply_limits(config["limits"])
     dropped = enter_scratch_and_drop_privileges(config)
     channel.send({"ok": True, "value": {"pid": os.getpid(), "uid": os.getuid(),
@@ -102,15 +110,21 @@ def warm_up(config):
     """Import torch, pick the device and pay lazy first-call costs before any deadline."""
     import torch
     torch.set_num_threads(config.get("threads", 1))
-    device = config["device"]
+    device = configure_device(config["device"])
+    layer = torch.nn.Linear(1, 1).to(device)
+    layer(torch.ones(2, 1, device=device)).sum().backward()
+
+
+def configure_device(device):
+    """Where operations put tensors (``auto``: cuda if there is one); on CUDA, deterministic kernels."""
+    import torch
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     runtime.DEVICE = device
     if device == "cuda":
         torch.use_deterministic_algorithms(True)
         torch.backends.cudnn.benchmark = False
-    layer = torch.nn.Linear(1, 1).to(device)
-    layer(torch.ones(2, 1, device=device)).sum().backward()
+    return device
 
 
 def apply_limits(limits):

@@ -1,0 +1,292 @@
+#!/usr/bin/env python3
+"""How fast a TA's batch grades, against a naive baseline and the floor, on this machine.
+
+    python benchmarks/batch.py [-n 40] [--jobs N] [--naive 8]
+
+Builds ``n`` submissions (copies of the reference solution, wrong ones, slow
+ones, one endless loop, one crash, one unreadable file), grades them with one
+``grade.py --jobs N`` command, then grades a sample of ``--naive`` of them the
+naive way (one fresh ``grade.py`` process per submission, ``N`` at a time), and
+measures the floor: what the checks' own computations (the judge's reference
+computations and the student's operations) take in one warm process, with no
+sandbox, no process start and no pytest around them. It prints submissions per
+second, mean and p95 seconds per submission, CPU seconds per submission and peak
+memory (proportional set size) of the whole process tree, whether every result is
+the one its kind must get, and the ratios.
+"""
+import argparse
+import concurrent.futures
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+REFERENCE = (ROOT / "reference" / "ex08.py").read_text()
+VARIANTS = {
+    "wrong": ("return ((pred - y) ** 2).mean()", "return ((pred - y) ** 2).sum()"),
+    "nozerograd": ("        optimizer.zero_grad()\n", ""),
+    "slow": ("        self.linear = nn.Linear(1, 1)\n",
+             "        self.linear = nn.Linear(1, 1)\n        import time\n        time.sleep(1)\n"),
+    "endless": ("    return abs(float(x[0])) * 0.75 ** num_layers", "    while True:\n        pass"),
+    "crash": ("    weight = model.layers[0].weight", "    import os\n    os._exit(3)"),
+}
+
+
+EXPECTED = {"correct": {}, "slow": {}, "wrong": {"linear.mse": "failed"},
+            "nozerograd": {"linear.train_matches_reference": "failed"},
+            "endless": {"vanishing.bound": "timeout"}, "crash": {"vanishing.gradient": "error"}}
+
+
+def build(folder, n):
+    """``n`` submissions: one endless, one crash, one unreadable, a tenth wrong, a tenth slow."""
+    kinds = ["endless", "crash", "unreadable"]
+    kinds += ["wrong", "nozerograd"] * max(1, n // 20) + ["slow"] * max(1, n // 10)
+    kinds = (kinds + ["correct"] * n)[:n]
+    for index, kind in enumerate(kinds):
+        name = f"s{index:04d}_{kind}"
+        if kind == "unreadable":
+            (folder / f"{name}.ipynb").write_bytes(b"\x00\x01 not a notebook")
+            continue
+        source = REFERENCE
+        if kind in VARIANTS:
+            old, new = VARIANTS[kind]
+            source = source.replace(old, new)
+        (folder / f"{name}.py").write_text(f"# submission {index}\n{source}")
+    return kinds
+
+
+class TreeSampler:
+    """Samples a process and all its descendants: peak proportional set size, CPU seconds.
+
+    CPU time is the last value seen of each process (a short-lived one may lose up to
+    one interval), summed over every process that ever appeared.
+    """
+
+    def __init__(self, pid, interval=0.2):
+        self.pid = pid
+        self.peak = 0
+        self._cpu = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(interval,), daemon=True)
+        self._thread.start()
+
+    def _run(self, interval):
+        while not self._stop.wait(interval):
+            tree = _tree(self.pid)
+            self.peak = max(self.peak, sum(_pss(pid) for pid in tree))
+            for pid in tree:
+                stat = _stat(pid)
+                if stat:
+                    self._cpu[(pid, stat[19])] = (int(stat[11]) + int(stat[12])) / _TICKS
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join()
+        return self.peak, sum(self._cpu.values())
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid):
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def _tree(root):
+    children = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            stat = _stat(entry.name)
+            if stat:
+                children.setdefault(int(stat[1]), []).append(int(entry.name))
+    found, todo = [root], [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _pss(pid):
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def run_measured(argv, cwd=ROOT):
+    """Run ``argv``; return (seconds, peak bytes, CPU seconds, completed process)."""
+    started = time.monotonic()
+    process = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    sampler = TreeSampler(process.pid)
+    stdout, stderr = process.communicate()
+    seconds = time.monotonic() - started
+    peak, cpu = sampler.stop()
+    return seconds, peak, cpu, subprocess.CompletedProcess(argv, process.returncode, stdout,
+                                                           stderr)
+
+
+def batch(folder, out, jobs):
+    argv = [sys.executable, str(ROOT / "grade.py"), str(folder), "--jobs", str(jobs),
+            "--out", str(out), "--force", "-q"]
+    seconds, peak, cpu, done = run_measured(argv)
+    if done.returncode != 0:
+        sys.exit(f"the batch failed:\n{done.stdout}\n{done.stderr}")
+    results = {path.parent.name: json.loads(path.read_text())
+               for path in out.glob("*/results.json")}
+    return seconds, peak, cpu, results
+
+
+def wrong_results(kinds, results):
+    """Submissions whose outcomes are not what their kind must get."""
+    wrong = []
+    for index, kind in enumerate(kinds):
+        name = f"s{index:04d}_{kind}"
+        data = results.get(name)
+        if data is None:
+            wrong.append(f"{name}: no results.json")
+            continue
+        seen = {t["number"]: t["extra_data"]["outcome"] for t in data["tests"]}
+        if kind == "unreadable":
+            want = {check: "error" for check in seen}
+        else:
+            special = EXPECTED[kind]
+            group = next(iter(special), "-").split(".")[0] + "."
+            want = {check: special.get(check, "passed") for check in seen
+                    if check in special or not check.startswith(group)}
+        if any(seen[check] != outcome for check, outcome in want.items()):
+            wrong.append(f"{name}: {seen}")
+    return wrong
+
+
+def naive(files, out, jobs):
+    """One fresh grade.py per submission, ``jobs`` at a time; (seconds, peak bytes, CPU s)."""
+    peaks, cpus = [], []
+
+    def one(index_file):
+        index, file = index_file
+        argv = [sys.executable, str(ROOT / "grade.py"), str(file), "--out", str(out / str(index)),
+                "-q"]
+        seconds, peak, cpu, done = run_measured(argv)
+        peaks.append(peak)
+        cpus.append(cpu)
+        return seconds
+
+    started = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
+        list(pool.map(one, enumerate(files)))
+    return time.monotonic() - started, sum(sorted(peaks)[-jobs:]), sum(cpus)
+
+
+def floor(repeats):
+    """Seconds the checks' own computations take for the reference in one warm process.
+
+    Warm as a judge is: the first run pays imports and fills the reference computations'
+    memory; the median of the next ``repeats`` runs counts.
+    """
+    from grader import grading, judge
+    from grader import suite as suites
+    from grader.extract import extract
+    from grader.session import Reply, _reply_from
+    from grader.worker import loader, runtime
+    from grader.worker import main as worker
+    import importlib
+
+    suite = suites.load()
+    importlib.import_module(suite.operations)
+    worker.warm_up({"device": "cpu", "threads": 1})
+    options = grading.Options()
+    extracted = extract(ROOT / "reference" / "ex08.py")
+
+    class InProcess:
+        """A session that runs operations right here: no sandbox, no pipes, no process."""
+
+        def __init__(self):
+            self.namespace = worker.new_namespace()
+            for statement in extracted.statements:
+                loader.run_statement(self.namespace, statement)
+            self.student = runtime.Student(self.namespace)
+
+        def call(self, operation, args, timeout):
+            reply = _reply_from(worker.call(self.student, operation, args))
+            return reply if isinstance(reply, Reply) else Reply("error")
+
+    rubric = suite.rubric()
+    timeouts = {entry.id: entry.timeout for entry in rubric}
+    totals = []
+    for attempt in range(repeats + 1):
+        context = judge.Context(InProcess(), suite.cases(options.suite, options.seed), "cpu",
+                                timeouts, extracted)
+        results = judge.run(context, suite, rubric, backstop=False)
+        assert all(r.passed for r in results), [(r.id, r.outcome, r.seen) for r in results]
+        if attempt:
+            totals.append(sum(r.duration for r in results))
+    return statistics.median(totals)
+
+
+def main():
+    cores = len(os.sched_getaffinity(0))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=40, help="submissions in the batch (default 40)")
+    parser.add_argument("--jobs", type=int, default=cores, help=f"default: cores ({cores})")
+    parser.add_argument("--naive", type=int, default=8,
+                        help="submissions graded the naive way (a sample of the batch)")
+    parser.add_argument("--floor-repeats", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="grader-bench-") as scratch:
+        scratch = Path(scratch)
+        folder = scratch / "class"
+        folder.mkdir()
+        kinds = build(folder, args.n)
+        seconds, peak, cpu, results = batch(folder, scratch / "out", args.jobs)
+        files = sorted(folder.iterdir())
+        step = max(1, len(files) // args.naive)
+        sample = files[::step][:args.naive]
+        naive_seconds, naive_peak, naive_cpu = naive(sample, scratch / "naive", args.jobs)
+    floor_seconds = floor(args.floor_repeats)
+
+    durations = {name: data["execution_time"] for name, data in results.items()}
+    correct = [d for name, d in durations.items() if name.endswith("_correct")]
+    values = sorted(durations.values())
+    p95 = values[min(len(values) - 1, int(0.95 * len(values)))]
+    rate, naive_rate = len(values) / seconds, len(sample) / naive_seconds
+    print(f"machine: {cores} cores, --jobs {args.jobs}; {len(values)} submissions "
+          f"({', '.join(f'{kinds.count(k)} {k}' for k in dict.fromkeys(kinds))})")
+    wrong = wrong_results(kinds, results)
+    print(f"results: {len(values) - len(wrong)} of {len(kinds)} as expected")
+    for line in wrong:
+        print(f"  NOT AS EXPECTED {line}")
+    print(f"batch:  {seconds:7.1f} s wall   {rate:6.3f} submissions/s   "
+          f"per submission mean {statistics.fmean(values):.2f} s, p95 {p95:.2f} s   "
+          f"CPU {cpu / len(values):.2f} s/submission   peak memory {peak / 2**20:,.0f} MiB")
+    print(f"naive:  {naive_seconds:7.1f} s wall   {naive_rate:6.3f} submissions/s   "
+          f"CPU {naive_cpu / len(sample):.2f} s/submission   ({len(sample)} submissions, one "
+          f"grade.py each, {args.jobs} at a time; peak memory about "
+          f"{naive_peak / 2**20:,.0f} MiB)")
+    print(f"floor:  {floor_seconds:7.2f} s of check computation per correct submission "
+          f"(judge + student operations, one warm process)")
+    print(f"throughput vs naive: {rate / naive_rate:.1f}x (CPU per submission: "
+          f"{naive_cpu / len(sample) / (cpu / len(values)):.1f}x less)")
+    if correct:
+        mean_correct = statistics.fmean(correct)
+        print(f"correct submissions: mean {mean_correct:.2f} s each in the batch = "
+              f"{mean_correct / floor_seconds:.2f}x the floor")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,449 @@
+"""Grade many submissions at once with warm processes: ``--jobs N`` judges, each with a zygote.
+
+Start-up costs (Python, ``import torch``, torch's first optimizer, pytest's first
+collection) are paid once per job, not once per submission:
+
+* a *judge process* per job imports the judge side, calibrates, collects the checks
+  once, then grades one submission after another, as ``grading.grade`` does in a
+  single run;
+* each judge owns a *zygote* (``grader.worker.zygote``), started with the worker's
+  sandbox command, that has torch imported and warmed and forks a fresh, isolated
+  worker for every worker start the judge's ``WorkerSession`` asks for.
+
+The main process only hands out submissions and collects results (plain data,
+``model.to_dict``). A judge that dies or overruns its submission's time cap is
+killed and replaced; that submission gets a result saying the grader failed on it,
+and the batch goes on. Judges die with the main process (parent-death signal), and
+their zygotes with them.
+"""
+import collections
+import contextlib
+import ctypes
+import dataclasses
+import gc
+import hashlib
+import io
+import json
+import os
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import grader
+
+from . import grading
+from . import sandbox as sandboxes
+from . import suite as suites
+from .inputs import Entry
+from .model import SubmissionResult, from_dict, to_dict
+from .worker.protocol import FrameReader, ProtocolError, encode
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+GRADER_FAILURE = "the grader failed on this submission"
+ZYGOTE_STARTUP_TIMEOUT = 180.0
+JUDGE_STARTUP_TIMEOUT = 300.0
+MAX_JUDGE_STARTS = 3
+PR_SET_PDEATHSIG = 1
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+class PoolError(Exception):
+    """The pool cannot grade at all (its judge processes do not start)."""
+
+
+# -- main process -------------------------------------------------------------------------
+
+class Pool:
+    """Up to ``jobs`` judge processes; ``grade(entries)`` yields ``(entry, result)`` as they finish."""
+
+    def __init__(self, options, jobs, log_dir, on_note=print):
+        self.options = options
+        self.jobs = jobs
+        self.log_dir = Path(log_dir)
+        self.on_note = on_note
+        self.notes = []
+        self._queue = collections.deque()
+        self._judges = []
+        self._selector = selectors.DefaultSelector()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def grade(self, entries):
+        self._queue.extend(entries)
+        for index in range(min(self.jobs, len(self._queue))):
+            self._start(index)
+        while self._queue or any(judge.entry is not None for judge in self._judges):
+            for judge in self._judges:
+                if judge.ready and judge.entry is None and self._queue:
+                    judge.assign(self._queue.popleft())
+            yield from self._wait()
+
+    def _wait(self):
+        deadline = min((j.deadline for j in self._judges if j.deadline), default=None)
+        timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+        for key, _ in self._selector.select(timeout):
+            judge = key.data
+            for message in judge.receive():
+                if "ready" in message:
+                    judge.on_ready(message)
+                    if message.get("note") and message["note"] not in self.notes:
+                        self.notes.append(message["note"])
+                        self.on_note(message["note"])
+                elif "result" in message:
+                    yield judge.entry, from_dict(message["result"])
+                    judge.entry = judge.deadline = None
+            if judge.dead:
+                yield from self._replace(judge, "its judge process stopped")
+        now = time.monotonic()
+        for judge in list(self._judges):
+            if judge.deadline and now > judge.deadline:
+                what = ("did not finish within its time cap of %.0f s" % judge.cap
+                        if judge.ready else "the judge process did not start in time")
+                yield from self._replace(judge, what)
+
+    def _replace(self, judge, why):
+        entry = judge.entry
+        self._stop(judge)
+        if not judge.ready and judge.starts >= MAX_JUDGE_STARTS:
+            raise PoolError(f"the judge process does not start: see {judge.log_path}")
+        if self._queue:
+            self._start(judge.index, judge.starts if not judge.ready else 0)
+        if entry is not None:
+            yield entry, failure(entry, self.options, why)
+
+    def _start(self, index, starts=0):
+        judge = JudgeProcess(index, self.options, self.log_dir, starts + 1)
+        self._judges.append(judge)
+        self._selector.register(judge.messages, selectors.EVENT_READ, data=judge)
+
+    def _stop(self, judge):
+        self._selector.unregister(judge.messages)
+        self._judges.remove(judge)
+        judge.kill()
+
+    def close(self):
+        for judge in list(self._judges):
+            self._stop(judge)
+        self._selector.close()
+
+
+class JudgeProcess:
+    """The main process's handle on one judge process."""
+
+    def __init__(self, index, options, log_dir, starts):
+        self.index = index
+        self.starts = starts
+        self.ready = False
+        self.dead = False
+        self.entry = None
+        self.cap = None
+        self.log_path = log_dir / f"judge-{index}.log"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        code = (f"import sys; sys.path.insert(0, {str(PROJECT_DIR)!r}); "
+                f"from grader.pool import judge_main; judge_main()")
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=log, start_new_session=True, env=dict(os.environ, **ONE_THREAD))
+        self.messages = self.process.stdout
+        os.set_blocking(self.messages.fileno(), False)
+        self._reader = FrameReader()
+        self.deadline = time.monotonic() + JUDGE_STARTUP_TIMEOUT
+        self._send({"options": options_to_dict(options), "slot": index, "parent": os.getpid()})
+
+    def on_ready(self, message):
+        self.ready = True
+        self.cap = message["cap"]
+        self.deadline = None
+
+    def assign(self, entry):
+        self.entry = entry
+        self.deadline = time.monotonic() + self.cap
+        self._send({"grade": {"path": str(entry.path), "student_id": entry.student_id}})
+
+    def receive(self):
+        """The complete messages available now; sets ``dead`` at end of file."""
+        try:
+            data = os.read(self.messages.fileno(), 1 << 20)
+        except BlockingIOError:
+            return []
+        if not data:
+            self.dead = True
+            return []
+        self._reader.feed(data)
+        messages = []
+        try:
+            while (message := self._reader.take()) is not None:
+                messages.append(message)
+        except ProtocolError:
+            self.dead = True
+        return messages
+
+    def _send(self, message):
+        try:
+            self.process.stdin.write(encode(message))
+            self.process.stdin.flush()
+        except OSError:
+            self.dead = True
+
+    def kill(self):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        for stream in (self.process.stdin, self.process.stdout):
+            with contextlib.suppress(OSError):
+                stream.close()
+
+
+def failure(entry, options, why):
+    """The result of a submission the grader itself could not finish: every check ``error``."""
+    reason = f"{GRADER_FAILURE}: {why}"
+    rubric = suites.load(options.suite_name).rubric(options.rubric_path)
+    return SubmissionResult(
+        submission_id=entry.student_id, path=str(entry.path), sha256=file_hash(entry.path),
+        suite=options.suite, checks=grading.unreadable_checks(rubric, reason, options.selected),
+        grader_version=grader.__version__, device=options.device,
+        seed_label=options.seed_label, error=reason,
+        sandbox_level=options.sandbox.level if options.sandbox else "")
+
+
+def file_hash(path):
+    """The submission's sha256, as extraction computes it; empty when it cannot be read."""
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
+def options_to_dict(options):
+    return dataclasses.asdict(options)
+
+
+def options_from_dict(data):
+    data = dict(data)
+    if data.get("sandbox"):
+        sandbox = data["sandbox"]
+        data["sandbox"] = sandboxes.Sandbox(sandbox["level"], tuple(sandbox["protections"]),
+                                            tuple(sandbox["warnings"]))
+    data["selected"] = tuple(data.get("selected") or ())
+    return grading.Options(**data)
+
+
+# -- judge process --------------------------------------------------------------------------
+
+def judge_main():
+    """A judge process: read submissions from stdin, answer results on (the original) stdout."""
+    messages = os.dup(1)
+    os.dup2(2, 1)
+    reader = FrameReader()
+    setup = _receive(reader)
+    _die_with_parent(setup["parent"])
+    options = options_from_dict(setup["options"])
+    zygote = Zygote(options.sandbox, _operations(options), options.device)
+    zygote.start()
+    cap = _warm_up(options)
+    note = zygote.wait_ready()
+    spawn = zygote.spawn if zygote.isolation else None
+    _send(messages, {"ready": True, "cap": cap, "note": note})
+    while (request := _receive(reader)) is not None:
+        _send(messages, {"result": _grade(request["grade"], options, setup["slot"], spawn)})
+
+
+def _grade(request, options, slot, spawn):
+    try:
+        result = grading.grade(request["path"], options, student_id=request["student_id"],
+                               slot=slot, spawn=spawn)
+    except Exception:  # noqa: BLE001 - one submission's grader bug must not stop the batch
+        traceback.print_exc()
+        entry = Entry(request["student_id"], Path(request["path"]))
+        result = failure(entry, options, "internal error (see the judge log)")
+    return to_dict(result)
+
+
+def _operations(options):
+    return suites.load(options.suite_name).operations
+
+
+def _warm_up(options):
+    """Pay the judge's one-time costs now; return the time cap of one submission.
+
+    One thread: the jobs are the parallelism, and a judge waits while its worker computes.
+
+    What is imported now is frozen out of the garbage collector's reach: pytest collects
+    garbage several times per run, and scanning torch's objects each time costs seconds.
+    """
+    import pytest
+    import torch
+
+    from . import calibrate
+    torch.set_num_threads(1)
+    factor = calibrate.slowdown()
+    suite = suites.load(options.suite_name)
+    rubric = suite.rubric(options.rubric_path)
+    suite.cases(options.suite, options.seed)
+    with contextlib.redirect_stdout(io.StringIO()):
+        pytest.main([str(suite.checks_dir), "-c", str(suite.checks_dir / "pytest.ini"),
+                     "--rootdir", str(suite.checks_dir), "-p", "no:cacheprovider",
+                     "--collect-only", "-qq"])
+    gc.freeze()
+    return sum(4 * entry.timeout * factor + 30 for entry in rubric) + 300
+
+
+def _die_with_parent(parent):
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _receive(reader):
+    while (message := reader.take()) is None:
+        data = os.read(0, 1 << 16)
+        if not data:
+            return None
+        reader.feed(data)
+    return message
+
+
+def _send(fd, message):
+    data = encode(message)
+    while data:
+        data = data[os.write(fd, data):]
+
+
+class Zygote:
+    """The judge's side of one zygote: a ``spawn`` for ``WorkerSession`` that forks warm workers."""
+
+    def __init__(self, sandbox, operations, device):
+        self.sandbox = sandbox
+        self.operations = operations
+        self.device = device
+        self.isolation = ""
+        self.process = None
+        self.control = None
+        self.generation = 0
+        self._exited = {}
+
+    def start(self):
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        config = {"zygote": True, "operations": self.operations, "device": self.device,
+                  "threads": 1, "isolate": self.sandbox.level != "none",
+                  "control_fd": theirs.fileno(), "scratch": sandboxes.scratch(self.sandbox)[0]}
+        argv = sandboxes.worker_command(self.sandbox, config)
+        self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=2,
+                                        pass_fds=(theirs.fileno(),),
+                                        env=sandboxes.environment(self.device))
+        theirs.close()
+        self.control = ours
+        self.generation += 1
+        self._exited = {}
+
+    def wait_ready(self):
+        """Wait for the zygote; return a note for the TA when it cannot fork isolated workers."""
+        message = self._receive(ZYGOTE_STARTUP_TIMEOUT)
+        if message and message.get("ready"):
+            self.isolation = message["isolation"]
+            return ""
+        self.close()
+        why = (message or {}).get("error", "it did not start")
+        return (f"warm workers unavailable ({why}); every submission gets a cold worker "
+                f"process (slower, same sandbox)")
+
+    def spawn(self, config, request_r, reply_w, output_w):
+        if self.process is None or self.process.poll() is not None:
+            self.close()
+            self.start()
+            if self.wait_ready():
+                raise OSError("the zygote process did not restart")
+        request = {"op": "fork", "limits": config["limits"], "uid": config["uid"],
+                   "device": config["device"]}
+        try:
+            socket.send_fds(self.control, [json.dumps(request).encode()],
+                            [request_r, reply_w, output_w])
+        except OSError:
+            self.close()
+            raise
+        while True:
+            message = self._receive(ZYGOTE_STARTUP_TIMEOUT)
+            if message is None:
+                self.close()
+                raise OSError("the zygote process stopped")
+            if "forked" in message:
+                return ForkedWorker(self, message["forked"], self.generation)
+            if "error" in message:
+                raise OSError(message["error"])
+
+    def kill(self, pid):
+        if self.control is not None and pid not in self._exited:
+            with contextlib.suppress(OSError):
+                self.control.send(json.dumps({"op": "kill", "pid": pid}).encode())
+
+    def wait(self, pid, generation, timeout=None):
+        """The exit status of worker ``pid`` (killed: -SIGKILL when its zygote is gone)."""
+        if generation != self.generation:
+            return -signal.SIGKILL
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while pid not in self._exited:
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                raise subprocess.TimeoutExpired(f"worker {pid}", timeout)
+            if self._receive(remaining) is None and self.control is None:
+                return -signal.SIGKILL
+        return self._exited.pop(pid)
+
+    def _receive(self, timeout):
+        """The next message that is not an exit report (those are kept); None if none came."""
+        while self.control is not None:
+            self.control.settimeout(timeout)
+            try:
+                data = self.control.recv(65536)
+            except socket.timeout:
+                return None
+            except OSError:
+                data = b""
+            if not data:
+                self.close()
+                return None
+            message = json.loads(data)
+            if "exited" in message:
+                self._exited[message["exited"]] = message["status"]
+                return {}
+            return message
+        return None
+
+    def close(self):
+        if self.control is not None:
+            self.control.close()
+            self.control = None
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.kill()
+            self.process.wait()
+            self.process = None
+
+
+@dataclasses.dataclass
+class ForkedWorker:
+    """A worker forked by a zygote: the handle ``WorkerSession`` kills and waits on."""
+    zygote: Zygote
+    pid: int
+    generation: int
+    returncode: int = None
+
+    def kill(self):
+        if self.returncode is None and self.generation == self.zygote.generation:
+            self.zygote.kill(self.pid)
+
+    def wait(self, timeout=None):
+        if self.returncode is None:
+            self.returncode = self.zygote.wait(self.pid, self.generation, timeout)
+        return self.returncode

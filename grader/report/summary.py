@@ -1,0 +1,99 @@
+"""The class at a glance: ``summary.html`` and the terminal's final table, from the results.
+
+``status`` is one word per submission, decided by the batch (``grader.output``):
+graded, timeout (graded, but some check hit its deadline), unreadable (the file
+could not be read) or failed (the grader itself could not finish it).
+"""
+import dataclasses
+import statistics
+
+import jinja2
+
+from .safe import terminal
+
+LABELS = {"graded": "graded", "timeout": "timed out", "unreadable": "failed to read",
+          "failed": "grader failed"}
+HISTOGRAM_BINS = 10
+SLOWEST = 10
+
+_ENV = jinja2.Environment(loader=jinja2.PackageLoader("grader.report", "templates"),
+                          autoescape=True, trim_blocks=True, lstrip_blocks=True)
+
+
+@dataclasses.dataclass
+class CheckRate:
+    id: str
+    name: str
+    passed: int
+    total: int
+
+    @property
+    def rate(self):
+        return self.passed / self.total if self.total else 0.0
+
+
+@dataclasses.dataclass
+class ClassSummary:
+    count: int
+    statuses: dict
+    mean: float
+    median: float
+    max_score: float
+    histogram: list
+    checks: list
+    slowest: list
+    unreadable: list
+    failed: list
+    skipped: int = 0
+
+
+def summarize(results, statuses, skipped=0):
+    """``results`` and their ``statuses`` (same order) as one ``ClassSummary``."""
+    scores = [r.score for r in results]
+    max_score = max((r.max_score for r in results), default=0.0)
+    counts = {status: statuses.count(status) for status in LABELS}
+    rates = {}
+    for result in results:
+        for check in result.checks:
+            rate = rates.setdefault(check.id, CheckRate(check.id, check.name, 0, 0))
+            rate.total += 1
+            rate.passed += check.passed
+    pairs = list(zip(results, statuses))
+    return ClassSummary(
+        count=len(results), statuses=counts, max_score=max_score,
+        mean=statistics.fmean(scores) if scores else 0.0,
+        median=statistics.median(scores) if scores else 0.0,
+        histogram=_histogram(scores, max_score), checks=list(rates.values()),
+        slowest=sorted(results, key=lambda r: r.duration, reverse=True)[:SLOWEST],
+        unreadable=[r for r, s in pairs if s == "unreadable"],
+        failed=[r for r, s in pairs if s == "failed"], skipped=skipped)
+
+
+def _histogram(scores, max_score):
+    """(label, count, fraction of the largest bin) per tenth of the maximum score."""
+    counts = [0] * HISTOGRAM_BINS
+    for score in scores:
+        fraction = score / max_score if max_score else 0.0
+        counts[min(int(fraction * HISTOGRAM_BINS), HISTOGRAM_BINS - 1)] += 1
+    step = max_score / HISTOGRAM_BINS
+    top = max(counts, default=0) or 1
+    return [(f"{i * step:g}-{(i + 1) * step:g}", count, count / top)
+            for i, count in enumerate(counts)]
+
+
+def html(summary):
+    return _ENV.get_template("summary.html.j2").render(s=summary, labels=LABELS)
+
+
+def table(summary):
+    """The final table printed after a batch."""
+    rows = [(LABELS[status], str(count)) for status, count in summary.statuses.items()]
+    if summary.skipped:
+        rows.append(("of which resumed", str(summary.skipped)))
+    rows.append(("mean score", f"{summary.mean:.1f} / {summary.max_score:g}"))
+    width = max(len(label) for label, _ in rows)
+    lines = [f"{summary.count} submissions"]
+    lines += [f"  {label:<{width}}  {value:>8}" for label, value in rows]
+    for result in summary.unreadable + summary.failed:
+        lines.append(f"  !! {result.submission_id}: {result.error[:200]}")
+    return terminal("\n".join(lines))

@@ -1,0 +1,179 @@
+"""A TA's batch: mixed submissions in a folder and an LMS zip, graded in one command.
+
+The run is killed (SIGKILL) once its first results are on disk, restarted and
+interrupted (SIGINT, as Ctrl-C), then restarted to the end: every submission
+gets its right outcomes, nothing already graded is graded again, nothing is
+left half-written, and no process of the grader outlives it.
+"""
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+from conftest import ROOT, outcomes, run_grade
+
+REFERENCE = (ROOT / "reference" / "ex08.py").read_text()
+LINEAR = ("linear.forward", "linear.parameters", "linear.mse", "linear.train_decreases_loss",
+          "linear.train_matches_reference")
+OTHERS = ("nn_linear.structure", "nn_linear.train", "mlp.structure", "mlp.nonlinear_fit",
+          "mlp.hyperparameters", "vanishing.structure")
+CHECKS = LINEAR + OTHERS + ("vanishing.gradient", "vanishing.decay", "vanishing.bound")
+
+
+def variant(old, new):
+    assert old in REFERENCE, old
+    return REFERENCE.replace(old, new)
+
+
+def build(root):
+    """The class: a folder of submissions and a Moodle zip; the outcomes each must get.
+
+    Each submission's checks pass, except those named; ``affects`` is the group of
+    checks its bug may reach (they are not asserted unless named).
+    """
+    folder = root / "class"
+    folder.mkdir()
+    expected = {}
+    for name in ("ann", "ben", "cat"):
+        (folder / f"{name}.py").write_text(REFERENCE)
+        expected[name] = {}
+    (folder / "wrong_mse.py").write_text(
+        variant("return ((pred - y) ** 2).mean()", "return ((pred - y) ** 2).sum()"))
+    expected["wrong_mse"] = {"linear.mse": "failed", "affects": "linear."}
+    (folder / "no_zero_grad.py").write_text(variant("        optimizer.zero_grad()\n", ""))
+    expected["no_zero_grad"] = {"linear.train_matches_reference": "failed", "affects": "linear."}
+    (folder / "endless.py").write_text(
+        variant("    return abs(float(x[0])) * 0.75 ** num_layers",
+                "    while True:\n        pass"))
+    expected["endless"] = {"vanishing.bound": "timeout", "affects": "vanishing."}
+    (folder / "crash.py").write_text(
+        variant("    weight = model.layers[0].weight", "    import os\n    os._exit(3)"))
+    expected["crash"] = {"vanishing.gradient": "error", "affects": "vanishing."}
+    (folder / "garbage.ipynb").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00 not a notebook")
+    expected["garbage"] = {**{check: "error" for check in CHECKS}, "affects": ""}
+    two = folder / "dan"
+    two.mkdir()
+    (two / "draft.py").write_text(variant("learning_rate = 0.1", "learning_rate = -5.0"))
+    (two / "final.py").write_text(REFERENCE)
+    os.utime(two / "draft.py", (1e9, 1e9))
+    expected["dan"] = {}
+    archive = root / "moodle.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.writestr("Eve Smith_1001_assignsubmission_file_/ex08.py", REFERENCE)
+        bundle.writestr("Fay Jones_1002_assignsubmission_file_ex08.py", REFERENCE)
+        bundle.writestr("../escape.py", REFERENCE)
+    expected["Eve_Smith_1001"] = expected["Fay_Jones_1002"] = {}
+    return [folder, archive], expected
+
+
+def descendants(pid):
+    """Every process below ``pid``, as (pid, start time), read from /proc."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parents.setdefault(int(fields[1]), []).append((int(entry.name), fields[19]))
+    found, todo = [], [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child[0])
+    return found
+
+
+def alive(process):
+    try:
+        return (Path("/proc") / str(process[0]) / "stat").read_text().rsplit(")", 1)[1] \
+            .split()[19] == process[1]
+    except OSError:
+        return False
+
+
+def interrupted_run(args, out, how):
+    """Start a batch, wait for a new result on disk, stop it with ``how``; check the remains."""
+    before = {p: p.stat().st_mtime_ns for p in out.glob("*/.result.json")} if out.exists() else {}
+    process = subprocess.Popen([sys.executable, str(ROOT / "grade.py"), *map(str, args),
+                                "--out", str(out)], cwd=ROOT, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and process.poll() is None:
+        now = {p: p.stat().st_mtime_ns for p in out.glob("*/.result.json")}
+        if any(before.get(p) != stamp for p, stamp in now.items()):
+            break
+        time.sleep(0.2)
+    assert process.poll() is None, "the batch finished before it could be interrupted"
+    tree = descendants(process.pid)
+    assert tree, "no judge processes"
+    process.send_signal(how)
+    code = process.wait(timeout=60)
+    if how == signal.SIGINT:
+        assert code == 130
+    deadline = time.monotonic() + 30
+    while any(alive(p) for p in tree) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [p for p in tree if alive(p)], "grader processes outlived the batch"
+    if how == signal.SIGINT:
+        assert not [p for p in out.rglob(".*") if p.name not in (".result.json", ".logs")]
+
+
+def test_batch_killed_resumed_and_complete(tmp_path):
+    args, expected = build(tmp_path)
+    args += ["--jobs", "2"]
+    out = tmp_path / "out"
+
+    interrupted_run(args, out, signal.SIGKILL)
+    interrupted_run(args, out, signal.SIGINT)
+    graded_before = {p.parent.name: p.stat().st_mtime_ns for p in out.glob("*/.result.json")}
+    results_before = {name: (out / name / "results.json").read_text() for name in graded_before}
+    assert graded_before
+
+    done = run_grade(*args, out=out)
+    assert done.returncode == 0, done.stderr
+    assert f"{len(graded_before)} already graded" in done.stdout
+    for name, stamp in graded_before.items():
+        assert (out / name / ".result.json").stat().st_mtime_ns == stamp, name
+        assert (out / name / "results.json").read_text() == results_before[name], name
+
+    assert sorted(p.name for p in out.iterdir() if p.is_dir() and p.name != ".logs") \
+        == sorted(expected)
+    assert not [p for p in out.rglob(".*") if p.name not in (".result.json", ".logs")]
+    for name, special in expected.items():
+        seen = outcomes(out / name / "results.json")
+        assert set(seen) == set(CHECKS), name
+        for check in CHECKS:
+            if check in special:
+                assert seen[check] == special[check], (name, check, seen[check])
+            elif not check.startswith(special.get("affects", "-")):
+                assert seen[check] == "passed", (name, check, seen[check])
+        assert (out / name / "feedback.html").is_file()
+    dan = json.loads((out / "dan" / "results.json").read_text())
+    assert "graded the newest, final.py" in dan["output"]
+
+    with open(out / "gradebook.csv", newline="") as file:
+        rows = list(csv.DictReader(file))
+    assert list(rows[0]) == ["student_id", "score", "max_score", *CHECKS, "status", "sha256"]
+    book = {row["student_id"]: row for row in rows}
+    assert sorted(book) == sorted(expected)
+    assert book["ann"]["score"] == "100.0" and book["ann"]["status"] == "graded"
+    assert book["garbage"]["status"] == "unreadable" and book["garbage"]["score"] == "0.0"
+    assert book["endless"]["status"] == "timeout"
+    assert book["wrong_mse"]["linear.mse"] == "0.0"
+    assert all(len(row["sha256"]) == 64 for row in rows)
+    summary = (out / "summary.html").read_text()
+    for part in ('id="histogram"', 'id="checks"', 'id="slowest"', 'id="unreadable"', "garbage"):
+        assert part in summary
+    assert "failed to read" in done.stdout and "mean score" in done.stdout
+
+    stamps = {p: p.stat().st_mtime_ns for p in out.glob("*/*")}
+    again = run_grade(*args, out=out)
+    assert again.returncode == 0
+    assert f"{len(expected)} already graded" in again.stdout
+    assert all(p.stat().st_mtime_ns == stamp for p, stamp in stamps.items())
