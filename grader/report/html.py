@@ -116,19 +116,20 @@ def place(result, cell):
 
 
 def name_rows(result):
-    failed_cells = {f["cell"] for f in result.load_failures}
+    """``result.defined`` maps a name to the (cell, line) of each statement defining it."""
+    failed = {(f["cell"], f["line"]) for f in result.load_failures}
     rows = []
     for name in NAMES:
-        cells = result.defined.get(name, [])
-        if not cells:
+        places = [tuple(p) for p in result.defined.get(name, [])]
+        if not places:
             rows.append(_not_found(name, result.defined))
             continue
         notes = []
-        if len(cells) > 1:
-            notes.append(f"defined {len(cells)} times; the last definition is the one graded")
-        if failed_cells & set(cells):
-            notes.append("a statement in that cell failed to load (see below)")
-        rows.append(NameRow(name, cells, "; ".join(notes)))
+        if len(places) > 1:
+            notes.append(f"defined {len(places)} times; the last definition is the one graded")
+        if failed & set(places):
+            notes.append("the statement that defines it failed to load (see below)")
+        rows.append(NameRow(name, [cell for cell, _ in places], "; ".join(notes)))
     return rows
 
 
@@ -139,5 +140,6 @@ def _not_found(name, defined):
                                              n=1, cutoff=0.8)
     if near:
         return NameRow(name, [], f"not found, but `{near[0]}` is close: rename it to "
-                                 f"`{name}` (names are case-sensitive)", defined[near[0]])
+                                 f"`{name}` (names are case-sensitive)",
+                       [cell for cell, _ in defined[near[0]]])
     return NameRow(name, [], "not found at the top level")
