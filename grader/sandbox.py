@@ -207,9 +207,9 @@ def _bwrap_prefix(device="cpu"):
             "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
     if os.geteuid() != 0:
         args.append("--unshare-user")
-    args += _system_binds()
     args += ["--proc", "/proc", "--dev", "/dev",
              "--perms", "1777", "--size", str(TMP_SIZE), "--tmpfs", "/tmp"]
+    args += _system_binds()
     if _may_use_gpu(device):
         args += _cuda_binds()
     return args
@@ -246,7 +246,7 @@ def _python_paths():
         if not candidate or not os.path.isdir(candidate):
             continue
         path = os.path.realpath(candidate)
-        if path.startswith(("/usr", "/etc", "/tmp")):
+        if path.startswith(("/usr", "/etc")) or path == "/tmp":
             continue
         if checkout and (_inside(path, checkout) or checkout.startswith(path + os.sep)):
             continue
@@ -282,7 +282,8 @@ def _parents(path, made=None):
     and the unprivileged uid could then import nothing that was not imported before)."""
     made = set() if made is None else made
     args = []
-    parents = [p for p in reversed(Path(path).parents) if str(p) not in ("/", "/usr", "/etc")]
+    parents = [p for p in reversed(Path(path).parents)
+               if str(p) not in ("/", "/usr", "/etc", "/tmp")]
     for parent in map(str, parents):
         if parent not in made:
             made.add(parent)
