@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from tests.conftest import ROOT, outcomes
+from conftest import ROOT, outcomes
 
 CHECK_IDS = ["linear.forward", "linear.parameters", "linear.mse", "linear.train_decreases_loss",
              "linear.train_matches_reference", "nn_linear.structure", "nn_linear.train",

@@ -3,7 +3,7 @@ import pytest
 
 from grader import calibrate, extract, judge, sandbox, suite
 from grader.session import WorkerSession
-from tests.conftest import ROOT
+from conftest import ROOT
 
 SEEDS = range(1000, 1050)
 
