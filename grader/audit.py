@@ -13,12 +13,15 @@ _BARE = r"(?<![.\w])"
 _TOOLS = {
     "the grader's own modules": r"\bgrader\b|\bOPERATIONS\b|\breply_fd\b",
     "interpreter internals": r"\bsys\.modules\b|\b_getframe\b|\bf_locals\b|\bf_back\b|"
-                             r"\b__code__\b|\b__globals__\b|\bgc\.get_(?:referrers|objects)\b",
+                             r"\b(?:tb|gi|cr)_frame\b|\binspect\b|\b__code__\b|"
+                             r"\b__globals__\b|\bgc\.get_(?:referrers|objects)\b",
     "dynamic code": rf"\b__import__\b|\bimportlib\b|{_BARE}(?:exec|eval|compile)\s*\(",
     "native code": r"\bctypes\b|\bcffi\b|\bprctl\b",
     "raw descriptors and processes": r"\bos\.(?:write|dup2?|fork|_exit|kill|setsid|execv\w*)\b|"
                                      r"\bsubprocess\b|\bos\.system\b|\bregister_at_fork\b",
-    "patched builtins": r"\bbuiltins\b|\b__builtins__\b",
+    "patched builtins or libraries": r"\bbuiltins\b|\b__builtins__\b|\bsetattr\s*\(|"
+                                     r"\b(?:torch|np|numpy|nn|F|math|operator|json)"
+                                     r"(?:\.\w+)+\s*=(?!=)",
     "the network": r"\bsocket\b|\burllib\b|\brequests\b|\bhttp\.client\b",
 }
 _PATTERNS = {label: re.compile(pattern) for label, pattern in _TOOLS.items()}

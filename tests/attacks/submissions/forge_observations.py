@@ -1,8 +1,8 @@
 """Rewrite the grader's instrument from inside the worker: train does nothing, and the
-operation that watches it reports the training targets as its predictions.
+operation that watches it would report the training targets as its predictions.
 
-This is the documented limit of in-process observation (docs/security.md, "What is
-not stopped"): the forged check passes, and the submission is flagged for review.
+The seal sees the grader's registry changed: every check errors, nothing is awarded,
+and the submission is flagged for review.
 """
 import sys
 
