@@ -152,10 +152,13 @@ def linear_train_student(student, xs, ys, values, lr, epochs, seed):
     optimizer = SGD(params, lr=lr)
     features = np.array(xs, dtype=np.float32).reshape(-1, 1)
     labels = np.array(ys, dtype=np.float32).reshape(-1, 1)
+    inputs = torch.from_numpy(features).to(params[0].device)
+    with torch.no_grad():
+        before = floats(torch.as_tensor(model(inputs)).reshape(-1))
     train(features, labels, model, same_device_loss(lossfunc), optimizer, epochs)
     with torch.no_grad():
-        pred = model(torch.from_numpy(features).to(params[0].device))
-    return {"params": [floats(p.reshape(-1)[0]) for p in params],
+        pred = model(inputs)
+    return {"params": [floats(p.reshape(-1)[0]) for p in params], "before": before,
             "pred": floats(torch.as_tensor(pred).reshape(-1))}
 
 
