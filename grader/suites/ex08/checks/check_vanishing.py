@@ -126,8 +126,10 @@ def check_bound(ctx):
     if not E.is_numbers(values, len(cases)):
         raise CheckFailed("a float from gradient_bound", repr(values)[:200])
     reached = [abs(E.deep_derivative(case)) for case in cases]
-    ctx.plot(layers=[c["layers"] for c in cases], bound=values, reached=reached,
-             proof=[E.proof_bound(c) for c in cases])
+    plotted = [i for i, case in enumerate(cases) if case["x"] == cases[0]["x"]]
+    ctx.plot(layers=[cases[i]["layers"] for i in plotted], bound=[values[i] for i in plotted],
+             reached=[reached[i] for i in plotted],
+             proof=[E.proof_bound(cases[i]) for i in plotted])
     for case, value, largest in zip(cases, values, reached):
         if not math.isfinite(value) or value < largest * (1 - TOLERANCE):
             raise CheckFailed(f"gradient_bound({case['layers']}, x) >= {largest:.6g}, a "
