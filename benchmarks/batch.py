@@ -169,8 +169,10 @@ def wrong_results(kinds, results):
             group = next(iter(special), "-").split(".")[0] + "."
             want = {check: special.get(check, "passed") for check in seen
                     if check in special or not check.startswith(group)}
-        if any(seen[check] != outcome for check, outcome in want.items()):
-            wrong.append(f"{name}: {seen}")
+        for test in data["tests"]:
+            if test["number"] in want and test["extra_data"]["outcome"] != want[test["number"]]:
+                wrong.append(f"{name}: {test['number']} {test['extra_data']['outcome']}: "
+                             f"{test['output'][:300]}")
     return wrong
 
 
@@ -247,11 +249,12 @@ def main():
     parser.add_argument("--naive", type=int, default=8,
                         help="submissions graded the naive way (a sample of the batch)")
     parser.add_argument("--floor-repeats", type=int, default=3)
+    parser.add_argument("--keep", metavar="DIR", help="build and grade in DIR, and keep it")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="grader-bench-") as scratch:
-        scratch = Path(scratch)
+        scratch = Path(args.keep or scratch)
         folder = scratch / "class"
-        folder.mkdir()
+        folder.mkdir(parents=True)
         kinds = build(folder, args.n)
         seconds, peak, cpu, results = batch(folder, scratch / "out", args.jobs)
         files = sorted(folder.iterdir())
