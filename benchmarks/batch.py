@@ -6,7 +6,9 @@
 Builds ``n`` submissions (copies of the reference solution, wrong ones, slow
 ones, one endless loop, one crash, one unreadable file), grades them with one
 ``grade.py --jobs N`` command, then grades a sample of ``--naive`` of them the
-naive way (one fresh ``grade.py`` process per submission, ``N`` at a time), and
+naive way (one fresh ``grade.py`` process per submission, ``N`` at a time; half of them
+before the batch and half after, so that a machine whose load drifts does not
+favour either), and
 measures the floor: what the checks' own computations (the judge's reference
 computations and the student's operations) take in one warm process, with no
 sandbox, no process start and no pytest around them. It prints submissions per
@@ -169,8 +171,10 @@ def wrong_results(kinds, results):
             group = next(iter(special), "-").split(".")[0] + "."
             want = {check: special.get(check, "passed") for check in seen
                     if check in special or not check.startswith(group)}
-        if any(seen[check] != outcome for check, outcome in want.items()):
-            wrong.append(f"{name}: {seen}")
+        for test in data["tests"]:
+            if test["number"] in want and test["extra_data"]["outcome"] != want[test["number"]]:
+                wrong.append(f"{name}: {test['number']} {test['extra_data']['outcome']}: "
+                             f"{test['output'][:300]}")
     return wrong
 
 
@@ -197,7 +201,8 @@ def floor(repeats):
     """Seconds the checks' own computations take for the reference in one warm process.
 
     Warm as a judge is: the first run pays imports and fills the reference computations'
-    memory; the median of the next ``repeats`` runs counts.
+    memory; the median of the next ``repeats`` runs counts. Measured before and after the
+    batch; the smaller counts.
     """
     from grader import grading, judge
     from grader import suite as suites
@@ -247,18 +252,24 @@ def main():
     parser.add_argument("--naive", type=int, default=8,
                         help="submissions graded the naive way (a sample of the batch)")
     parser.add_argument("--floor-repeats", type=int, default=3)
+    parser.add_argument("--keep", metavar="DIR", help="build and grade in DIR, and keep it")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="grader-bench-") as scratch:
-        scratch = Path(scratch)
+        scratch = Path(args.keep or scratch)
         folder = scratch / "class"
-        folder.mkdir()
+        folder.mkdir(parents=True)
         kinds = build(folder, args.n)
-        seconds, peak, cpu, results = batch(folder, scratch / "out", args.jobs)
         files = sorted(folder.iterdir())
         step = max(1, len(files) // args.naive)
         sample = files[::step][:args.naive]
-        naive_seconds, naive_peak, naive_cpu = naive(sample, scratch / "naive", args.jobs)
-    floor_seconds = floor(args.floor_repeats)
+        half = len(sample) // 2
+        floor_before = floor(args.floor_repeats)
+        before = naive(sample[:half], scratch / "naive-before", args.jobs)
+        seconds, peak, cpu, results = batch(folder, scratch / "out", args.jobs)
+        after = naive(sample[half:], scratch / "naive-after", args.jobs)
+        naive_seconds, naive_cpu = before[0] + after[0], before[2] + after[2]
+        naive_peak = max(before[1], after[1])
+    floor_seconds = min(floor_before, floor(args.floor_repeats))
 
     durations = {name: data["execution_time"] for name, data in results.items()}
     correct = [d for name, d in durations.items() if name.endswith("_correct")]

@@ -337,7 +337,8 @@ class Zygote:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         config = {"zygote": True, "operations": self.operations, "device": self.device,
                   "threads": 1, "isolate": self.sandbox.level != "none",
-                  "control_fd": theirs.fileno(), "scratch": sandboxes.scratch(self.sandbox)[0]}
+                  "tmp_size": sandboxes.TMP_SIZE, "control_fd": theirs.fileno(),
+                  "scratch": sandboxes.scratch(self.sandbox)[0]}
         argv = sandboxes.worker_command(self.sandbox, config)
         self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=2,
                                         pass_fds=(theirs.fileno(),),

@@ -49,7 +49,6 @@ CLONE_NEWUTS = 0x04000000
 CLONE_NEWIPC = 0x08000000
 CLONE_NEWPID = 0x20000000
 MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x8, 0x4000, 0x40000
-TMP_SIZE = 256 * 1024 * 1024
 MAX_MESSAGE = 65536
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -150,7 +149,7 @@ class Zygote:
                        *(pidfd for pidfd, _ in self.children.values())):
                 os.close(fd)
             if self.isolation == "namespaces":
-                _isolate()
+                _isolate(self.config["tmp_size"])
                 _init_of_namespace(fds)
             request_r, reply_w, output_w = fds
             devnull = os.open(os.devnull, os.O_RDONLY)
@@ -199,12 +198,12 @@ class Zygote:
         _check(_libc.unshare(CLONE_NEWPID), "unshare(CLONE_NEWPID)")
 
 
-def _isolate():
+def _isolate(tmp_size):
     """Own mount, IPC and UTS namespaces, an empty /tmp, and /proc of the new PID namespace."""
     _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
     _check(_libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
     _check(_libc.mount(b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV,
-                       b"size=%d,mode=1777" % TMP_SIZE), "mount /tmp")
+                       b"size=%d,mode=1777" % tmp_size), "mount /tmp")
     _check(_libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None),
            "mount /proc")
 
