@@ -17,7 +17,6 @@ The hidden-suite seed travels only inside a task's arguments, wrapped in ``Secre
 (Dask logs a failed task's arguments by ``repr``) and never in a task key.
 """
 import contextlib
-import fcntl
 import hashlib
 import itertools
 import logging
@@ -41,7 +40,6 @@ PLUGIN_NAME = "ex08-grader"
 CONNECT_TIMEOUT = "30s"
 TRANSFER_RETRIES = 2
 MIN_IN_FLIGHT = 2
-MAX_SLOTS = 64
 LOCAL_PREFIX = "local:"
 
 
@@ -86,13 +84,13 @@ def parse_local(address):
 
 
 class GraderPlugin(WorkerPlugin):
-    """Per-Dask-worker state: the sandbox checked once, a host-wide slot, one grade at a time."""
+    """Per-Dask-worker state: the sandbox checked once, a host-wide slot (claimed at setup,
+    see ``sandbox.process_slot``), one grade at a time."""
 
     def __init__(self, accepted):
         self.accepted = tuple(accepted)
         self.sandbox = None
         self.refusal = ""
-        self.slot, self._slot_file = 0, None
 
     def setup(self, worker):
         sandbox = sandboxes.choose()
@@ -105,11 +103,7 @@ class GraderPlugin(WorkerPlugin):
             raise SandboxRefused(self.refusal)
         self.sandbox = sandbox
         self._lock = threading.Lock()
-        self.slot, self._slot_file = _claim_slot()
-
-    def teardown(self, worker):
-        if self._slot_file is not None:
-            self._slot_file.close()
+        sandboxes.process_slot()
 
     def state(self):
         """What the coordinator reports for this worker: its sandbox level, or why it refuses."""
@@ -121,20 +115,7 @@ class GraderPlugin(WorkerPlugin):
         One at a time: the judge runs pytest in-process, which is not thread-safe.
         """
         with self._lock:
-            return grading.grade(path, options, student_id=student_id, slot=self.slot)
-
-
-def _claim_slot():
-    """A slot no other Dask worker on this host holds (as root, the sandbox uid is 61000+slot)."""
-    for slot in range(MAX_SLOTS):
-        handle = open(Path(tempfile.gettempdir(), f"ex08-grader-slot-{slot}.lock"), "w")
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.close()
-            continue
-        return slot, handle
-    return 0, None
+            return grading.grade(path, options, student_id=student_id)
 
 
 def task_options(options):

@@ -50,7 +50,7 @@ def submission_id(path):
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", stem).strip("._") or "submission"
 
 
-def grade(path, options, student_id=None, slot=0, spawn=None):
+def grade(path, options, student_id=None, slot=None, spawn=None):
     """The ``SubmissionResult`` of the file at ``path``; never raises for bad input.
 
     ``spawn`` starts its workers (``WorkerSession``'s default: a cold sandboxed process).
@@ -76,7 +76,9 @@ def grade(path, options, student_id=None, slot=0, spawn=None):
         result.checks = unreadable_checks(rubric, extracted.error, options.selected)
     else:
         with WorkerSession(sandbox, suite.operations, extracted.statements, extracted.cells,
-                           device=options.device, slot=slot, spawn=spawn) as session:
+                           device=options.device,
+                           slot=sandboxes.process_slot() if slot is None else slot,
+                           spawn=spawn) as session:
             session.start_early()
             result.checks = _judge(session, suite, rubric, options, extracted)
             result.load_failures = session.load_failures

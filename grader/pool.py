@@ -158,7 +158,7 @@ class JudgeProcess:
         os.set_blocking(self.messages.fileno(), False)
         self._reader = FrameReader()
         self.deadline = time.monotonic() + JUDGE_STARTUP_TIMEOUT
-        self._send({"options": options_to_dict(options), "slot": index, "parent": os.getpid()})
+        self._send({"options": options_to_dict(options), "parent": os.getpid()})
 
     def on_ready(self, message):
         self.ready = True
@@ -255,13 +255,13 @@ def judge_main():
     spawn = zygote.spawn if zygote.isolation else None
     _send(messages, {"ready": True, "cap": cap, "note": note})
     while (request := _receive(reader)) is not None:
-        _send(messages, {"result": _grade(request["grade"], options, setup["slot"], spawn)})
+        _send(messages, {"result": _grade(request["grade"], options, spawn)})
 
 
-def _grade(request, options, slot, spawn):
+def _grade(request, options, spawn):
     try:
         result = grading.grade(request["path"], options, student_id=request["student_id"],
-                               slot=slot, spawn=spawn)
+                               spawn=spawn)
     except Exception:  # noqa: BLE001 - one submission's grader bug must not stop the batch
         traceback.print_exc()
         entry = Entry(request["student_id"], Path(request["path"]))

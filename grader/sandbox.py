@@ -14,8 +14,9 @@ At every level the worker gets a scrubbed environment and its own scratch
 directory, applies resource limits itself, and drops to an unprivileged uid
 when the grader runs as root. docs/security.md says what each layer stops.
 """
-import dataclasses
 import ctypes
+import dataclasses
+import fcntl
 import functools
 import json
 import os
@@ -34,6 +35,7 @@ SANDBOX_ROOT = "/opt/grader-worker"
 SANDBOX_SCRATCH = "/tmp/work"
 TMP_SIZE = 256 * 1024 * 1024
 BASE_UID = 61000
+MAX_SLOTS = 1000
 PR_SET_DUMPABLE = 4
 
 LEVELS = ("bwrap", "unshare", "none")
@@ -163,6 +165,29 @@ def worker_command(sandbox, config):
 
 def worker_uid(slot):
     return BASE_UID + slot if os.geteuid() == 0 else None
+
+
+@functools.lru_cache(maxsize=None)
+def process_slot():
+    """A worker slot that no other grading process on this host holds, kept until exit.
+
+    As root a worker runs as uid 61000+slot, and everything of that uid is killed after
+    each submission, so two grader runs at once (two TAs, a batch beside a self-check,
+    several Dask workers) must never share one: a lock file per slot says who holds it.
+    """
+    for slot in range(MAX_SLOTS):
+        handle = open(os.path.join(tempfile.gettempdir(), f"ex08-grader-slot-{slot}.lock"), "w")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            continue
+        _HELD_SLOTS.append(handle)
+        return slot
+    raise RuntimeError(f"all {MAX_SLOTS} worker slots on this host are in use")
+
+
+_HELD_SLOTS = []
 
 
 @functools.lru_cache(maxsize=None)
