@@ -22,7 +22,7 @@ pytest.importorskip("distributed", reason="Dask is an optional extra: pip instal
 
 SEED = "739284615"
 CHECKS = ("--check", "linear.forward", "--check", "linear.mse")
-BATCH = ("--suite", "hidden", "--seed", SEED, *CHECKS, "-q")
+BATCH = ("--suite", "hidden", "--seed", SEED, *CHECKS)
 EXPECTED = {
     "alice": {"linear.forward": "passed", "linear.mse": "passed"},
     "bob": {"linear.forward": "passed", "linear.mse": "failed"},
