@@ -124,6 +124,7 @@ def warm_up(config):
     """Import torch, pick the device and pay lazy first-call costs before any deadline."""
     import torch
     torch.set_num_threads(config.get("threads", 1))
+    runtime.keep_torch_originals()
     device = configure_device(config["device"])
     layer = torch.nn.Linear(1, 1).to(device)
     layer(torch.ones(2, 1, device=device)).sum().backward()

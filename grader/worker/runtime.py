@@ -72,13 +72,25 @@ def device():
     return DEVICE
 
 
+_TORCH = {}
+
+
+def keep_torch_originals():
+    """Remember the tensor methods ``floats`` reads values with, before student code runs:
+    a submission that patches ``torch.Tensor.tolist`` (or ``to``, ``detach``) changes what
+    its own code sees, not what the grader reads back."""
+    import torch
+    _TORCH.update(tensor=torch.Tensor, as_tensor=torch.as_tensor, float64=torch.float64,
+                  detach=torch.Tensor.detach, to=torch.Tensor.to, tolist=torch.Tensor.tolist)
+
+
 def floats(tensor):
     """A tensor (or array, or number) as nested lists of Python floats."""
-    import torch
-    if isinstance(tensor, torch.Tensor):
-        return tensor.detach().to("cpu", torch.float64).tolist()
+    t = _TORCH
+    if isinstance(tensor, t["tensor"]):
+        return t["tolist"](t["to"](t["detach"](tensor), "cpu", t["float64"]))
     if hasattr(tensor, "tolist"):
-        return floats(torch.as_tensor(tensor))
+        return floats(t["as_tensor"](tensor))
     value = float(tensor)
     return value if math.isfinite(value) else str(value)
 

@@ -68,7 +68,8 @@ EXPECTED = {
     "forge_observations": (_all("error"), ["changed the grader's own code inside its worker",
                                            "REVIEW: the code uses the grader's own modules, "
                                            "interpreter internals"]),
-    "forge_via_torch": (_all(P), ["REVIEW: the code uses patched builtins or libraries"]),
+    "forge_via_torch": (dict(_all(P), **{"linear.train_decreases_loss": "failed"}),
+                        ["REVIEW: the code uses patched builtins or libraries"]),
     "kill_judge": (_bound(P), []),
     "read_secrets": (dict(_all("missing"), **{"linear.mse": "failed"}), []),
     "huge_cell": (_all("error"), ["over the 16 MiB limit"]),

@@ -100,6 +100,11 @@ def check_train_decreases_loss(ctx):
     start, end = _start_and_reference_end(xs, ys, before, t)
     threshold = end + 0.05 * (start - end)
     loss = E.mse(pred, ys)
+    best = E.mse(E.line(xs, *E.best_line(xs, ys)), ys)
+    if loss < best * (1 - 1e-3) - 1e-9:
+        raise CheckFailed(f"predictions of a straight line w*x + b: no line gets an MSE below "
+                          f"{best:.4g} on this data", f"MSE {loss:.4g}",
+                          "the model must predict w * x + b; these predictions are not a line")
     ctx.plot(xs=xs, ys=ys, pred=E.flat(pred), reference=E.line(xs, *_final(xs, ys, t)))
     if not loss <= threshold:
         raise CheckFailed(
