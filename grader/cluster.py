@@ -31,7 +31,7 @@ from distributed.diagnostics.plugin import WorkerPlugin
 
 import grader
 
-from . import devices, grading, model
+from . import devices, grading, model, pool
 from . import sandbox as sandboxes
 from . import suite as suites
 from .model import CheckResult, SubmissionResult
@@ -103,7 +103,12 @@ class GraderPlugin(WorkerPlugin):
             raise SandboxRefused(self.refusal)
         self.sandbox = sandbox
         self._lock = threading.Lock()
+        self._zygote, self._zygote_key = None, None
         sandboxes.process_slot()
+
+    def teardown(self, worker):
+        if self._zygote is not None:
+            self._zygote.close()
 
     def state(self):
         """What the coordinator reports for this worker: its sandbox level, or why it refuses."""
@@ -115,7 +120,21 @@ class GraderPlugin(WorkerPlugin):
         One at a time: the judge runs pytest in-process, which is not thread-safe.
         """
         with self._lock:
-            return grading.grade(path, options, student_id=student_id)
+            return grading.grade(path, options, student_id=student_id,
+                                 spawn=self._warm_spawn(options))
+
+    def _warm_spawn(self, options):
+        """The local pool's zygote, started once per Dask worker (and per suite and device):
+        each submission gets a freshly forked, isolated worker in milliseconds. None where
+        the zygote cannot isolate its children (not root): cold workers, same sandbox."""
+        key = (suites.load(options.suite_name).operations, options.device)
+        if self._zygote_key != key:
+            if self._zygote is not None:
+                self._zygote.close()
+            self._zygote, self._zygote_key = pool.Zygote(self.sandbox, *key), key
+            self._zygote.start()
+            self._zygote.wait_ready()
+        return self._zygote.spawn if self._zygote.isolation else None
 
 
 def task_options(options):
