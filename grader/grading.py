@@ -53,6 +53,9 @@ def submission_id(path):
 def grade(path, options, student_id=None, slot=None, spawn=None):
     """The ``SubmissionResult`` of the file at ``path``; never raises for bad input.
 
+    The worker starts first: its start-up (Python, torch) overlaps extraction and the
+    judge's own imports.
+
     ``spawn`` starts its workers (``WorkerSession``'s default: a cold sandboxed process).
     """
     from . import suite as suites
@@ -60,26 +63,26 @@ def grade(path, options, student_id=None, slot=None, spawn=None):
     suite = suites.load(options.suite_name)
     rubric = suite.rubric(options.rubric_path)
     sandbox = options.sandbox or sandboxes.choose()
-    extracted = extraction.extract(path, options.mode)
-    result = SubmissionResult(
-        submission_id=student_id or submission_id(path), path=str(path),
-        sha256=extracted.sha256, suite=options.suite, checks=[],
-        grader_version=grader.__version__, device=options.device,
-        seed_label=options.seed_label, extraction=extracted.report,
-        defined=extracted.defined, sandbox_level=sandbox.level,
-        protections=list(sandbox.protections), warnings=list(sandbox.warnings))
-    review = audit.warning(extracted.cells.values())
-    if review:
-        result.warnings.append(review)
-    if extracted.error:
-        result.error = extracted.error
-        result.checks = unreadable_checks(rubric, extracted.error, options.selected)
-    else:
-        with WorkerSession(sandbox, suite.operations, extracted.statements, extracted.cells,
-                           device=options.device,
-                           slot=sandboxes.process_slot() if slot is None else slot,
-                           spawn=spawn) as session:
-            session.start_early()
+    with WorkerSession(sandbox, suite.operations, (), {}, device=options.device,
+                       slot=sandboxes.process_slot() if slot is None else slot,
+                       spawn=spawn) as session:
+        session.start_early()
+        extracted = extraction.extract(path, options.mode)
+        result = SubmissionResult(
+            submission_id=student_id or submission_id(path), path=str(path),
+            sha256=extracted.sha256, suite=options.suite, checks=[],
+            grader_version=grader.__version__, device=options.device,
+            seed_label=options.seed_label, extraction=extracted.report,
+            defined=extracted.defined, sandbox_level=sandbox.level,
+            protections=list(sandbox.protections), warnings=list(sandbox.warnings))
+        review = audit.warning(extracted.cells.values())
+        if review:
+            result.warnings.append(review)
+        if extracted.error:
+            result.error = extracted.error
+            result.checks = unreadable_checks(rubric, extracted.error, options.selected)
+        else:
+            session.submit(extracted.statements, extracted.cells)
             result.checks = _judge(session, suite, rubric, options, extracted)
             result.load_failures = session.load_failures
             result.device = session.worker_info.get("device", options.device)

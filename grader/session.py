@@ -137,6 +137,11 @@ class WorkerSession:
         return (f"the submission used up its time budget of {self.time_budget:.0f} s "
                 f"before this check (see the checks that timed out before it)")
 
+    def submit(self, statements, cells):
+        """What the worker loads, known once extraction is done (the worker may be up)."""
+        self.statements = list(statements)
+        self.cells = cells
+
     def start_early(self):
         """Start the worker now, so its start-up overlaps the judge's own work."""
         if self._process is None and self.broken is None:
