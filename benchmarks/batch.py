@@ -228,7 +228,7 @@ def floor(repeats):
             self.student = runtime.Student(self.namespace)
 
         def call(self, operation, args, timeout):
-            reply = _reply_from(worker.call(self.student, operation, args))
+            reply = _reply_from(worker.call(self.student, runtime.OPERATIONS, operation, args))
             return reply if isinstance(reply, Reply) else Reply("error")
 
     rubric = suite.rubric()
