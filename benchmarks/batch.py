@@ -235,7 +235,7 @@ def floor(repeats):
     timeouts = {entry.id: entry.timeout for entry in rubric}
     totals = []
     for attempt in range(repeats + 1):
-        context = judge.Context(InProcess(), suite.cases(options.suite, options.seed), "cpu",
+        context = judge.Context(InProcess(), suite.cases(options.suite, options.seed),
                                 timeouts, extracted)
         results = judge.run(context, suite, rubric, backstop=False)
         assert all(r.passed for r in results), [(r.id, r.outcome, r.seen) for r in results]

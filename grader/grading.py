@@ -99,7 +99,7 @@ def _judge(session, suite, rubric, options, extracted):
     timeouts = {entry.id: entry.timeout * factor for entry in rubric}
     session.time_budget = options.time_limit * factor if options.time_limit else None
     cases = suite.cases(options.suite, options.seed)
-    context = judge.Context(session, cases, options.device, timeouts, extracted)
+    context = judge.Context(session, cases, timeouts, extracted)
     return judge.run(context, suite, rubric, options.selected, options.backstop)
 
 

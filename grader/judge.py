@@ -14,7 +14,6 @@ import gc
 import io
 import os
 import threading
-import time
 import traceback
 
 import pytest
@@ -47,12 +46,11 @@ class StudentProblem(Exception):
 
 
 class Context:
-    """What a check may use: the cases, the device, and calls to the worker."""
+    """What a check may use: the cases, and calls to the worker."""
 
-    def __init__(self, session, cases, device, timeouts, extraction=None):
+    def __init__(self, session, cases, timeouts, extraction=None):
         self.session = session
         self.cases = cases
-        self.device = device
         self.timeouts = timeouts
         self.extraction = extraction
         self.check_id = None
@@ -216,7 +214,6 @@ def _no_plugin_autoload():
 def run(context, suite, rubric, selected=None, backstop=True):
     """Run the suite's checks; one ``CheckResult`` per rubric entry, in rubric order."""
     plugin = GradingPlugin(context, rubric, selected, backstop)
-    started = time.monotonic()
     _freeze_what_is_loaded()
     with contextlib.redirect_stdout(io.StringIO()), _no_plugin_autoload():
         pytest.main([str(suite.checks_dir), "-c", str(suite.checks_dir / "pytest.ini"),
@@ -224,7 +221,6 @@ def run(context, suite, rubric, selected=None, backstop=True):
                      "-p", "pytest_timeout", "-p", "no:cacheprovider", "-p", "no:logging",
                      "-p", "no:warnings", "-p", "no:stepwise", "-p", "no:junitxml", "-qq"],
                     plugins=[plugin])
-    context.elapsed = time.monotonic() - started
     not_run = _record("error", seen="internal grader error: the check did not run",
                       hint="this is the grader's fault, not yours: tell the course staff")
     return [plugin.records.get(entry.id) or _result(entry, not_run)

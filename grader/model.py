@@ -1,9 +1,6 @@
 """The result model: one submission's grade, rendered by every output format."""
 import dataclasses
 
-OUTCOMES = ("passed", "failed", "error", "timeout", "missing")
-
-
 @dataclasses.dataclass
 class CheckResult:
     """The outcome of one check. ``details`` holds the numbers plots are drawn from."""

@@ -100,7 +100,6 @@ class WorkerSession:
         self.time_budget = time_budget
         self.load_failures = []
         self.worker_info = {}
-        self.defined_names = []
         self.progress = None
         self.starts = 0
         self.broken = None
@@ -167,7 +166,6 @@ class WorkerSession:
                 # a worker restarted after a failed check reloads: report each failure once
                 self.load_failures += [f for f in reply.value["failures"]
                                        if f not in self.load_failures]
-                self.defined_names = reply.value["names"]
                 self._loaded = True
                 return True
             if self.progress is None:

@@ -24,7 +24,7 @@ def test_reference_passes_fifty_hidden_seeds(reference_session):
     timeouts = {entry.id: entry.timeout * factor for entry in rubric}
     failures = []
     for seed in SEEDS:
-        context = judge.Context(session, ex08.cases("hidden", seed), "auto", timeouts)
+        context = judge.Context(session, ex08.cases("hidden", seed), timeouts)
         for check in judge.run(context, ex08, rubric):
             if not check.passed:
                 failures.append((seed, check.id, check.outcome, check.expected, check.seen))

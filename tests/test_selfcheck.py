@@ -151,7 +151,7 @@ def test_the_wheel_holds_what_grading_needs(student_install):
 
 def test_a_student_install_grades_and_says_what_it_cannot_check(student_install, tmp_path):
     _, bin_dir = student_install
-    notebook = notebooks.write(tmp_path / "my.ipynb")
+    notebooks.write(tmp_path / "my.ipynb")
     env = {key: value for key, value in os.environ.items() if key != "GRADER_SECRET_SEED"}
     where = subprocess.run([str(bin_dir / "python"), "-c", "import grader; print(grader.__file__)"],
                            cwd=tmp_path, env=env, capture_output=True, text=True, check=True)

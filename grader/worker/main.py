@@ -198,8 +198,7 @@ def load(channel, request_id, namespace, cells, statements):
         failure = loader.run_statement(namespace, statement)
         if failure is not None:
             failures.append(failure)
-    names = sorted(k for k in namespace if not k.startswith("__"))
-    return {"ok": True, "value": {"failures": failures, "names": names[:500]}}
+    return {"ok": True, "value": {"failures": failures}}
 
 
 def call(student, operations, name, args):
