@@ -3,13 +3,16 @@
 
     python benchmarks/batch.py [-n 40] [--jobs N] [--naive 8]
 
-Builds ``n`` submissions (copies of the reference solution, wrong ones, slow
-ones, one endless loop, one crash, one unreadable file), grades them with one
+Builds ``n`` notebooks (copies of the filled handout, wrong ones, slow ones,
+one endless loop, one crash, one unreadable file), grades them with one
 ``grade.py --jobs N`` command, then grades a sample of ``--naive`` of them the
-naive way (one fresh ``grade.py`` process per submission, ``N`` at a time; half of them
-before the batch and half after, so that a machine whose load drifts does not
-favour either), and
-measures the floor: what the checks' own computations (the judge's reference
+naive way, one fresh ``grade.py`` process per submission, twice: one after another
+(the shell loop a TA would write, and how nbgrader grades) and ``N`` at a time.
+Half of each before the batch and half after, so that a machine whose load drifts
+does not favour either. The sample is spread evenly over the ordinary kinds (correct,
+wrong, slow): the endless loop, the crash and the unreadable file are three in the
+whole batch, and one of them in a sample of eight would make the naive way look
+slower than it is. Last, it measures the floor: what the checks' own computations (the judge's reference
 computations and the student's operations) take in one warm process, with no
 sandbox, no process start and no pytest around them. It prints submissions per
 second, mean and p95 seconds per submission, CPU seconds per submission and peak
@@ -18,6 +21,7 @@ the one its kind must get, and the ratios.
 """
 import argparse
 import concurrent.futures
+import copy
 import json
 import os
 import statistics
@@ -31,14 +35,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-REFERENCE = (ROOT / "reference" / "ex08.py").read_text()
+# Students hand in the notebook: the filled handout, imports and plotting cells included.
+REFERENCE = json.loads((ROOT / "reference" / "solution.ipynb").read_text())
 VARIANTS = {
     "wrong": ("return ((pred - y) ** 2).mean()", "return ((pred - y) ** 2).sum()"),
     "nozerograd": ("        optimizer.zero_grad()\n", ""),
     "slow": ("        self.linear = nn.Linear(1, 1)\n",
              "        self.linear = nn.Linear(1, 1)\n        import time\n        time.sleep(1)\n"),
-    "endless": ("    return abs(float(x[0])) * 0.75 ** num_layers", "    while True:\n        pass"),
-    "crash": ("    weight = model.layers[0].weight", "    import os\n    os._exit(3)"),
+    "endless": ("    return abs(float(x[0])) * (3 / 4) ** num_layers", "    while True:\n        pass"),
+    "crash": ("    model.zero_grad()\n    output = model", "    import os\n    os._exit(3)\n    output = model"),
 }
 
 
@@ -57,12 +62,24 @@ def build(folder, n):
         if kind == "unreadable":
             (folder / f"{name}.ipynb").write_bytes(b"\x00\x01 not a notebook")
             continue
-        source = REFERENCE
-        if kind in VARIANTS:
-            old, new = VARIANTS[kind]
-            source = source.replace(old, new)
-        (folder / f"{name}.py").write_text(f"# submission {index}\n{source}")
+        (folder / f"{name}.ipynb").write_text(json.dumps(variant(kind, index)))
     return kinds
+
+
+def variant(kind, index):
+    """The solution notebook with ``kind``'s change made, and a comment making it unique."""
+    notebook = copy.deepcopy(REFERENCE)
+    old, new = VARIANTS.get(kind, ("", ""))
+    changed = not old
+    for cell in notebook["cells"]:
+        source = "".join(cell["source"])
+        if cell["cell_type"] == "code" and old and old in source:
+            cell["source"] = source.replace(old, new)
+            changed = True
+    assert changed, f"the {kind} change matches nothing in the solution notebook"
+    notebook["cells"].insert(0, {"cell_type": "markdown", "metadata": {},
+                                 "source": f"Submission {index}"})
+    return notebook
 
 
 class TreeSampler:
@@ -216,7 +233,7 @@ def floor(repeats):
     importlib.import_module(suite.operations)
     worker.warm_up({"device": "cpu", "threads": 1})
     options = grading.Options()
-    extracted = extract(ROOT / "reference" / "ex08.py")
+    extracted = extract(ROOT / "reference" / "solution.ipynb")
 
     class InProcess:
         """A session that runs operations right here: no sandbox, no pipes, no process."""
@@ -259,23 +276,25 @@ def main():
         folder = scratch / "class"
         folder.mkdir(parents=True)
         kinds = build(folder, args.n)
-        files = sorted(folder.iterdir())
-        step = max(1, len(files) // args.naive)
-        sample = files[::step][:args.naive]
+        ordinary = [f for f in sorted(folder.iterdir())
+                    if f.stem.split("_", 1)[1] not in ("endless", "crash", "unreadable")]
+        step = max(1, len(ordinary) // args.naive)
+        sample = ordinary[::step][:args.naive]
         half = len(sample) // 2
         floor_before = floor(args.floor_repeats)
-        before = naive(sample[:half], scratch / "naive-before", args.jobs)
+        ways = {"loop": 1, "parallel": args.jobs}
+        before = {way: naive(sample[:half], scratch / f"{way}-before", jobs)
+                  for way, jobs in ways.items()}
         seconds, peak, cpu, results = batch(folder, scratch / "out", args.jobs)
-        after = naive(sample[half:], scratch / "naive-after", args.jobs)
-        naive_seconds, naive_cpu = before[0] + after[0], before[2] + after[2]
-        naive_peak = max(before[1], after[1])
+        after = {way: naive(sample[half:], scratch / f"{way}-after", jobs)
+                 for way, jobs in ways.items()}
     floor_seconds = min(floor_before, floor(args.floor_repeats))
 
     durations = {name: data["execution_time"] for name, data in results.items()}
     correct = [d for name, d in durations.items() if name.endswith("_correct")]
     values = sorted(durations.values())
     p95 = values[min(len(values) - 1, int(0.95 * len(values)))]
-    rate, naive_rate = len(values) / seconds, len(sample) / naive_seconds
+    rate = len(values) / seconds
     print(f"machine: {cores} cores, --jobs {args.jobs}; {len(values)} submissions "
           f"({', '.join(f'{kinds.count(k)} {k}' for k in dict.fromkeys(kinds))})")
     wrong = wrong_results(kinds, results)
@@ -285,14 +304,18 @@ def main():
     print(f"batch:  {seconds:7.1f} s wall   {rate:6.3f} submissions/s   "
           f"per submission mean {statistics.fmean(values):.2f} s, p95 {p95:.2f} s   "
           f"CPU {cpu / len(values):.2f} s/submission   peak memory {peak / 2**20:,.0f} MiB")
-    print(f"naive:  {naive_seconds:7.1f} s wall   {naive_rate:6.3f} submissions/s   "
-          f"CPU {naive_cpu / len(sample):.2f} s/submission   ({len(sample)} submissions, one "
-          f"grade.py each, {args.jobs} at a time; peak memory about "
-          f"{naive_peak / 2**20:,.0f} MiB)")
+    for way, jobs in ways.items():
+        naive_seconds = before[way][0] + after[way][0]
+        naive_cpu = (before[way][2] + after[way][2]) / len(sample)
+        naive_rate = len(sample) / naive_seconds
+        print(f"naive {way}:  {naive_seconds:7.1f} s wall   {naive_rate:6.3f} submissions/s   "
+              f"CPU {naive_cpu:.2f} s/submission   ({len(sample)} submissions, one grade.py "
+              f"each, {jobs} at a time; peak memory about "
+              f"{max(before[way][1], after[way][1]) / 2**20:,.0f} MiB)   "
+              f"batch: {rate / naive_rate:.1f}x the throughput, "
+              f"{naive_cpu / (cpu / len(values)):.1f}x less CPU per submission")
     print(f"floor:  {floor_seconds:7.2f} s of check computation per correct submission "
           f"(judge + student operations, one warm process)")
-    print(f"throughput vs naive: {rate / naive_rate:.1f}x (CPU per submission: "
-          f"{naive_cpu / len(sample) / (cpu / len(values)):.1f}x less)")
     if correct:
         mean_correct = statistics.fmean(correct)
         print(f"correct submissions: mean {mean_correct:.2f} s each in the batch = "

@@ -63,7 +63,8 @@ def main(config):
     with contextlib.suppress(OSError):
         os.rmdir(config["scratch"])  # made for one cold worker; each fork makes its own
     worker.warm_up(dict(config, device="cpu"))
-    importlib.import_module(config["operations"])
+    operations = importlib.import_module(config["operations"])
+    _import_handout_modules(operations)
     gc.freeze()
     zygote = Zygote(config, control)
     try:
@@ -73,6 +74,20 @@ def main(config):
         return
     _send(control, {"ready": True, "isolation": zygote.isolation})
     zygote.serve()
+
+
+def _import_handout_modules(operations):
+    """Import what the lab's handout imports (the operations module's ``HANDOUT_IMPORTS``).
+
+    Nearly every notebook imports them; done here once, every forked worker finds them
+    in ``sys.modules`` instead of paying for them (``matplotlib.pyplot``: ~0.6 s each).
+    A module that fails to import is left to the student's own import to report.
+    """
+    for name in getattr(operations, "HANDOUT_IMPORTS", ()):
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - the student's own import will say why
+            traceback.print_exc()
 
 
 class Zygote:

@@ -16,6 +16,10 @@ from torch import nn
 from grader.worker.optim import SGD, Adam
 from grader.worker.runtime import ContractError, device, floats, operation, shape
 
+# What the handout's notebook imports besides torch: a warm zygote imports these once,
+# so a forked worker does not pay for them per submission.
+HANDOUT_IMPORTS = ("matplotlib.pyplot",)
+
 
 def number(value, what):
     """A Python float from a number-like student value, or a ContractError."""
