@@ -34,7 +34,7 @@ def main():
     # In the judge the linear checks have run an optimizer before: pay its first-use cost
     # (torch._dynamo's import) here, outside the measurement, as the judge does.
     expected.linear_trajectory([1.0], [1.0], 0.5, 0.5, 1e-3, 2)
-    curve = expected._reference_mlp_curve.__wrapped__
+    curve = expected.reference_mlp_curve.__wrapped__
     _, cpu, wall = timed(curve, fit["hidden"], fit["xs"], fit["ys"], fit["grid"], fit["lr"],
                          fit["epochs"], fit["seeds"][0])
     print(f"judge side, reference MLP curve for mlp.nonlinear_fit (uncached): {cpu:.3f} s CPU, "
