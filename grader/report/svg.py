@@ -261,7 +261,8 @@ def _stroke(series):
 
 
 def _line(series, runs):
-    path = "".join("M" + "L".join(f"{x:.1f} {y:.1f}" for x, y in run) for run in runs)
+    path = "".join("M" + "L".join(f"{x:.1f} {y:.1f}" for x, y in run)
+                   for run in runs if len(run) > 1)
     return f'<path d="{path}" {_stroke(series)}/>' if path else ""
 
 
