@@ -35,7 +35,7 @@ def for_check(check, result):
     """The figure that explains ``check``, or None when it recorded nothing to draw.
 
     The handout's figures are drawn always; the others only when their check did not
-    pass: a passing check's figure would show two lines on top of each other.
+    pass, where they show what went wrong.
     """
     draw = FIGURES.get(check.id)
     if draw is None or not check.details or (check.passed and check.id not in ALWAYS):
