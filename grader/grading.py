@@ -92,8 +92,6 @@ def grade(path, options, student_id=None, slot=None, spawn=None):
 
 def _judge(session, suite, rubric, options, extracted):
     from . import calibrate, judge
-    from .report import plots
-    plots.preload()
     factor = calibrate.slowdown()
     session.load_timeout = (LOAD_SECONDS[options.mode]) * factor
     timeouts = {entry.id: entry.timeout * factor for entry in rubric}

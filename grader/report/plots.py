@@ -6,22 +6,21 @@ here touches student code or objects, and student numbers are treated as
 untrusted: NaN, infinities and absurd magnitudes are left off the chart (and
 said so in the description) instead of breaking the drawing or the axes.
 
-matplotlib is imported on first use, with the object-oriented API only (no
-pyplot state), so rendering is safe from threads and ``grade.py --help`` stays fast.
+The charts are written by ``svg`` (a few milliseconds for the page's figures), with no
+shared state, so rendering is safe from threads.
 """
 import base64
 import dataclasses
-import io
 
 import numpy as np
 
-WIDTH, HEIGHT = 6.0, 3.4
+from . import svg
+
 # Told apart by line style and marker as well as colour, so they read in black and white.
-YOURS = {"color": "#c2410c", "linestyle": "-", "marker": "o", "markersize": 3.5,
-         "linewidth": 1.8}
-REFERENCE = {"color": "#1d4ed8", "linestyle": "--", "linewidth": 1.8}
-DATA = {"color": "#111111", "marker": "x", "s": 22, "linewidths": 1.0}
-GUIDE = {"color": "#4b5563", "linestyle": ":", "linewidth": 1.6}
+YOURS = {"color": "#c2410c", "line": "solid", "marker": "circle"}
+REFERENCE = {"color": "#1d4ed8", "line": "dashed"}
+DATA = {"color": "#111111", "line": None, "marker": "cross"}
+GUIDE = {"color": "#4b5563", "line": "dotted"}
 
 
 @dataclasses.dataclass
@@ -36,7 +35,7 @@ def for_check(check, result):
     """The figure that explains ``check``, or None when it recorded nothing to draw.
 
     The handout's figures are drawn always; the others only when their check did not
-    pass (each figure costs about 0.1 s, and this runs for every submission).
+    pass, where they show what went wrong.
     """
     draw = FIGURES.get(check.id)
     if draw is None or not check.details or (check.passed and check.id not in ALWAYS):
@@ -82,33 +81,10 @@ def _within(values, limits):
     return np.where((values >= limits[0]) & (values <= limits[1]), values, np.nan)
 
 
-def preload():
-    """Import what drawing needs (matplotlib, ~0.6 s) ahead of time: the judge calls this
-    while its worker is still starting, where the time would otherwise be spent waiting."""
-    import matplotlib.backends.backend_svg  # noqa: F401
-    import matplotlib.figure  # noqa: F401
-    import matplotlib.ticker  # noqa: F401
-
-
-def _figure():
-    from matplotlib.figure import Figure
-    # Fixed margins: a layout engine would draw every figure twice.
-    figure = Figure(figsize=(WIDTH, HEIGHT))
-    figure.subplots_adjust(left=0.12, right=0.98, top=0.97, bottom=0.15)
-    axes = figure.add_subplot()
-    axes.grid(True, color="#e5e7eb", linewidth=0.8)
-    for side in ("top", "right"):
-        axes.spines[side].set_visible(False)
-    return figure, axes
-
-
-def _svg(figure):
-    import matplotlib
-    buffer = io.BytesIO()
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "feedback",
-                                "font.size": 9}):
-        figure.savefig(buffer, format="svg", metadata={"Date": None})
-    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+def _svg(x_axis, y_axis, series):
+    """The chart as a data URI, the one kind of image the page's CSP allows."""
+    document = svg.chart(x_axis, y_axis, series).encode("utf-8")
+    return "data:image/svg+xml;base64," + base64.b64encode(document).decode("ascii")
 
 
 def _order(xs, *series):
@@ -139,40 +115,33 @@ def fit(details, result):
     else:
         reference, label = _numbers(details["expected"]), "expected: w*x + b"
     ys = _numbers(details["ys"]) if has_data else np.full(xs.shape, np.nan)
-    figure, axes = _figure()
     xs, yours, reference, ys = _order(xs, yours, reference, ys)
     limits, clipped = _window([reference] + ([ys] if has_data else []), [yours])
-    if has_data:
-        axes.scatter(xs, ys, label="data", zorder=3, **DATA)
-    axes.plot(xs, _within(yours, limits), label="your model", **YOURS)
-    axes.plot(xs, reference, label=label, **REFERENCE)
-    axes.set(xlabel="x", ylabel="y", ylim=limits)
-    axes.legend(loc="best", fontsize=8, frameon=False)
+    series = [svg.Series("data", xs, ys, **DATA)] if has_data else []
+    series += [svg.Series("your model", xs, _within(yours, limits), **YOURS),
+               svg.Series(label, xs, reference, **REFERENCE)]
     if has_data:
         text = (f"Data points with your model's predictions (MSE {_mse(yours, ys)}) and the "
                 f"reference's (MSE {_mse(reference, ys)}).")
     else:
         text = "Your model's output against the expected line w*x + b."
     return Plot("Your straight line and the reference's over the data", text + _off_chart(clipped),
-                _svg(figure))
+                _svg(svg.Axis("x"), svg.Axis("y", limits), series))
 
 
 def loss_curve(details, result):
     """The loss per epoch of the student's train against the reference trajectory."""
     yours = _numbers(details["loss_student"])
     reference = _numbers(details["loss_reference"])
-    figure, axes = _figure()
     limits, clipped = _window([reference], [yours])
-    axes.plot(np.arange(len(yours)), _within(yours, limits), label="your train", **YOURS)
-    axes.plot(np.arange(len(reference)), reference, label="reference train", **REFERENCE)
-    axes.set(xlabel="epoch (parameters before that epoch's step; last: after training)",
-             ylabel="MSE on the data", ylim=limits)
-    axes.xaxis.get_major_locator().set_params(integer=True)
-    axes.legend(loc="best", fontsize=8, frameon=False)
+    series = [svg.Series("your train", range(len(yours)), _within(yours, limits), **YOURS),
+              svg.Series("reference train", range(len(reference)), reference, **REFERENCE)]
+    epochs = svg.Axis("epoch (parameters before that epoch's step; last: after training)",
+                      integer=True)
     text = (f"Loss over {len(yours)} recorded points of your train (last {_last(yours)}) and "
             f"{len(reference)} of the reference (last {_last(reference)}).")
     return Plot("Loss per epoch: your train against the reference", text + _off_chart(clipped),
-                _svg(figure))
+                _svg(epochs, svg.Axis("MSE on the data", limits), series))
 
 
 def _last(values):
@@ -184,30 +153,21 @@ def mlp_curve(details, result):
     xs, ys = _numbers(details["xs"]), _numbers(details["ys"])
     grid, yours = _numbers(details["grid"]), _numbers(details["pred"])
     reference, line = _numbers(details["reference"]), _numbers(details["line"])
-    figure, axes = _figure()
     limits, clipped = _window([ys, line, reference], [yours])
-    axes.scatter(xs, ys, label="data", zorder=3, **DATA)
-    axes.plot(grid, _within(yours, limits), label="your MLP", **dict(YOURS, marker=None))
-    axes.plot(grid, reference, label="reference MLP, same seed", **REFERENCE)
-    axes.plot(grid, line, label="best straight line", **GUIDE)
-    axes.set(xlabel="x", ylabel="y", ylim=limits)
-    axes.legend(loc="best", fontsize=8, frameon=False)
+    series = [svg.Series("data", xs, ys, **DATA),
+              svg.Series("your MLP", grid, _within(yours, limits), **dict(YOURS, marker=None)),
+              svg.Series("reference MLP, same seed", grid, reference, **REFERENCE),
+              svg.Series("best straight line", grid, line, **GUIDE)]
     text = ("Curved data with your MLP's prediction after training, the reference MLP's "
             "(same seed) and the best straight line.")
     return Plot("Your MLP on curved data, next to the reference", text + _off_chart(clipped),
-                _svg(figure))
+                _svg(svg.Axis("x"), svg.Axis("y", limits), series))
 
 
 def vanishing(details, result):
     """|dF/dw11| against depth L on a log scale, with |x1| (3/4)^L and gradient_bound."""
-    from matplotlib.ticker import FuncFormatter, NullLocator
     layers = _numbers(details["layers"])
     proof = _numbers(details["proof"])
-    figure, axes = _figure()
-    axes.set_yscale("log")
-    # Plain labels: the default ones are typeset with mathtext, which doubles the cost.
-    axes.yaxis.set_major_formatter(FuncFormatter(_power_label))
-    axes.yaxis.set_minor_locator(NullLocator())
     yours, described = [], []
     if "random" in details:
         yours += [_numbers(details["random"]), _numbers(details["adversarial"])]
@@ -217,32 +177,29 @@ def vanishing(details, result):
         yours.append(_numbers(bound))
         described.append("your gradient_bound")
     limits, cut, vanished = _log_window(proof, yours)
+    series = []
     if "random" in details:
-        axes.plot(layers, _magnitudes(yours[0], limits), label="your |dF/dw11|, random weights",
-                  **dict(YOURS, linestyle="none"))
-        axes.plot(layers, _magnitudes(yours[1], limits),
-                  label="your |dF/dw11|, largest-derivative weights",
-                  **dict(YOURS, linestyle="none", marker="s", color="#7c2d12"))
+        series += [svg.Series("your |dF/dw11|, random weights", layers,
+                              _magnitudes(yours[0], limits), **dict(YOURS, line=None)),
+                   svg.Series("your |dF/dw11|, largest-derivative weights", layers,
+                              _magnitudes(yours[1], limits),
+                              **dict(YOURS, line=None, marker="square", color="#7c2d12"))]
     if bound is not None:
-        axes.plot(layers[:len(yours[-1])], _magnitudes(yours[-1], limits),
-                  label="your gradient_bound", **dict(YOURS, marker=None, linestyle="-."))
+        series.append(svg.Series("your gradient_bound", layers[:len(yours[-1])],
+                                 _magnitudes(yours[-1], limits),
+                                 **dict(YOURS, marker=None, line="dashdot")))
     if "reached" in details:
-        axes.plot(layers, _numbers(details["reached"]), label="largest reachable derivative",
-                  **dict(GUIDE, marker="^", markersize=3.5))
+        series.append(svg.Series("largest reachable derivative", layers,
+                                 _numbers(details["reached"]), **dict(GUIDE, marker="triangle")))
         described.append("the largest derivative weights in [-1, 1] reach")
-    axes.plot(layers, proof, label="|x1| (3/4)^L", **REFERENCE)
-    axes.set(xlabel="number of layers L", ylabel="|derivative| (log scale)", ylim=limits)
-    axes.legend(loc="upper right", fontsize=7, frameon=False)
+    series.append(svg.Series("|x1| (3/4)^L", layers, proof, **REFERENCE))
     text = (f"On a log scale over L = {int(layers[0])}..{int(layers[-1])}: "
             + ", ".join(described + ["the proof's bound |x1| (3/4)^L"]) + ".")
     if vanished:
         text += f" Values below {limits[0]:.0e} (vanished) are under the chart."
     return Plot("The first weight's gradient vanishes with depth", text + _off_chart(cut),
-                _svg(figure))
-
-
-def _power_label(value, _):
-    return f"{value:g}" if 1e-2 <= value < 1e4 else f"{value:.0e}".replace("e-0", "e-")
+                _svg(svg.Axis("number of layers L"),
+                     svg.Axis("|derivative| (log scale)", limits, log=True), series))
 
 
 def _log_window(proof, others):
