@@ -49,22 +49,43 @@ class SGD(_Optimizer):
 
 
 class Adam(_Optimizer):
-    """``torch.optim.Adam(params, lr)`` with betas (0.9, 0.999) and eps 1e-8."""
+    """``torch.optim.Adam(params, lr)`` with betas (0.9, 0.999) and eps 1e-8.
+
+    One step updates every parameter at once with ``torch._foreach_*`` operations, the
+    arithmetic of torch's own multi-tensor Adam: seven tensor operations per step
+    instead of seven per parameter, which is most of a small model's training time.
+    """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
         super().__init__(params, lr)
         self.betas = betas
         self.eps = eps
 
-    def _update(self, p):
+    def step(self, closure=None):
+        loss = closure() if closure is not None else None
+        by_step = {}
+        for p in self.params:
+            if p.grad is not None:
+                state = self.state.setdefault(p, {"step": 0, "exp_avg": torch.zeros_like(p),
+                                                  "exp_avg_sq": torch.zeros_like(p)})
+                state["step"] += 1
+                by_step.setdefault(state["step"], []).append(p)
+        with torch.no_grad():
+            for step, params in by_step.items():
+                self._update(params, step)
+        return loss
+
+    def _update(self, params, step):
         beta1, beta2 = self.betas
-        state = self.state.setdefault(p, {"step": 0, "exp_avg": torch.zeros_like(p),
-                                          "exp_avg_sq": torch.zeros_like(p)})
-        state["step"] += 1
-        step, grad = state["step"], p.grad
-        state["exp_avg"].lerp_(grad, 1 - beta1)
-        state["exp_avg_sq"].mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+        grads = [p.grad for p in params]
+        exp_avgs = [self.state[p]["exp_avg"] for p in params]
+        exp_avg_sqs = [self.state[p]["exp_avg_sq"] for p in params]
+        torch._foreach_lerp_(exp_avgs, grads, 1 - beta1)
+        torch._foreach_mul_(exp_avg_sqs, beta2)
+        torch._foreach_addcmul_(exp_avg_sqs, grads, grads, 1 - beta2)
         bias_correction1 = 1 - beta1 ** step
         bias_correction2_sqrt = math.sqrt(1 - beta2 ** step)
-        denom = (state["exp_avg_sq"].sqrt() / bias_correction2_sqrt).add_(self.eps)
-        p.addcdiv_(state["exp_avg"], denom, value=-self.lr / bias_correction1)
+        denom = torch._foreach_sqrt(exp_avg_sqs)
+        torch._foreach_div_(denom, bias_correction2_sqrt)
+        torch._foreach_add_(denom, self.eps)
+        torch._foreach_addcdiv_(params, exp_avgs, denom, -self.lr / bias_correction1)
