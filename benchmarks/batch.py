@@ -316,6 +316,11 @@ def main():
               f"{naive_cpu / (cpu / len(values)):.1f}x less CPU per submission")
     print(f"floor:  {floor_seconds:7.2f} s of check computation per correct submission "
           f"(judge + student operations, one warm process)")
+    by_kind = {}
+    for name, seconds_taken in durations.items():
+        by_kind.setdefault(name.split("_", 1)[1], []).append(seconds_taken)
+    print("seconds per submission by kind: " + ", ".join(
+        f"{kind} {statistics.fmean(times):.2f}" for kind, times in by_kind.items()))
     if correct:
         mean_correct = statistics.fmean(correct)
         print(f"correct submissions: mean {mean_correct:.2f} s each in the batch = "

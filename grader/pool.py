@@ -83,9 +83,12 @@ class Pool:
             self._start(index)
         while self._queue or any(judge.entry is not None for judge in self._judges):
             for judge in self._judges:
-                if judge.ready and judge.entry is None and self._queue:
-                    judge.assign(self._queue.popleft())
+                self._assign(judge)
             yield from self._wait()
+
+    def _assign(self, judge):
+        if judge.ready and judge.entry is None and self._queue:
+            judge.assign(self._queue.popleft())
 
     def _wait(self):
         deadline = min((j.deadline for j in self._judges if j.deadline), default=None)
@@ -99,8 +102,11 @@ class Pool:
                         self.notes.append(message["note"])
                         self.on_note(message["note"])
                 elif "result" in message:
-                    yield judge.entry, from_dict(message["result"])
-                    judge.entry = judge.deadline = None
+                    entry, judge.entry, judge.deadline = judge.entry, None, None
+                    # The judge's next submission first: it grades while this one's
+                    # files are written.
+                    self._assign(judge)
+                    yield entry, from_dict(message["result"])
             if judge.dead:
                 yield from self._replace(judge, "its judge process stopped")
         now = time.monotonic()

@@ -5,6 +5,7 @@ A new lab is a new package under ``grader/suites`` with the same three parts:
 ``rubric.toml``.
 """
 import dataclasses
+import functools
 import importlib
 import tomllib
 from pathlib import Path
@@ -35,8 +36,12 @@ class Suite:
         return self.directory / "checks"
 
     def cases(self, kind, seed=None):
-        """The inputs of every check for the ``public`` or ``hidden`` suite."""
-        return importlib.import_module(f"grader.suites.{self.name}.data").make(kind, seed)
+        """The inputs of every check for the ``public`` or ``hidden`` suite.
+
+        Made once per process and shared by every submission a judge grades (drawing
+        them costs more than some checks): checks read them and never change them.
+        """
+        return _cases(self.name, kind, seed)
 
     def rubric(self, path=None):
         """Rubric entries in contract order; ``path`` overrides the suite's own file."""
@@ -46,6 +51,11 @@ class Suite:
                             timeout=float(entry.get("timeout", 10)),
                             visibility=entry.get("visibility", "visible"))
                 for check_id, entry in table.items()]
+
+
+@functools.lru_cache(maxsize=8)
+def _cases(name, kind, seed):
+    return importlib.import_module(f"grader.suites.{name}.data").make(kind, seed)
 
 
 def load(name="ex08"):

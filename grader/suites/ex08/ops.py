@@ -350,19 +350,22 @@ def vanishing_structure(student, cases):
 
 
 @operation("vanishing.gradients")
-def vanishing_gradients(student, cases):
-    """The student's first_weight_gradient on the student's net with the judge's weights."""
+def vanishing_gradients(student, cases, measured):
+    """The student's first_weight_gradient on the student's net with the judge's weights;
+    for the cases whose index is in ``measured``, also the net's output at x and autograd's
+    derivative on it, which the judge needs to tell a wrong net from a wrong gradient."""
     first_weight_gradient = student.get("first_weight_gradient")
     seen = []
-    for case in cases:
+    for index, case in enumerate(cases):
         model = build_deep(student, case)
         x = tensor(case["x"])
         value = number(first_weight_gradient(model, x), "first_weight_gradient(model, x)")
-        hidden, _ = deep_layers(model, 3)
-        out = model(x.unsqueeze(0)).sum()
-        (grad,) = torch.autograd.grad(out, hidden[0].weight)
-        seen.append({"student": value, "autograd": floats(grad[0, 0]),
-                     "output": floats(out)})
+        seen.append({"student": value})
+        if index in measured:
+            hidden, _ = deep_layers(model, 3)
+            out = model(x.unsqueeze(0)).sum()
+            (grad,) = torch.autograd.grad(out, hidden[0].weight)
+            seen[-1].update(autograd=floats(grad[0, 0]), output=floats(out))
     return seen
 
 
