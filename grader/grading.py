@@ -50,13 +50,15 @@ def submission_id(path):
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", stem).strip("._") or "submission"
 
 
-def grade(path, options, student_id=None, slot=None, spawn=None):
+def grade(path, options, student_id=None, slot=None, spawn=None, checks=None):
     """The ``SubmissionResult`` of the file at ``path``; never raises for bad input.
 
     The worker starts first: its start-up (Python, torch) overlaps extraction and the
     judge's own imports.
 
-    ``spawn`` starts its workers (``WorkerSession``'s default: a cold sandboxed process).
+    ``spawn`` starts its workers (``WorkerSession``'s default: a cold sandboxed process);
+    ``checks`` runs the checks in a pytest session already open (``judge.serve``; by
+    default one is opened for this submission).
     """
     from . import suite as suites
     started = time.monotonic()
@@ -83,22 +85,30 @@ def grade(path, options, student_id=None, slot=None, spawn=None):
             result.checks = unreadable_checks(rubric, extracted.error, options.selected)
         else:
             session.submit(extracted.statements, extracted.cells)
-            result.checks = _judge(session, suite, rubric, options, extracted)
+            result.checks = _judge(session, suite, rubric, options, extracted, checks)
             result.load_failures = session.load_failures
             result.device = session.worker_info.get("device", options.device)
     result.duration = time.monotonic() - started
     return result
 
 
-def _judge(session, suite, rubric, options, extracted):
+def _judge(session, suite, rubric, options, extracted, checks):
     from . import calibrate, judge
     factor = calibrate.slowdown()
     session.load_timeout = (LOAD_SECONDS[options.mode]) * factor
-    timeouts = {entry.id: entry.timeout * factor for entry in rubric}
     session.time_budget = options.time_limit * factor if options.time_limit else None
     cases = suite.cases(options.suite, options.seed)
-    context = judge.Context(session, cases, timeouts, extracted)
+    context = judge.Context(session, cases, check_timeouts(rubric), extracted)
+    if checks is not None:
+        return checks(context)
     return judge.run(context, suite, rubric, options.selected, options.backstop)
+
+
+def check_timeouts(rubric):
+    """Each check's time limit in seconds, scaled by this machine's measured speed."""
+    from . import calibrate
+    factor = calibrate.slowdown()
+    return {entry.id: entry.timeout * factor for entry in rubric}
 
 
 def unreadable_checks(rubric, reason, selected=()):

@@ -81,14 +81,19 @@ class Context:
 
 
 class GradingPlugin:
-    """Maps pytest's collection and reports onto the rubric's check ids."""
+    """Maps pytest's collection and reports onto the rubric's check ids, and runs the
+    collected checks once per submission that ``loop`` grades (see ``serve``)."""
 
-    def __init__(self, context, rubric, selected=None, backstop=True):
-        self.context = context
+    def __init__(self, rubric, timeouts, selected, backstop, loop):
         self.rubric = {entry.id: entry for entry in rubric}
+        self.timeouts = timeouts
         self.selected = selected
         self.backstop = backstop
+        self.loop = loop
+        self.context = None
         self.records = {}
+        self.served = False
+        self.error = None
 
     @pytest.fixture
     def ctx(self):
@@ -103,10 +108,35 @@ class GradingPlugin:
                 continue
             item.check_id = check_id
             if self.backstop and threading.current_thread() is threading.main_thread():
-                limit = 4 * self.context.timeouts[check_id] + 30
+                limit = 4 * self.timeouts[check_id] + 30
                 item.add_marker(pytest.mark.timeout(limit, method="signal"))
             keep.append(item)
         items[:] = keep
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtestloop(self, session):
+        """Instead of running the checks once, hand ``loop`` a way to run them per
+        submission. What ``loop`` raises is kept, to be raised again outside pytest."""
+        self.served = True
+        _freeze_what_is_loaded()
+        try:
+            self.loop(functools.partial(self._run_checks, session.items))
+        except BaseException as error:  # noqa: B036 - Ctrl-C too: pytest would swallow it
+            self.error = error
+        return True
+
+    def _run_checks(self, items, context):
+        """Every collected check against ``context``; one ``CheckResult`` per rubric entry."""
+        self.context = context
+        self.records = {}
+        for index, item in enumerate(items):
+            following = items[index + 1] if index + 1 < len(items) else None
+            item.ihook.pytest_runtest_protocol(item=item, nextitem=following)
+        not_run = _record("error", seen="internal grader error: the check did not run",
+                          hint="this is the grader's fault, not yours: tell the course staff")
+        return [self.records.get(entry.id) or _result(entry, not_run)
+                for entry in self.rubric.values()
+                if not self.selected or entry.id in self.selected]
 
     def pytest_runtest_setup(self, item):
         self.context._begin(item.check_id)
@@ -190,9 +220,9 @@ def _internal(error):
 
 @functools.lru_cache(maxsize=None)
 def _freeze_what_is_loaded():
-    """Keep torch's and pytest's objects out of the garbage collector's scans, once per
-    process: pytest collects garbage around every test, which costs ~0.1 s a time with
-    torch loaded. What a check allocates later is still collected."""
+    """Keep torch's, pytest's and the collected checks' objects out of the garbage
+    collector's scans, once per process: pytest collects garbage around every test, which
+    costs ~0.1 s a time with torch loaded. What a check allocates later is still collected."""
     gc.freeze()
 
 
@@ -212,16 +242,35 @@ def _no_plugin_autoload():
 
 
 def run(context, suite, rubric, selected=None, backstop=True):
-    """Run the suite's checks; one ``CheckResult`` per rubric entry, in rubric order."""
-    plugin = GradingPlugin(context, rubric, selected, backstop)
-    _freeze_what_is_loaded()
-    with contextlib.redirect_stdout(io.StringIO()), _no_plugin_autoload():
+    """Run the suite's checks against one submission; one ``CheckResult`` per rubric entry,
+    in rubric order."""
+    results = []
+    serve(suite, rubric, context.timeouts, selected, backstop,
+          lambda checks: results.append(checks(context)))
+    return results[0]
+
+
+def serve(suite, rubric, timeouts, selected, backstop, loop):
+    """Collect the suite's checks once, then call ``loop(checks)``, where
+    ``checks(context)`` runs them against one submission and returns its results.
+
+    A judge process grading a batch keeps this one pytest session for all its
+    submissions: configuring pytest and collecting the checks costs ~0.07 s a time.
+    Raises what ``loop`` raised; ``RuntimeError`` when pytest could not get as far as
+    calling it. No output capturing: the checks print nothing, and ``loop`` keeps
+    reading and writing the process's own file descriptors (a judge process's pipes).
+    """
+    plugin = GradingPlugin(rubric, timeouts, selected, backstop, loop)
+    output = io.StringIO()
+    with contextlib.redirect_stdout(output), _no_plugin_autoload():
         pytest.main([str(suite.checks_dir), "-c", str(suite.checks_dir / "pytest.ini"),
                      "--rootdir", str(suite.checks_dir), "--assert=plain",
                      "-p", "pytest_timeout", "-p", "no:cacheprovider", "-p", "no:logging",
-                     "-p", "no:warnings", "-p", "no:stepwise", "-p", "no:junitxml", "-qq"],
+                     "-p", "no:warnings", "-p", "no:stepwise", "-p", "no:junitxml",
+                     "--capture=no", "-qq"],
                     plugins=[plugin])
-    not_run = _record("error", seen="internal grader error: the check did not run",
-                      hint="this is the grader's fault, not yours: tell the course staff")
-    return [plugin.records.get(entry.id) or _result(entry, not_run)
-            for entry in rubric if not selected or entry.id in selected]
+    if plugin.error is not None:
+        raise plugin.error
+    if not plugin.served:
+        raise RuntimeError(f"the checks of {suite.checks_dir} could not be collected:\n"
+                           f"{output.getvalue()[-3000:]}")

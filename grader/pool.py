@@ -4,8 +4,8 @@ Start-up costs (Python, ``import torch``, torch's first optimizer, pytest's firs
 collection) are paid once per job, not once per submission:
 
 * a *judge process* per job imports the judge side, calibrates, collects the checks
-  once, then grades one submission after another, as ``grading.grade`` does in a
-  single run;
+  once (one pytest session for all its submissions), then grades one submission after
+  another, as ``grading.grade`` does in a single run;
 * each judge owns a *zygote* (``grader.worker.zygote``), started with the worker's
   sandbox command, that has torch imported and warmed and forks a fresh, isolated
   worker for every worker start the judge's ``WorkerSession`` asks for.
@@ -20,9 +20,7 @@ import collections
 import contextlib
 import ctypes
 import dataclasses
-import gc
 import hashlib
-import io
 import json
 import os
 import selectors
@@ -247,7 +245,11 @@ def options_from_dict(data):
 # -- judge process --------------------------------------------------------------------------
 
 def judge_main():
-    """A judge process: read submissions from stdin, answer results on (the original) stdout."""
+    """A judge process: read submissions from stdin, answer results on (the original) stdout.
+
+    Its checks run in one pytest session (``judge.serve``) for all its submissions.
+    """
+    from . import judge  # pytest: judge processes import it, the main process need not
     messages = os.dup(1)
     os.dup2(2, 1)
     reader = FrameReader()
@@ -256,18 +258,25 @@ def judge_main():
     options = options_from_dict(setup["options"])
     zygote = Zygote(options.sandbox, _operations(options), options.device)
     zygote.start()
-    cap = _warm_up(options)
-    note = zygote.wait_ready()
-    spawn = zygote.spawn if zygote.isolation else None
-    _send(messages, {"ready": True, "cap": cap, "note": note})
-    while (request := _receive(reader)) is not None:
-        _send(messages, {"result": _grade(request["grade"], options, spawn)})
+    suite = suites.load(options.suite_name)
+    rubric = suite.rubric(options.rubric_path)
+    cap = _warm_up(options, suite, rubric)
+
+    def loop(checks):
+        note = zygote.wait_ready()
+        spawn = zygote.spawn if zygote.isolation else None
+        _send(messages, {"ready": True, "cap": cap, "note": note})
+        while (request := _receive(reader)) is not None:
+            _send(messages, {"result": _grade(request["grade"], options, spawn, checks)})
+
+    judge.serve(suite, rubric, grading.check_timeouts(rubric), options.selected,
+                options.backstop, loop)
 
 
-def _grade(request, options, spawn):
+def _grade(request, options, spawn, checks):
     try:
         result = grading.grade(request["path"], options, student_id=request["student_id"],
-                               spawn=spawn)
+                               spawn=spawn, checks=checks)
     except Exception:  # noqa: BLE001 - one submission's grader bug must not stop the batch
         traceback.print_exc()
         entry = Entry(request["student_id"], Path(request["path"]))
@@ -279,28 +288,17 @@ def _operations(options):
     return suites.load(options.suite_name).operations
 
 
-def _warm_up(options):
+def _warm_up(options, suite, rubric):
     """Pay the judge's one-time costs now; return the time cap of one submission.
 
     One thread: the jobs are the parallelism, and a judge waits while its worker computes.
-
-    What is imported now is frozen out of the garbage collector's reach: pytest collects
-    garbage several times per run, and scanning torch's objects each time costs seconds.
     """
-    import pytest
     import torch
 
     from . import calibrate
     torch.set_num_threads(1)
     factor = calibrate.slowdown()
-    suite = suites.load(options.suite_name)
-    rubric = suite.rubric(options.rubric_path)
     suite.cases(options.suite, options.seed)
-    with contextlib.redirect_stdout(io.StringIO()):
-        pytest.main([str(suite.checks_dir), "-c", str(suite.checks_dir / "pytest.ini"),
-                     "--rootdir", str(suite.checks_dir), "-p", "no:cacheprovider",
-                     "--collect-only", "-qq"])
-    gc.freeze()
     return sum(4 * entry.timeout * factor + 30 for entry in rubric) + 300
 
 
