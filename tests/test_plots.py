@@ -108,6 +108,24 @@ def test_vanishing_figure_draws_on_a_log_axis_and_says_what_vanished():
     assert markers_of(root, "#7c2d12") == 15
 
 
+def test_the_bound_figure_shows_every_reachable_derivative():
+    """The grader's own series sets the axis as the proof's does: the largest derivative,
+    a third of the proof's bound, is drawn at every depth, the deepest too."""
+    layers = list(range(1, 31))
+    proof = [1.5 * 0.75 ** n for n in layers]
+    plot = figure("vanishing.bound", {"layers": layers, "proof": proof,
+                                      "reached": [p / 3 for p in proof],
+                                      "bound": [0.75 ** n for n in layers]})
+    root = parsed(plot)
+    area = next(root.iter(NS + "clipPath")).find(NS + "rect")
+    top, bottom = float(area.get("y")), float(area.get("y")) + float(area.get("height"))
+    triangles = next(path.get("d") for path in root.iter(NS + "path")
+                     if path.get("fill") == plots.GUIDE["color"])
+    tips = [float(y) for y in re.findall(r"M[\d.]+ ([\d.]+)", triangles)]
+    assert len(tips) == len(layers)
+    assert all(top <= y and y + 6 <= bottom for y in tips)
+
+
 def test_linear_ticks_step_by_one_two_or_five_and_epochs_by_whole_numbers():
     for low, high in ((-1.23, 3.07), (0, 1), (0.37, 0.38), (-5e6, 1e7), (2.1, 10.8)):
         chart = svg.chart(svg.Axis("x", (low, high)), svg.Axis("y", (low, high)),

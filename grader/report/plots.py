@@ -176,7 +176,8 @@ def vanishing(details, result):
     if bound is not None:
         yours.append(_numbers(bound))
         described.append("your gradient_bound")
-    limits, cut, vanished = _log_window(proof, yours)
+    reached = _numbers(details["reached"]) if "reached" in details else None
+    limits, cut, vanished = _log_window(proof, [] if reached is None else [reached], yours)
     series = []
     if "random" in details:
         series += [svg.Series("your |dF/dw11|, random weights", layers,
@@ -188,9 +189,9 @@ def vanishing(details, result):
         series.append(svg.Series("your gradient_bound", layers[:len(yours[-1])],
                                  _magnitudes(yours[-1], limits),
                                  **dict(YOURS, marker=None, line="dashdot")))
-    if "reached" in details:
+    if reached is not None:
         series.append(svg.Series("largest reachable derivative", layers,
-                                 _numbers(details["reached"]), **dict(GUIDE, marker="triangle")))
+                                 _magnitudes(reached, limits), **dict(GUIDE, marker="triangle")))
         described.append("the largest derivative weights in [-1, 1] reach")
     series.append(svg.Series("|x1| (3/4)^L", layers, proof, **REFERENCE))
     text = (f"On a log scale over L = {int(layers[0])}..{int(layers[-1])}: "
@@ -202,16 +203,18 @@ def vanishing(details, result):
                      svg.Axis("|derivative| (log scale)", limits, log=True), series))
 
 
-def _log_window(proof, others):
+def _log_window(proof, references, others):
     """Log-axis limits, whether a student value was cut off, and whether one vanished.
 
-    Values from 1e-10 of the proof's bound to 1e4 times it are shown: above, a value
+    The proof's bound and the grader's other ``references`` are always shown. Student
+    values from 1e-10 of the proof's bound to 1e4 times it are shown too: above, a value
     is absurd (cut, and said so); below, the gradient has vanished, as it should.
     """
     floor, ceiling = np.nanmin(proof) * 1e-10, np.nanmax(proof) * 1e4
+    known = np.concatenate([proof] + [r[np.isfinite(r) & (r > 0)] for r in references])
     seen = np.abs(np.concatenate([o[np.isfinite(o)] for o in others] or [np.array([])]))
     seen = seen[seen > 0]
-    shown = np.concatenate([proof, seen[(seen >= floor) & (seen <= ceiling)]])
+    shown = np.concatenate([known, seen[(seen >= floor) & (seen <= ceiling)]])
     cut = bool((seen > ceiling).any()) or any(np.isnan(o).any() for o in others)
     return (shown.min() / 2, shown.max() * 2), cut, bool((seen < floor).any())
 
