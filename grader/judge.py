@@ -108,8 +108,8 @@ class GradingPlugin:
                 continue
             item.check_id = check_id
             if self.backstop and threading.current_thread() is threading.main_thread():
-                limit = 4 * self.timeouts[check_id] + 30
-                item.add_marker(pytest.mark.timeout(limit, method="signal"))
+                item.add_marker(pytest.mark.timeout(backstop(self.timeouts[check_id]),
+                                                    method="signal"))
             keep.append(item)
         items[:] = keep
 
@@ -216,6 +216,12 @@ def _internal(error):
     text = "".join(traceback.format_exception_only(type(error), error)).strip()
     return _record("error", seen=f"internal grader error: {text[:1000]}",
                    hint="this is the grader's fault, not yours: tell the course staff")
+
+
+def backstop(timeout):
+    """pytest-timeout's limit for a check whose worker calls have ``timeout`` seconds: far
+    beyond them, so it only ever stops a judge that hangs itself."""
+    return 4 * timeout + 30
 
 
 @functools.lru_cache(maxsize=None)

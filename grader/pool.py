@@ -260,7 +260,10 @@ def judge_main():
     zygote.start()
     suite = suites.load(options.suite_name)
     rubric = suite.rubric(options.rubric_path)
-    cap = _warm_up(options, suite, rubric)
+    _warm_up(options, suite)
+    timeouts = grading.check_timeouts(rubric)  # calibrates this machine's speed
+    # A submission's cap: every check running into its backstop, and loading besides.
+    cap = sum(judge.backstop(timeout) for timeout in timeouts.values()) + 300
 
     def loop(checks):
         note = zygote.wait_ready()
@@ -269,8 +272,7 @@ def judge_main():
         while (request := _receive(reader)) is not None:
             _send(messages, {"result": _grade(request["grade"], options, spawn, checks)})
 
-    judge.serve(suite, rubric, grading.check_timeouts(rubric), options.selected,
-                options.backstop, loop)
+    judge.serve(suite, rubric, timeouts, options.selected, options.backstop, loop)
 
 
 def _grade(request, options, spawn, checks):
@@ -288,18 +290,14 @@ def _operations(options):
     return suites.load(options.suite_name).operations
 
 
-def _warm_up(options, suite, rubric):
-    """Pay the judge's one-time costs now; return the time cap of one submission.
+def _warm_up(options, suite):
+    """Pay the judge's one-time costs now: torch and the check inputs.
 
     One thread: the jobs are the parallelism, and a judge waits while its worker computes.
     """
     import torch
-
-    from . import calibrate
     torch.set_num_threads(1)
-    factor = calibrate.slowdown()
     suite.cases(options.suite, options.seed)
-    return sum(4 * entry.timeout * factor + 30 for entry in rubric) + 300
 
 
 def _die_with_parent(parent):
