@@ -33,19 +33,21 @@ class _Optimizer:
                 p.grad.zero_()
 
     def step(self, closure=None):
+        """Update the parameters that have a gradient (as torch.optim, others are left)."""
         loss = closure() if closure is not None else None
-        with torch.no_grad():
-            for p in self.params:
-                if p.grad is not None:
-                    self._update(p)
+        params = [p for p in self.params if p.grad is not None]
+        if params:
+            with torch.no_grad():
+                self._update(params)
         return loss
 
 
 class SGD(_Optimizer):
     """``torch.optim.SGD(params, lr)``: no momentum, no weight decay."""
 
-    def _update(self, p):
-        p.add_(p.grad, alpha=-self.lr)
+    def _update(self, params):
+        for p in params:
+            p.add_(p.grad, alpha=-self.lr)
 
 
 class Adam(_Optimizer):
@@ -61,21 +63,18 @@ class Adam(_Optimizer):
         self.betas = betas
         self.eps = eps
 
-    def step(self, closure=None):
-        loss = closure() if closure is not None else None
+    def _update(self, params):
         by_step = {}
-        for p in self.params:
-            if p.grad is not None:
-                state = self.state.setdefault(p, {"step": 0, "exp_avg": torch.zeros_like(p),
-                                                  "exp_avg_sq": torch.zeros_like(p)})
-                state["step"] += 1
-                by_step.setdefault(state["step"], []).append(p)
-        with torch.no_grad():
-            for step, params in by_step.items():
-                self._update(params, step)
-        return loss
+        for p in params:
+            state = self.state.setdefault(p, {"step": 0, "exp_avg": torch.zeros_like(p),
+                                              "exp_avg_sq": torch.zeros_like(p)})
+            state["step"] += 1
+            by_step.setdefault(state["step"], []).append(p)
+        for step, same_step in by_step.items():
+            self._update_at(same_step, step)
 
-    def _update(self, params, step):
+    def _update_at(self, params, step):
+        """One step of parameters that have all taken ``step`` steps, at once."""
         beta1, beta2 = self.betas
         grads = [p.grad for p in params]
         exp_avgs = [self.state[p]["exp_avg"] for p in params]
