@@ -12,13 +12,14 @@ Half of each before the batch and half after, so that a machine whose load drift
 does not favour either. The sample is spread evenly over the ordinary kinds (correct,
 wrong, slow): the endless loop, the crash and the unreadable file are three in the
 whole batch, and one of them in a sample of eight would make the naive way look
-slower than it is. Last, it measures the floor: what the checks' own computations (the judge's reference
-computations and the student's operations) take in one warm process, with no
-sandbox, no process start and no pytest around them. It prints submissions per
-second, mean and p95 seconds per submission, CPU seconds per submission (the whole
-machine's: run it on a quiet machine) and peak memory (proportional set size) of the
-whole process tree, whether every result is
-the one its kind must get, and the ratios.
+slower than it is. Last, it measures the floor: what the checks' own computations
+(the judge's reference computations and the student's operations) take in one warm
+process, with no sandbox, no process start and no pytest overhead around them.
+
+It prints submissions per second, mean and p95 seconds per submission, CPU seconds
+per submission (the whole machine's: run it on a quiet machine) and peak memory
+(proportional set size) of the whole process tree, whether every result is the one
+its kind must get, and the ratios.
 """
 import argparse
 import concurrent.futures
@@ -68,7 +69,8 @@ def build(folder, n):
 
 
 def variant(kind, index):
-    """The solution notebook with ``kind``'s change made, and a comment making it unique."""
+    """The solution notebook with ``kind``'s change made, and a first text cell that makes
+    each file unique."""
     notebook = copy.deepcopy(REFERENCE)
     old, new = VARIANTS.get(kind, ("", ""))
     changed = not old
