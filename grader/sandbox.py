@@ -211,6 +211,8 @@ def environment(device):
         for name in ("CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH", "NVIDIA_VISIBLE_DEVICES"):
             if name in os.environ:
                 env[name] = os.environ[name]
+    else:
+        env["CUDA_VISIBLE_DEVICES"] = ""  # --device cpu on a GPU machine: as on one without
     return env
 
 

@@ -16,6 +16,12 @@ def run_grade(*args, out, env=None, timeout=600):
                           timeout=timeout)
 
 
+def cuda_available():
+    """Whether this machine's PyTorch sees a CUDA GPU (the CUDA tests run only there)."""
+    import torch
+    return torch.cuda.is_available()
+
+
 def outcomes(results_json):
     data = json.loads(Path(results_json).read_text())
     return {t["number"]: t["extra_data"]["outcome"] for t in data["tests"]}

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from conftest import ROOT, outcomes
+from conftest import ROOT, cuda_available, outcomes
 
 CHECK_IDS = ["linear.forward", "linear.parameters", "linear.mse", "linear.train_decreases_loss",
              "linear.train_matches_reference", "nn_linear.structure", "nn_linear.train",
@@ -61,19 +61,14 @@ def test_check_selection_runs_only_those_checks(grade):
                                                            "vanishing.bound": "passed"}
 
 
-def _cuda_available():
-    import torch
-    return torch.cuda.is_available()
-
-
-@pytest.mark.skipif(_cuda_available(), reason="this machine has a GPU")
+@pytest.mark.skipif(cuda_available(), reason="this machine has a GPU")
 def test_cuda_without_a_gpu_is_a_usage_error(grade):
     run = grade(ROOT / "reference" / "ex08.py", "--device", "cuda")
     assert run.returncode == 2
     assert "no CUDA GPU" in run.stderr
 
 
-@pytest.mark.skipif(not _cuda_available(), reason="no CUDA GPU on this machine")
+@pytest.mark.skipif(not cuda_available(), reason="no CUDA GPU on this machine")
 def test_reference_gets_full_marks_on_cuda(grade):
     run = grade(ROOT / "reference" / "ex08.py", "--device", "cuda")
     assert run.returncode == 0, run.stderr

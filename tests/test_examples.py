@@ -14,7 +14,7 @@ import tomllib
 
 import pytest
 
-from conftest import ROOT, outcomes, run_grade
+from conftest import ROOT, cuda_available, outcomes, run_grade
 
 SUBMISSIONS = ROOT / "submissions"
 MANIFEST = tomllib.loads((SUBMISSIONS / "EXPECTED.toml").read_text())
@@ -120,6 +120,23 @@ def test_gradebook(batch):
         rows = list(csv.DictReader(file))
     assert {row["student_id"]: float(row["score"]) for row in rows} == {
         name: float(entry["score"]) for name, entry in MANIFEST.items()}
+
+
+@batch_test
+@pytest.mark.skipif(not cuda_available(), reason="no CUDA GPU on this machine")
+def test_batch_on_cuda_grades_as_on_the_cpu(tmp_path):
+    """On a GPU every example keeps its outcomes, except the unguarded ``.cuda()``, which
+    is right there (the manifest says it would score 100)."""
+    out = tmp_path / "out"
+    process = run_grade(SUBMISSIONS, "--device", "cuda", out=out, timeout=BATCH_TIMEOUT)
+    assert process.returncode == 0, process.stderr[-3000:]
+    for example, entry in sorted(MANIFEST.items()):
+        expected = entry["outcomes"]
+        if example == "bug_cuda_unguarded":
+            expected = dict.fromkeys(POINTS, "passed")
+        data = json.loads((out / example / "results.json").read_text())
+        assert data["extra_data"]["device"] == "cuda", example
+        assert outcomes(out / example / "results.json") == expected, example
 
 
 def test_fail_under(tmp_path):

@@ -122,10 +122,26 @@ def _adopt_orphans():
 
 def warm_up(config):
     """Import torch, pick the device and pay lazy first-call costs before any deadline."""
+    prepare_torch(config)
+    warm_device(config["device"])
+
+
+def prepare_torch(config):
+    """Import torch and pay its first-call costs on the CPU, without autograd: that is all
+    a zygote may do. Once backward() has run, autograd has its device threads (and on a
+    GPU machine has started CUDA), and a forked child can use neither."""
     import torch
     torch.set_num_threads(config.get("threads", 1))
     runtime.keep_torch_originals()
-    device = configure_device(config["device"])
+    with torch.no_grad():
+        torch.nn.Linear(1, 1)(torch.ones(2, 1))
+
+
+def warm_device(device):
+    """Pick the device, make its context and run autograd once, before the limits: a CUDA
+    context maps gigabytes of address space, which must not count against the student."""
+    import torch
+    device = configure_device(device)
     layer = torch.nn.Linear(1, 1).to(device)
     layer(torch.ones(2, 1, device=device)).sum().backward()
 

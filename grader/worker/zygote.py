@@ -2,7 +2,9 @@
 
 Started with the worker's own sandbox command and ``"zygote": true`` in its
 configuration, it pays Python's start-up, ``import torch`` and torch's lazy
-first-call costs once; a forked worker starts in milliseconds. It never runs
+first-call costs once; a forked worker starts in milliseconds. Each worker makes
+its own device context and runs autograd once itself (``warm_device``): neither
+survives a fork, so the zygote never touches them. It never runs
 student code itself. The judge talks to it over a Unix ``SOCK_SEQPACKET``
 socket: a ``fork`` request carries the three pipe ends of one worker (request,
 reply, output) as passed file descriptors, a ``kill`` request names a worker,
@@ -62,7 +64,7 @@ def main(config):
     control = socket.socket(fileno=config["control_fd"])
     with contextlib.suppress(OSError):
         os.rmdir(config["scratch"])  # made for one cold worker; each fork makes its own
-    worker.warm_up(dict(config, device="cpu"))
+    worker.prepare_torch(config)
     operations = importlib.import_module(config["operations"])
     _import_handout_modules(operations)
     gc.freeze()
@@ -173,7 +175,7 @@ class Zygote:
             os.dup2(output_w, 2)
             for fd in (devnull, output_w):
                 os.close(fd)
-            worker.configure_device(request["device"])
+            worker.warm_device(request["device"])
             config = dict(self.config, limits=request["limits"], uid=request["uid"],
                           scratch=scratch)
             worker.serve(worker.Channel(request_r, reply_w), config)
