@@ -177,9 +177,11 @@ class ProbeLinear(nn.Module):
         self.outputs = []
 
     def forward(self, x):
-        x = torch.as_tensor(x, dtype=torch.float32).to(self.w.device)
+        """On a GPU, computed there and handed back on the input's device: a train that
+        builds its own loss on the CPU gets the verdict it would get on a CPU machine."""
+        x = torch.as_tensor(x, dtype=torch.float32)
         self.trajectory.append([self.w.item(), self.b.item()])
-        out = self.w * x + self.b
+        out = (self.w * x.to(self.w.device) + self.b).to(x.device)
         self.outputs.append(out)
         return out
 
