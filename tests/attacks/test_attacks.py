@@ -11,6 +11,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import socket
 import zipfile
 from pathlib import Path
@@ -31,6 +32,10 @@ SEED = "740185296318"  # fixed: the hidden cases, hence every outcome, are repro
 ZIP_ESCAPE = f"zip-escape-{secrets.token_hex(4)}.py"
 
 P = "passed"
+needs_bwrap = pytest.mark.skipif(
+    shutil.which("bwrap") is None,
+    reason="bubblewrap is not installed (.ci/setup installs it): at the 'unshare' level student "
+           "code may read and write host files, as grade.py warns")
 
 
 def _all(outcome):
@@ -218,7 +223,9 @@ def test_the_batch_completes(batch):
     assert sorted(batch.results) == sorted(EXPECTED)
 
 
-@pytest.mark.parametrize("name", sorted(EXPECTED))
+@pytest.mark.parametrize("name", [pytest.param(name, marks=needs_bwrap)
+                                  if name == "read_secrets" else name
+                                  for name in sorted(EXPECTED)])
 def test_every_check_has_its_honest_outcome(batch, name):
     outcomes, causes = EXPECTED[name]
     assert batch.outcomes(name) == outcomes
@@ -230,6 +237,7 @@ def test_every_check_has_its_honest_outcome(batch, name):
         assert cause in batch.text(name), f"{name}: feedback should name {cause!r}"
 
 
+@needs_bwrap
 def test_nothing_outside_the_scratch_directory_is_written(batch):
     assert batch.touched == []
     assert batch.project_changes == set()
@@ -247,6 +255,7 @@ def test_the_network_is_unreachable(batch):
     assert "NET-DONE" in output and "NET-OPEN" not in output
 
 
+@needs_bwrap
 def test_hidden_files_seed_and_other_students_stay_hidden(batch):
     output = batch.text("read_secrets")
     assert "SCAN-DONE" in output
@@ -256,6 +265,7 @@ def test_hidden_files_seed_and_other_students_stay_hidden(batch):
         assert batch.seed not in json.dumps(data), name
 
 
+@needs_bwrap
 def test_the_worker_scratch_directory_is_private(batch):
     assert "CWD=/tmp/work" in batch.text("sleeper")
 
