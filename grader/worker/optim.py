@@ -66,8 +66,10 @@ class Adam(_Optimizer):
     def _update(self, params):
         by_step = {}
         for p in params:
-            state = self.state.setdefault(p, {"step": 0, "exp_avg": torch.zeros_like(p),
-                                              "exp_avg_sq": torch.zeros_like(p)})
+            state = self.state.get(p)
+            if state is None:
+                state = self.state[p] = {"step": 0, "exp_avg": torch.zeros_like(p),
+                                         "exp_avg_sq": torch.zeros_like(p)}
             state["step"] += 1
             by_step.setdefault(state["step"], []).append(p)
         for step, same_step in by_step.items():

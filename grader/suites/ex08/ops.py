@@ -79,10 +79,12 @@ def describe_linears(model):
 
 
 def set_linear(layer, weight, bias):
+    """Copy the judge's values in (through float64 arrays: the same rounding to the layer's
+    dtype as ``torch.as_tensor``, at a third of its cost on nested lists)."""
     with torch.no_grad():
-        layer.weight.copy_(torch.as_tensor(weight, dtype=layer.weight.dtype))
+        layer.weight.copy_(torch.from_numpy(np.asarray(weight, dtype=np.float64)))
         if layer.bias is not None and bias is not None:
-            layer.bias.copy_(torch.as_tensor(bias, dtype=layer.bias.dtype))
+            layer.bias.copy_(torch.from_numpy(np.asarray(bias, dtype=np.float64)))
 
 
 # Problem 1: MyLinearRegression, mselossfunc, train -------------------------
