@@ -387,7 +387,8 @@ def test_plots_survive_numbers_that_are_not_numbers():
         CheckResult("linear.train_matches_reference", "loss", 10, "failed",
                     details={"loss_student": junk[:8], "loss_reference": [3.0] * 8}),
         CheckResult("vanishing.decay", "decay", 5, "failed",
-                    details={"layers": list(range(1, 16)), "random": junk, "adversarial": junk,
+                    details={"layers": list(range(1, 16)), "random_layers": list(range(1, 16)),
+                             "random": junk, "adversarial": junk,
                              "proof": [0.75 ** n for n in range(1, 16)]}),
         CheckResult("mlp.nonlinear_fit", "mlp", 12, "failed", details={"xs": xs}),
     ]

@@ -98,13 +98,14 @@ def test_log_axis_has_decade_ticks_labelled_plainly_near_one():
 def test_vanishing_figure_draws_on_a_log_axis_and_says_what_vanished():
     layers = list(range(1, 16))
     proof = [0.75 ** n for n in layers]
-    plot = figure("vanishing.decay", {"layers": layers, "proof": proof,
-                                      "random": [p / 2 for p in proof[:-1]] + [1e-40],
-                                      "adversarial": proof})
+    random_layers = [1, 2, 4, 8, 15]
+    plot = figure("vanishing.decay", {
+        "layers": layers, "proof": proof, "adversarial": proof, "random_layers": random_layers,
+        "random": [proof[n - 1] / 2 for n in random_layers[:-1]] + [1e-40]})
     assert "(vanished) are under the chart" in plot.description
     root = parsed(plot)
     assert "1" in tick_labels(root, "end") and "0.01" in tick_labels(root, "end")
-    assert markers_of(root, plots.YOURS["color"]) == 14
+    assert markers_of(root, plots.YOURS["color"]) == 4
     assert markers_of(root, "#7c2d12") == 15
 
 
@@ -200,7 +201,8 @@ def test_same_numbers_give_the_same_bytes():
 
 def test_details_of_the_wrong_shape_cost_the_figure_only():
     assert figure("vanishing.decay", {"layers": [1, 2, 3], "proof": [0.75, 0.56, 0.42],
-                                      "random": [0.1] * 4, "adversarial": [0.1] * 4}) is None
+                                      "random_layers": [1, 2, 3], "random": [0.1] * 4,
+                                      "adversarial": [0.1] * 4}) is None
 
 
 def test_drawing_the_figures_imports_no_matplotlib():

@@ -180,7 +180,7 @@ def vanishing(details, result):
     limits, cut, vanished = _log_window(proof, [] if reached is None else [reached], yours)
     series = []
     if "random" in details:
-        series += [svg.Series("your |dF/dw11|, random weights", layers,
+        series += [svg.Series("your |dF/dw11|, random weights", _numbers(details["random_layers"]),
                               _magnitudes(yours[0], limits), **dict(YOURS, line=None)),
                    svg.Series("your |dF/dw11|, largest-derivative weights", layers,
                               _magnitudes(yours[1], limits),

@@ -95,10 +95,10 @@ def check_decay(ctx):
     series = {"random": [], "adversarial": []}
     for case, got in zip(cases, seen):
         series[case["kind"]].append((case["layers"], abs(got["student"]), E.proof_bound(case)))
-    ctx.plot(layers=[s[0] for s in series["random"]],
-             random=[s[1] for s in series["random"]],
-             adversarial=[s[1] for s in series["adversarial"]],
-             proof=[s[2] for s in series["random"]])
+    random, adversarial = series["random"], series["adversarial"]
+    ctx.plot(layers=[s[0] for s in adversarial], adversarial=[s[1] for s in adversarial],
+             proof=[s[2] for s in adversarial],
+             random_layers=[s[0] for s in random], random=[s[1] for s in random])
     for kind, points in series.items():
         for layers, value, bound in points:
             if not math.isfinite(value) or value > bound * (1 + 1e-4) + 1e-12:
