@@ -272,7 +272,7 @@ def main():
     parser.add_argument("-n", type=int, default=40, help="submissions in the batch (default 40)")
     parser.add_argument("--jobs", type=int, default=cores, help=f"default: cores ({cores})")
     parser.add_argument("--naive", type=int, default=8,
-                        help="submissions graded the naive way (a sample of the batch)")
+                        help="submissions graded the naive way (a sample of the batch; 0: none)")
     parser.add_argument("--floor-repeats", type=int, default=3)
     parser.add_argument("--keep", metavar="DIR", help="build and grade in DIR, and keep it")
     args = parser.parse_args()
@@ -283,11 +283,10 @@ def main():
         kinds = build(folder, args.n)
         ordinary = [f for f in sorted(folder.iterdir())
                     if f.stem.split("_", 1)[1] not in ("endless", "crash", "unreadable")]
-        step = max(1, len(ordinary) // args.naive)
-        sample = ordinary[::step][:args.naive]
+        sample = ordinary[::max(1, len(ordinary) // max(1, args.naive))][:args.naive]
         half = len(sample) // 2
         floor_before = floor(args.floor_repeats)
-        ways = {"loop": 1, "parallel": args.jobs}
+        ways = {"loop": 1, "parallel": args.jobs} if sample else {}
         before = {way: naive(sample[:half], scratch / f"{way}-before", jobs)
                   for way, jobs in ways.items()}
         seconds, peak, cpu, results = batch(folder, scratch / "out", args.jobs)
