@@ -29,12 +29,20 @@ def _train(model, optimizer, steps, freeze_output_from=None):
     return [p.detach().clone() for p in model.parameters()]
 
 
-@pytest.mark.parametrize("ours, theirs, lr", [
-    (optim.SGD, torch.optim.SGD, 0.05),
-    (optim.Adam, torch.optim.Adam, 0.03),
+def _fused_adam(params, lr):
+    return torch.optim.Adam(params, lr=lr, fused=True)
+
+
+@pytest.mark.parametrize("ours, theirs, lr, fused", [
+    (optim.SGD, torch.optim.SGD, 0.05, False),
+    (optim.Adam, _fused_adam, 0.03, True),
+    (optim.Adam, torch.optim.Adam, 0.03, False),  # a torch without a fused kernel here
 ])
 @pytest.mark.parametrize("freeze", [None, 100])
-def test_replicas_match_torch_optim_bit_for_bit(ours, theirs, lr, freeze):
+def test_replicas_match_torch_optim_bit_for_bit(ours, theirs, lr, fused, freeze, monkeypatch):
+    if fused and not optim.fused_on(torch.device("cpu")):
+        pytest.skip(f"torch {torch.__version__} has no fused Adam for the CPU")
+    monkeypatch.setattr(optim, "fused_on", lambda device: fused)
     mine = _mlp(0)
     reference = _mlp(0)
     got = _train(mine, ours(mine.parameters(), lr=lr), 300, freeze)
