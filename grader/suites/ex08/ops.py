@@ -356,8 +356,8 @@ def vanishing_structure(student, cases):
 @operation("vanishing.gradients")
 def vanishing_gradients(student, cases, measured):
     """The student's first_weight_gradient on the student's net with the judge's weights;
-    for the cases whose index is in ``measured``, also the net's output at x and autograd's
-    derivative on it, which the judge needs to tell a wrong net from a wrong gradient."""
+    for the cases whose index is in ``measured``, also the net's output at x, which tells
+    the judge whether the net is the reference's (else it asks ``vanishing.autograd``)."""
     first_weight_gradient = student.get("first_weight_gradient")
     seen = []
     for index, case in enumerate(cases):
@@ -366,11 +366,23 @@ def vanishing_gradients(student, cases, measured):
         value = number(first_weight_gradient(model, x), "first_weight_gradient(model, x)")
         seen.append({"student": value})
         if index in measured:
-            hidden, _ = deep_layers(model, 3)
-            out = model(x.unsqueeze(0)).sum()
-            (grad,) = torch.autograd.grad(out, hidden[0].weight)
-            seen[-1].update(autograd=floats(grad[0, 0]), output=floats(out))
+            with torch.no_grad():
+                seen[-1]["output"] = floats(model(x.unsqueeze(0)).sum())
     return seen
+
+
+@operation("vanishing.autograd")
+def vanishing_autograd(student, cases):
+    """Autograd's dF/dw(1)_11 on the student's own net with the judge's weights: the
+    derivative first_weight_gradient must give when the net is not the reference's."""
+    derivatives = []
+    for case in cases:
+        model = build_deep(student, case)
+        hidden, _ = deep_layers(model, 3)
+        out = model(tensor(case["x"]).unsqueeze(0)).sum()
+        (grad,) = torch.autograd.grad(out, hidden[0].weight)
+        derivatives.append(floats(grad[0, 0]))
+    return derivatives
 
 
 @operation("vanishing.bound")
