@@ -1,4 +1,4 @@
-"""Plain SGD and Adam, step for step the arithmetic of ``torch.optim``'s.
+"""Plain SGD and Adam: ``torch.optim``'s arithmetic, step for step.
 
 Why not ``torch.optim``: constructing its first optimizer imports ``torch._dynamo``,
 1.7 s on the 2-core reference machine, paid by every cold grading process on both
@@ -114,8 +114,8 @@ def fused_on(device):
         zero = torch.zeros(1, dtype=torch.float32, device=device)
         torch._fused_adam_([zero], [zero.clone()], [zero.clone()], [zero.clone()], [],
                            [torch.ones((), dtype=torch.float32, device=device)], lr=0.0,
-                           beta1=0.9, beta2=0.999,
-                           weight_decay=0.0, eps=1e-8, amsgrad=False, maximize=False)
+                           beta1=0.9, beta2=0.999, weight_decay=0.0, eps=1e-8, amsgrad=False,
+                           maximize=False)
     except (AttributeError, RuntimeError, NotImplementedError):
         return False
     return True

@@ -4,8 +4,8 @@ Started with the worker's own sandbox command and ``"zygote": true`` in its
 configuration, it pays Python's start-up, ``import torch`` and torch's lazy
 first-call costs once; a forked worker starts in milliseconds. Each worker makes
 its own device context and runs autograd once itself (``warm_device``): neither
-survives a fork, so the zygote never touches them. It never runs
-student code itself. The judge talks to it over a Unix ``SOCK_SEQPACKET``
+survives a fork, so the zygote never touches them. It never runs student code
+itself. The judge talks to it over a Unix ``SOCK_SEQPACKET``
 socket: a ``fork`` request carries the three pipe ends of one worker (request,
 reply, output) as passed file descriptors, a ``kill`` request names a worker,
 and the zygote reports every worker's exit status. What the zygote imported is
