@@ -116,6 +116,6 @@ def fused_on(device):
                            [torch.ones((), dtype=torch.float32, device=device)], lr=0.0,
                            beta1=0.9, beta2=0.999, weight_decay=0.0, eps=1e-8, amsgrad=False,
                            maximize=False)
-    except (AttributeError, RuntimeError, NotImplementedError):
+    except Exception:  # noqa: BLE001 - no such op, not for this device, another signature
         return False
     return True
