@@ -122,7 +122,6 @@ def check_decay(ctx):
                               f"that make it largest: {want:.6g}", f"{got['student']:.6g}",
                               "first_weight_gradient must differentiate the net it is given "
                               "(a formula for the bound is not the derivative)")
-    adversarial = series["adversarial"]
     for (layers, value, _), (_, following, _) in zip(adversarial, adversarial[1:]):
         if value <= 0 or following > 0.75 * value * (1 + 1e-3):
             raise CheckFailed(f"the largest derivative to shrink by 3/4 per layer, from L = "
