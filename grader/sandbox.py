@@ -14,6 +14,7 @@ At every level the worker gets a scrubbed environment and its own scratch
 directory, applies resource limits itself, and drops to an unprivileged uid
 when the grader runs as root. docs/security.md says what each layer stops.
 """
+import ast
 import ctypes
 import dataclasses
 import fcntl
@@ -58,13 +59,37 @@ class Sandbox:
 
 
 def worker_files(operations_module):
-    """The only project files the worker may see: its own package and the suite's operations."""
+    """The only project files the worker may see: its own package, the suite's operations
+    and the modules of the suite's package that they import (helpers shared with the judge,
+    found in their source, not by running it)."""
     files = [PACKAGE_DIR / "__init__.py", *sorted((PACKAGE_DIR / "worker").glob("*.py"))]
     parts = operations_module.split(".")[1:]
     for depth in range(1, len(parts)):
         files.append(PACKAGE_DIR.joinpath(*parts[:depth], "__init__.py"))
-    files.append(PACKAGE_DIR.joinpath(*parts[:-1], parts[-1] + ".py"))
+    package = ".".join(operations_module.split(".")[:-1])
+    todo = [PACKAGE_DIR.joinpath(*parts[:-1], parts[-1] + ".py")]
+    while todo:
+        module = todo.pop()
+        if module not in files:
+            files.append(module)
+            todo += [module.parent / f"{name}.py" for name in _siblings_imported(module, package)]
     return files
+
+
+def _siblings_imported(path, package):
+    """The names of the modules of ``package`` that the module at ``path`` imports."""
+    imported = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            imported += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level <= 1:
+            module = node.module or ""
+            if node.level == 1:
+                module = f"{package}.{module}" if module else package
+            imported += [module] + [f"{module}.{alias.name}" for alias in node.names]
+    names = {module[len(package) + 1:].split(".")[0] for module in imported
+             if module.startswith(package + ".")}
+    return sorted(name for name in names if (path.parent / f"{name}.py").is_file())
 
 
 @functools.lru_cache(maxsize=None)

@@ -3,6 +3,8 @@ import pytest
 
 from grader import calibrate, extract, judge, sandbox, suite
 from grader.session import WorkerSession
+from grader.suites.ex08 import measures
+from grader.suites.ex08.ops import GOAL_EVERY
 from conftest import ROOT
 
 SEEDS = range(1000, 1050)
@@ -39,3 +41,30 @@ def test_hidden_cases_depend_on_the_seed():
     assert first["deep_decay"][0]["weights"] != second["deep_decay"][0]["weights"]
     assert ex08.cases("hidden", 1) == first
     assert ex08.cases("public") == ex08.cases("public", 99)
+
+
+def test_mlp_fit_stops_at_the_first_checkpoint_that_meets_the_goal(reference_session):
+    """``mlp.fit`` trains until the judge's goal is met, at a multiple of GOAL_EVERY
+    epochs, and no further; the predictions it returns are those of that many epochs of
+    ordinary training. With a goal no net meets, it trains every epoch."""
+    session, ex08 = reference_session
+    f = ex08.cases("public")["mlp_fit"]
+    args = {key: f[key] for key in ("hidden", "xs", "ys", "grid", "lr", "epochs")}
+    args["seed"] = f["seeds"][0]
+    line_mse = measures.mse(measures.line(f["xs"], *measures.best_line(f["xs"], f["ys"])),
+                            f["ys"])
+    goal = {"mse": 0.5 * line_mse, "curvature": 0.3 * measures.curvature(f["xs"], f["ys"])}
+
+    def fit(**changes):
+        reply = session.call("mlp.fit", dict(args, **changes), 60)
+        assert reply.status == "ok", reply.error
+        return reply.value
+
+    early = fit(goal=goal)
+    assert early["epochs"] < f["epochs"] and early["epochs"] % GOAL_EVERY == 0
+    assert measures.fits(goal, f["ys"], early["pred"], f["grid"], early["grid"])
+    assert fit(epochs=early["epochs"]) == early
+    before = fit(epochs=early["epochs"] - GOAL_EVERY)
+    assert not measures.fits(goal, f["ys"], before["pred"], f["grid"], before["grid"])
+    unreachable = fit(goal={"mse": -1.0, "curvature": 0.0})
+    assert unreachable == fit() and unreachable["epochs"] == f["epochs"]

@@ -158,8 +158,9 @@ def mlp_curve(details, result):
               svg.Series("your MLP", grid, _within(yours, limits), **dict(YOURS, marker=None)),
               svg.Series("reference MLP, same seed", grid, reference, **REFERENCE),
               svg.Series("best straight line", grid, line, **GUIDE)]
-    text = ("Curved data with your MLP's prediction after training, the reference MLP's "
-            "(same seed) and the best straight line.")
+    trained = f"after {details['epochs']} epochs" if "epochs" in details else "after training"
+    text = (f"Curved data with your MLP's prediction {trained}, the reference MLP's "
+            "(same seed, as many epochs) and the best straight line.")
     return Plot("Your MLP on curved data, next to the reference", text + _off_chart(clipped),
                 _svg(svg.Axis("x"), svg.Axis("y", limits), series))
 

@@ -20,6 +20,8 @@ import pytest
 
 from conftest import ROOT, run_grade
 
+from grader import sandbox
+
 HERE = Path(__file__).resolve().parent
 SUBMISSIONS = HERE / "submissions"
 MARKER = "grader-attack-sleeper-7f3a"
@@ -263,6 +265,14 @@ def test_hidden_files_seed_and_other_students_stay_hidden(batch):
     assert batch.results["read_secrets"]["score"] == 0
     for name, data in batch.results.items():
         assert batch.seed not in json.dumps(data), name
+
+
+def test_the_worker_is_shown_the_operations_and_their_helpers_only():
+    shown = {str(path.relative_to(ROOT))
+             for path in sandbox.worker_files("grader.suites.ex08.ops")}
+    assert {"grader/suites/ex08/ops.py", "grader/suites/ex08/measures.py"} <= shown
+    assert not [path for path in shown if any(
+        secret in path for secret in ("expected", "data.py", "checks", "judge", "rubric"))]
 
 
 @needs_bwrap

@@ -7,12 +7,13 @@ remembered: a judge that grades a whole class computes each one once.
 """
 import copy
 import functools
-import math
 import pickle
 
 import numpy as np
 import torch
 
+from grader.suites.ex08.measures import (  # noqa: F401 - the checks read them as E.mse...
+    best_line, curvature, fits, line, mse)
 from grader.worker.optim import SGD, Adam
 from reference import ex08 as ref
 
@@ -39,26 +40,6 @@ def show(values, limit=5):
     values = flat(values)
     text = ", ".join(f"{v:.4g}" for v in values[:limit])
     return f"[{text}{', ...' if len(values) > limit else ''}] ({len(values)} values)"
-
-
-def line(xs, w, b):
-    return [w * x + b for x in xs]
-
-
-def mse(pred, ys):
-    pred, ys = np.asarray(pred, dtype=float).reshape(-1), np.asarray(ys, dtype=float).reshape(-1)
-    return float(np.mean((pred - ys) ** 2))
-
-
-def best_line(xs, ys):
-    slope, intercept = np.polyfit(np.asarray(xs, float), np.asarray(ys, float), 1)
-    return float(slope), float(intercept)
-
-
-def curvature(xs, values):
-    """RMS distance of ``values`` from their own best straight line."""
-    slope, intercept = best_line(xs, values)
-    return math.sqrt(mse(values, line(xs, slope, intercept)))
 
 
 def remembered(function):
