@@ -14,6 +14,7 @@ HANDOUT_Y = [1.7, 2.76, 2.09, 3.19, 1.694, 1.573, 3.366, 2.596, 2.53, 1.221, 2.8
 PUBLIC_SEED = 8
 WIDTH = 3
 RANDOM_DEPTHS = (1, 2, 3, 4, 6, 9, 13, 18, 24, 30)
+ADVERSARIAL_DEPTHS = (1, 2, 3, 4, 5, 6, 8, 10, 13, 16, 20, 25, 30)
 
 
 def make(suite, seed=None):
@@ -61,18 +62,19 @@ def make(suite, seed=None):
 
 
 def _decay_cases(rng, dim):
-    """Random weights at ``RANDOM_DEPTHS``; at every L = 1..30, the weights that make the
-    derivative largest.
+    """Random weights at ``RANDOM_DEPTHS``; at ``ADVERSARIAL_DEPTHS``, the weights that make
+    the derivative largest.
 
     The largest-derivative series carries the sharp tests (the bound is reached, the
-    derivative is exact, it shrinks by 3/4 per layer). Random weights only show how far
-    below the bound a typical derivative falls, which depths spread over 1..30 show as
-    well as all thirty, at a third of the nets to build. One input x for every case, so
-    values can be compared from one depth to the next.
+    derivative is exact, it shrinks by 3/4 per layer): every depth up to 6, where a wrong
+    derivative shows its pattern, then depths spread to 30. Random weights only show how
+    far below the bound a typical derivative falls. Depths spread over 1..30 show both as
+    well as all thirty, at a quarter of the layers to build (a net of depth L costs L). One
+    input x for every case, so values can be compared from one depth to the next.
     """
     x = _input(rng, dim)
     return ([_deep_case(rng, layers, dim, "random", x) for layers in RANDOM_DEPTHS]
-            + [_deep_case(rng, layers, dim, "adversarial", x) for layers in range(1, 31)])
+            + [_deep_case(rng, layers, dim, "adversarial", x) for layers in ADVERSARIAL_DEPTHS])
 
 
 def _input(rng, dim):

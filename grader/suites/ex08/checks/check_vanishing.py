@@ -122,10 +122,10 @@ def check_decay(ctx):
                               f"that make it largest: {want:.6g}", f"{got['student']:.6g}",
                               "first_weight_gradient must differentiate the net it is given "
                               "(a formula for the bound is not the derivative)")
-    for (layers, value, _), (_, following, _) in zip(adversarial, adversarial[1:]):
-        if value <= 0 or following > 0.75 * value * (1 + 1e-3):
+    for (layers, value, _), (deeper, following, _) in zip(adversarial, adversarial[1:]):
+        if value <= 0 or following > 0.75 ** (deeper - layers) * value * (1 + 1e-3):
             raise CheckFailed(f"the largest derivative to shrink by 3/4 per layer, from L = "
-                              f"{layers} to {layers + 1}", f"{value:.4g} then {following:.4g}",
+                              f"{layers} to {deeper}", f"{value:.4g} then {following:.4g}",
                               "first_weight_gradient should return the derivative of the "
                               "output with respect to the first layer's weight[0, 0]")
 
