@@ -34,6 +34,10 @@ def flags(sources):
     Names are looked for in the code only (not comments or strings), so a docstring
     that mentions the grader is not a flag; ``/proc/`` is looked for in the strings.
     """
+    sources = list(sources)
+    if not any(pattern.search(source) for source in sources
+               for pattern in (*_PATTERNS.values(), _PROC)):
+        return []  # blanking comments and strings out only ever removes matches
     code, strings = [], []
     for source in sources:
         part_code, part_strings = _split(source)
