@@ -16,9 +16,10 @@ Each forked worker is isolated from the zygote and from the workers before and
 after it (``isolation = "namespaces"``, which needs CAP_SYS_ADMIN in the
 sandbox: the grader runs as root):
 
-* it runs in a new PID namespace, whose PID 1 only waits for it: it can see or
-  signal no other process, and when it or that PID 1 dies, the kernel kills
-  everything it started;
+* it runs in a new PID namespace: it can see or signal no other process. The
+  namespace's PID 1 is a small idle process of the ``InitMaker``; when the worker
+  ends, the zygote kills that PID 1, the kernel kills everything the worker started,
+  and only then is the worker reported gone;
 * new mount, IPC and UTS namespaces: an empty private ``/tmp`` (its scratch
   directory lives there) and a ``/proc`` of its own PID namespace only, so
   nothing it leaves in files or System V IPC reaches the next worker;
@@ -36,6 +37,7 @@ import gc
 import importlib
 import json
 import os
+import select
 import selectors
 import shutil
 import signal
@@ -52,6 +54,7 @@ CLONE_NEWIPC = 0x08000000
 CLONE_NEWPID = 0x20000000
 MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REC, MS_PRIVATE = 0x2, 0x4, 0x8, 0x4000, 0x40000
 MAX_MESSAGE = 65536
+PR_SET_PDEATHSIG = 1
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -64,11 +67,12 @@ def main(config):
     control = socket.socket(fileno=config["control_fd"])
     with contextlib.suppress(OSError):
         os.rmdir(config["scratch"])  # made for one cold worker; each fork makes its own
+    inits = InitMaker() if config["isolate"] else None  # forked small: before torch
     worker.prepare_torch(config)
     operations = importlib.import_module(config["operations"])
     _import_handout_modules(operations)
     gc.freeze()
-    zygote = Zygote(config, control)
+    zygote = Zygote(config, control, inits)
     try:
         zygote.isolation = zygote.probe() if config["isolate"] else "process group"
     except IsolationError as exc:
@@ -93,9 +97,10 @@ def _import_handout_modules(operations):
 
 
 class Zygote:
-    def __init__(self, config, control):
+    def __init__(self, config, control, inits=None):
         self.config = config
         self.control = control
+        self.inits = inits
         self.isolation = ""
         self.own_pid_namespace = os.open("/proc/self/ns/pid", os.O_RDONLY)
         self.selector = selectors.DefaultSelector()
@@ -103,8 +108,11 @@ class Zygote:
 
     def probe(self):
         """Whether a child can get its own PID namespace here; the zygote's stays as it was."""
-        self._new_pid_namespace_for_children()
+        if self.inits is None:
+            raise IsolationError(0, "no init maker")
+        init = self._enter_new_pid_namespace()
         _check(_libc.setns(self.own_pid_namespace, CLONE_NEWPID), "setns")
+        _end(init)
         return "namespaces"
 
     def serve(self):
@@ -143,31 +151,54 @@ class Zygote:
         return True
 
     def _fork(self, request, fds):
-        scratch = self.config["scratch"]
-        if self.isolation != "namespaces":
-            scratch = tempfile.mkdtemp(prefix="grader-worker-")
+        scratch, init = self.config["scratch"], None
+        if self.isolation == "namespaces":
+            init = self._enter_new_pid_namespace()
         else:
-            self._new_pid_namespace_for_children()
+            scratch = tempfile.mkdtemp(prefix="grader-worker-")
         sys.stdout.flush()
         sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:
-            self._become_worker(request, fds, scratch)
+        try:
+            pid = os.fork()
+            if pid == 0:
+                self._become_worker(request, fds, scratch, init)  # never returns
+        except OSError:
+            if init is not None:
+                _end(init)
+            raise
+        finally:
+            if init is not None:
+                _check(_libc.setns(self.own_pid_namespace, CLONE_NEWPID), "setns")
         pidfd = os.pidfd_open(pid)
         self.selector.register(pidfd, selectors.EVENT_READ, data=pid)
-        self.children[pid] = (pidfd, scratch)
+        self.children[pid] = (pidfd, scratch, init)
         return pid
 
-    def _become_worker(self, request, fds, scratch):
+    def _enter_new_pid_namespace(self):
+        """Have the init maker start the PID 1 of a new PID namespace, and make the
+        zygote's next child a process of that namespace; the PID 1's pidfd."""
+        pid = self.inits.new()
+        init = os.pidfd_open(pid)
+        try:
+            fd = os.open(f"/proc/{pid}/ns/pid", os.O_RDONLY)
+            try:
+                _check(_libc.setns(fd, CLONE_NEWPID), "setns")
+            finally:
+                os.close(fd)
+        except OSError:
+            _end(init)
+            raise
+        return init
+
+    def _become_worker(self, request, fds, scratch, init):
         """In the child: isolate, take the pipes, and serve as a worker; never returns."""
         try:
             os.setsid()
             for fd in (self.control.fileno(), self.selector.fileno(), self.own_pid_namespace,
-                       *(pidfd for pidfd, _ in self.children.values())):
+                       *self._descriptors(), *([init] if init is not None else [])):
                 os.close(fd)
             if self.isolation == "namespaces":
                 _isolate(self.config["tmp_size"])
-                _init_of_namespace(fds)
             request_r, reply_w, output_w = fds
             devnull = os.open(os.devnull, os.O_RDONLY)
             os.dup2(devnull, 0)
@@ -184,23 +215,34 @@ class Zygote:
         finally:
             os._exit(70)
 
+    def _descriptors(self):
+        """The zygote's own descriptors that a forked worker must not keep."""
+        fds = [self.inits.socket.fileno()] if self.inits else []
+        for pidfd, _, init in self.children.values():
+            fds += [pidfd] + ([init] if init is not None else [])
+        return fds
+
     def _kill(self, pid):
         if pid not in self.children:
             return
+        _, _, init = self.children[pid]
         with contextlib.suppress(ProcessLookupError):
-            if self.isolation == "namespaces":
-                os.kill(pid, signal.SIGKILL)
+            if init is not None:
+                signal.pidfd_send_signal(init, signal.SIGKILL)  # the kernel ends the namespace
             else:
                 os.killpg(pid, signal.SIGKILL)
 
     def _reap(self, pid):
-        pidfd, scratch = self.children.pop(pid)
+        """The worker has exited: end its namespace (or process group), then report."""
+        pidfd, scratch, init = self.children.pop(pid)
         self.selector.unregister(pidfd)
         os.close(pidfd)
-        if self.isolation != "namespaces":
+        _, status = os.waitpid(pid, 0)
+        if init is not None:
+            _end(init)
+        else:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
-        _, status = os.waitpid(pid, 0)
         if scratch != self.config["scratch"]:
             shutil.rmtree(scratch, ignore_errors=True)
         _send(self.control, {"exited": pid, "status": os.waitstatus_to_exitcode(status)})
@@ -210,9 +252,65 @@ class Zygote:
             self._kill(pid)
             self._reap(pid)
 
-    def _new_pid_namespace_for_children(self):
-        _check(_libc.setns(self.own_pid_namespace, CLONE_NEWPID), "setns")
-        _check(_libc.unshare(CLONE_NEWPID), "unshare(CLONE_NEWPID)")
+
+class InitMaker:
+    """A small process, forked before the zygote imports torch, that starts the PID 1 of
+    each worker's PID namespace.
+
+    A fork of it costs ~1.5 ms of CPU; a fork of the torch-laden zygote costs ~20 ms, and
+    as much again when it exits. Each PID 1 only sits there: the zygote forks the worker
+    into its namespace, and kills it when the worker is done, which makes the kernel kill
+    whatever the worker started. Orphans the PID 1 adopts are reaped by the kernel (it
+    ignores SIGCHLD). It and the PID 1s die with the zygote.
+    """
+
+    def __init__(self):
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        own_pid_namespace = os.open("/proc/self/ns/pid", os.O_RDONLY)
+        pid = os.fork()
+        if pid == 0:
+            ours.close()
+            _make_inits(theirs, own_pid_namespace)
+        theirs.close()
+        os.close(own_pid_namespace)
+        self.socket = ours
+
+    def new(self):
+        """The PID of the PID 1 of a new, empty PID namespace."""
+        self.socket.send(b"new")
+        data = self.socket.recv(MAX_MESSAGE)
+        if not data:
+            raise IsolationError(0, "the init maker stopped")
+        reply = json.loads(data)
+        if "error" in reply:
+            raise IsolationError(0, reply["error"])
+        return reply["pid"]
+
+
+def _make_inits(control, own_pid_namespace):
+    """The init maker's loop: one new PID namespace and its PID 1 per request; never returns."""
+    try:
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # its PID 1s are reaped by the kernel
+        while control.recv(16):
+            try:
+                _check(_libc.setns(own_pid_namespace, CLONE_NEWPID), "setns")
+                _check(_libc.unshare(CLONE_NEWPID), "unshare(CLONE_NEWPID)")
+                pid = os.fork()
+            except OSError as exc:
+                _send(control, {"error": str(exc)})
+                continue
+            if pid == 0:
+                control.close()
+                _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+                signal.signal(signal.SIGINT, signal.SIG_DFL)  # as PID 1: ignored
+                while True:
+                    signal.pause()
+            _send(control, {"pid": pid})
+    except BaseException:  # noqa: B036 - nothing may return into the zygote's code
+        traceback.print_exc()
+    finally:
+        os._exit(0)
 
 
 def _isolate(tmp_size):
@@ -225,23 +323,13 @@ def _isolate(tmp_size):
            "mount /proc")
 
 
-def _init_of_namespace(fds):
-    """Stay as PID 1 of the worker's namespace while a fork of it serves as the worker.
-
-    PID 1 ignores signals it has no handler for, and inherits orphans: the worker is
-    better off as an ordinary process. When the worker ends, this exits with its status
-    (128 + the signal's number when one killed it), and the kernel ends the namespace.
-    """
-    worker_pid = os.fork()
-    if worker_pid == 0:
-        return
-    for fd in fds:
-        os.close(fd)
-    while True:
-        pid, status = os.wait()
-        if pid == worker_pid:
-            code = os.waitstatus_to_exitcode(status)
-            os._exit(128 - code if code < 0 else code)
+def _end(init):
+    """Kill a worker namespace's PID 1 (given by its pidfd) and wait until it is gone: its
+    exit waits for every other process of the namespace, so then nothing is left of it."""
+    with contextlib.suppress(ProcessLookupError):
+        signal.pidfd_send_signal(init, signal.SIGKILL)
+    select.select([init], [], [])
+    os.close(init)
 
 
 def _check(result, what):

@@ -77,7 +77,9 @@ EXPECTED = {
                                            "interpreter internals"]),
     "forge_via_torch": (dict(_all(P), **{"linear.train_decreases_loss": "failed"}),
                         ["REVIEW: the code uses patched builtins or libraries"]),
-    "kill_judge": (_bound(P), []),
+    # A warm worker's parent is outside its PID namespace: getppid() is 0, and kill(0)
+    # is the worker's own process group. It kills itself, and nothing else.
+    "kill_judge": (_bound("error"), ["killed by SIGKILL"]),
     "read_secrets": (dict(_all("missing"), **{"linear.mse": "failed"}), []),
     "huge_cell": (_all("error"), ["over the 16 MiB limit"]),
     "deep_json": (_all("error"), ["nested too deeply"]),
