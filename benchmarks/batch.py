@@ -14,7 +14,10 @@ wrong, slow): the endless loop, the crash and the unreadable file are three in t
 whole batch, and one of them in a sample of eight would make the naive way look
 slower than it is. Last, it measures the floor: what the checks' own computations
 (the judge's reference computations and the student's operations) take in one warm
-process, with no sandbox, no process start and no pytest overhead around them.
+process, with no sandbox, no process start and no pytest overhead around them: alone,
+and with ``--jobs`` such processes at once (the batch runs ``--jobs`` judges, so each of
+its submissions has that share of the machine; on cores that share their execution
+units, as hyperthreads do, one alone runs faster than one of two).
 
 It prints submissions per second, mean and p95 seconds per submission, CPU seconds
 per submission (the whole machine's: run it on a quiet machine) and peak memory
@@ -25,6 +28,7 @@ import argparse
 import concurrent.futures
 import copy
 import json
+import multiprocessing
 import os
 import statistics
 import subprocess
@@ -219,12 +223,12 @@ def naive(files, out, jobs):
     return time.monotonic() - started, sum(sorted(peaks)[-jobs:]), machine_cpu() - cpu
 
 
-def floor(repeats):
+def floor(repeats, start=None):
     """Seconds the checks' own computations take for the reference in one warm process.
 
     Warm as a judge is: the first run pays imports and fills the reference computations'
     memory; the median of the next ``repeats`` runs counts. Measured before and after the
-    batch; the smaller counts.
+    batch; the smaller counts. ``start``, if given, is waited on after the first run.
     """
     from grader import grading, judge
     from grader import suite as suites
@@ -263,7 +267,28 @@ def floor(repeats):
         assert all(r.passed for r in results), [(r.id, r.outcome, r.seen) for r in results]
         if attempt:
             totals.append(sum(r.duration for r in results))
+        elif start is not None:
+            start.wait()
     return statistics.median(totals)
+
+
+def floor_at_once(jobs, repeats):
+    """The floor with ``jobs`` warm processes computing it at the same time, as the batch's
+    ``jobs`` judges and their workers do: the cores' share of the machine the batch has."""
+    context = multiprocessing.get_context("spawn")
+    start, results = context.Barrier(jobs), context.Queue()
+    processes = [context.Process(target=_floor_to, args=(results, repeats, start))
+                 for _ in range(jobs)]
+    for process in processes:
+        process.start()
+    floors = [results.get() for _ in processes]
+    for process in processes:
+        process.join()
+    return statistics.fmean(floors)
+
+
+def _floor_to(results, repeats, start):
+    results.put(floor(repeats, start))
 
 
 def main():
@@ -293,6 +318,7 @@ def main():
         after = {way: naive(sample[half:], scratch / f"{way}-after", jobs)
                  for way, jobs in ways.items()}
     floor_seconds = min(floor_before, floor(args.floor_repeats))
+    floor_shared = floor_at_once(args.jobs, args.floor_repeats)
 
     durations = {name: data["execution_time"] for name, data in results.items()}
     correct = [d for name, d in durations.items() if name.endswith("_correct")]
@@ -319,7 +345,8 @@ def main():
               f"batch: {rate / naive_rate:.1f}x the throughput, "
               f"{naive_cpu / (cpu / len(values)):.1f}x less CPU per submission")
     print(f"floor:  {floor_seconds:7.2f} s of check computation per correct submission "
-          f"(judge + student operations, one warm process)")
+          f"(judge + student operations, one warm process); {floor_shared:.2f} s each with "
+          f"{args.jobs} such processes computing at once, as the batch's {args.jobs} jobs do")
     by_kind = {}
     for name, seconds_taken in durations.items():
         by_kind.setdefault(name.split("_", 1)[1], []).append(seconds_taken)
@@ -328,7 +355,8 @@ def main():
     if correct:
         mean_correct = statistics.fmean(correct)
         print(f"correct submissions: mean {mean_correct:.2f} s each in the batch = "
-              f"{mean_correct / floor_seconds:.2f}x the floor")
+              f"{mean_correct / floor_seconds:.2f}x the floor of one process alone, "
+              f"{mean_correct / floor_shared:.2f}x the floor with {args.jobs} at once")
 
 
 if __name__ == "__main__":
