@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch import nn
 
+from conftest import cuda_available
 from grader.worker import optim
 
 
@@ -16,8 +17,8 @@ def _mlp(seed):
     return nn.Sequential(nn.Linear(1, 16), nn.Sigmoid(), nn.Linear(16, 1))
 
 
-def _train(model, optimizer, steps, freeze_output_from=None):
-    x = torch.linspace(-2, 2, 40).reshape(-1, 1)
+def _train(model, optimizer, steps, freeze_output_from=None, device="cpu"):
+    x = torch.linspace(-2, 2, 40, device=device).reshape(-1, 1)
     y = x ** 2
     for step in range(steps):
         loss = ((model(x) - y) ** 2).mean()
@@ -47,5 +48,16 @@ def test_replicas_match_torch_optim_bit_for_bit(ours, theirs, lr, fused, freeze,
     reference = _mlp(0)
     got = _train(mine, ours(mine.parameters(), lr=lr), 300, freeze)
     want = _train(reference, theirs(reference.parameters(), lr=lr), 300, freeze)
+    for a, b in zip(got, want):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.skipif(not cuda_available(), reason="no CUDA GPU on this machine")
+def test_adam_on_cuda_is_torchs_fused_adam_bit_for_bit():
+    assert optim.fused_on(torch.device("cuda", 0))
+    mine, reference = _mlp(0).cuda(), _mlp(0).cuda()
+    got = _train(mine, optim.Adam(mine.parameters(), lr=0.03), 300, 100, device="cuda")
+    want = _train(reference, _fused_adam(reference.parameters(), lr=0.03), 300, 100,
+                  device="cuda")
     for a, b in zip(got, want):
         assert torch.equal(a, b)
