@@ -29,7 +29,8 @@ def test_reference_passes_fifty_hidden_seeds(reference_session):
         context = judge.Context(session, ex08.cases("hidden", seed), timeouts)
         for check in judge.run(context, ex08, rubric):
             if not check.passed:
-                failures.append((seed, check.id, check.outcome, check.expected, check.seen))
+                failures.append((seed, check.id, check.outcome, check.expected, check.seen,
+                                 check.output[-1500:]))
     assert failures == []
     assert session.starts == 1
 
