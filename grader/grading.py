@@ -50,7 +50,7 @@ def submission_id(path):
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", stem).strip("._") or "submission"
 
 
-def grade(path, options, student_id=None, slot=None, spawn=None, checks=None):
+def grade(path, options, student_id=None, spawn=None, checks=None):
     """The ``SubmissionResult`` of the file at ``path``; never raises for bad input.
 
     The worker starts first: its start-up (Python, torch) overlaps extraction and the
@@ -66,7 +66,6 @@ def grade(path, options, student_id=None, slot=None, spawn=None, checks=None):
     rubric = suite.rubric(options.rubric_path)
     sandbox = options.sandbox or sandboxes.choose()
     with WorkerSession(sandbox, suite.operations, (), {}, device=options.device,
-                       slot=sandboxes.process_slot() if slot is None else slot,
                        spawn=spawn) as session:
         session.start_early()
         extracted = extraction.extract(path, options.mode)

@@ -84,7 +84,7 @@ class Capture:
 class WorkerSession:
     """One submission's worker; restarted (and the submission reloaded) after a failure."""
 
-    def __init__(self, sandbox, operations, statements, cells, device="cpu", slot=0,
+    def __init__(self, sandbox, operations, statements, cells, device="cpu", slot=None,
                  limits=None, startup_timeout=90.0, load_timeout=30.0, time_budget=None,
                  spawn=None):
         self.sandbox = sandbox
@@ -93,7 +93,9 @@ class WorkerSession:
         self.statements = list(statements)
         self.cells = cells
         self.device = device
-        self.slot = slot
+        # The host-wide slot held by this process unless given: as root the worker's uid
+        # is the slot's, and every process of that uid is killed after a submission.
+        self.slot = sandboxes.process_slot() if slot is None else slot
         self.limits = limits or Limits()
         self.startup_timeout = startup_timeout
         self.load_timeout = load_timeout
