@@ -302,7 +302,7 @@ def main():
     parser.add_argument("--jobs", type=int, default=cores, help=f"default: cores ({cores})")
     parser.add_argument("--naive", type=int, default=8,
                         help="submissions graded the naive way (a sample of the batch; 0: none)")
-    parser.add_argument("--floor-repeats", type=int, default=3)
+    parser.add_argument("--floor-repeats", type=int, default=7)
     parser.add_argument("--keep", metavar="DIR", help="build and grade in DIR, and keep it")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="grader-bench-") as scratch:
