@@ -361,7 +361,9 @@ class Zygote:
         return (f"warm workers unavailable ({why}); every submission gets a cold worker "
                 f"process (slower, same sandbox)")
 
-    def spawn(self, config, request_r, reply_w, output_w):
+    def spawn(self, config, request_r, reply_w, output_w, again=True):
+        """A ``ForkedWorker`` on the given pipe ends. If the zygote cannot fork one, a fresh
+        zygote tries once more (what failed in the old one is gone with it)."""
         if self.process is None or self.process.poll() is not None:
             self.close()
             self.start()
@@ -383,7 +385,10 @@ class Zygote:
             if "forked" in message:
                 return ForkedWorker(self, message["forked"], self.generation)
             if "error" in message:
-                raise OSError(message["error"])
+                if not again:
+                    raise OSError(message["error"])
+                self.close()
+                return self.spawn(config, request_r, reply_w, output_w, again=False)
 
     def kill(self, pid):
         if self.control is not None and pid not in self._exited:

@@ -67,7 +67,7 @@ def main(config):
     control = socket.socket(fileno=config["control_fd"])
     with contextlib.suppress(OSError):
         os.rmdir(config["scratch"])  # made for one cold worker; each fork makes its own
-    inits = InitMaker() if config["isolate"] else None  # forked small: before torch
+    inits = InitMaker(control) if config["isolate"] else None  # forked small: before torch
     worker.prepare_torch(config)
     operations = importlib.import_module(config["operations"])
     _import_handout_modules(operations)
@@ -264,12 +264,13 @@ class InitMaker:
     ignores SIGCHLD). It and the PID 1s die with the zygote.
     """
 
-    def __init__(self):
+    def __init__(self, control):
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         own_pid_namespace = os.open("/proc/self/ns/pid", os.O_RDONLY)
         pid = os.fork()
         if pid == 0:
             ours.close()
+            control.close()  # the zygote's line to the judge: the judge sees EOF when it dies
             _make_inits(theirs, own_pid_namespace)
         theirs.close()
         os.close(own_pid_namespace)
