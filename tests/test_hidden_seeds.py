@@ -63,9 +63,10 @@ def test_mlp_fit_stops_at_the_first_checkpoint_that_meets_the_goal(reference_ses
 
     early = fit(goal=goal)
     assert early["epochs"] < f["epochs"] and early["epochs"] % GOAL_EVERY == 0
-    assert measures.fits(goal, f["ys"], early["pred"], f["grid"], early["grid"])
+    assert measures.meets(goal, measures.fit(f["ys"], early["pred"], f["grid"], early["grid"]))
     assert fit(epochs=early["epochs"]) == early
     before = fit(epochs=early["epochs"] - GOAL_EVERY)
-    assert not measures.fits(goal, f["ys"], before["pred"], f["grid"], before["grid"])
+    assert not measures.meets(goal, measures.fit(f["ys"], before["pred"], f["grid"],
+                                                 before["grid"]))
     unreachable = fit(goal={"mse": -1.0, "curvature": 0.0})
     assert unreachable == fit() and unreachable["epochs"] == f["epochs"]

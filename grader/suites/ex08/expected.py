@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from grader.suites.ex08.measures import (  # noqa: F401 - the checks read them as E.mse...
-    best_line, curvature, fits, line, mse)
+    best_line, curvature, fit, line, meets, mse)
 from grader.worker.optim import SGD, Adam
 from reference import ex08 as ref
 

@@ -32,8 +32,16 @@ def curvature(xs, values):
     return math.sqrt(mse(values, line(xs, slope, intercept)))
 
 
-def fits(goal, ys, pred, grid, curve):
-    """Whether predictions ``pred`` of ``ys`` and ``curve`` on ``grid`` meet ``goal``: an MSE
-    of at most ``goal["mse"]`` and a curvature of at least ``goal["curvature"]``."""
-    return (len(pred) == len(ys) and len(curve) == len(grid) and mse(pred, ys) <= goal["mse"]
-            and curvature(grid, curve) >= goal["curvature"])
+def fit(ys, pred, grid, curve):
+    """(the MSE of predictions ``pred`` of ``ys``, the curvature of ``curve`` on ``grid``);
+    (inf, NaN) when a length is wrong."""
+    if len(pred) != len(ys) or len(curve) != len(grid):
+        return math.inf, math.nan
+    return mse(pred, ys), curvature(grid, curve)
+
+
+def meets(goal, measured):
+    """Whether a ``fit`` meets ``goal``: an MSE of at most ``goal["mse"]`` and a curvature
+    of at least ``goal["curvature"]``."""
+    loss, curve = measured
+    return loss <= goal["mse"] and curve >= goal["curvature"]

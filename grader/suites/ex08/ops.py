@@ -290,7 +290,7 @@ def mlp_structure(student, hidden, xs, w1, b1, w2, b2):
 def mlp_fit(student, hidden, xs, ys, grid, lr, epochs, seed, goal=None):
     """The student's MLP trained by the reference loop (Adam, full batch, MSE) for up to
     ``epochs`` epochs: every ``GOAL_EVERY`` epochs, training stops once the predictions meet
-    the judge's ``goal`` (``measures.fits``). Returns the predictions on ``xs`` and ``grid``
+    the judge's ``goal`` (``measures.meets``). Returns the predictions on ``xs`` and ``grid``
     and the epochs trained."""
     torch.manual_seed(seed)
     model = on_device(student.construct("MLP", "MLP(hidden_size)", hidden))
@@ -310,7 +310,7 @@ def mlp_fit(student, hidden, xs, ys, grid, lr, epochs, seed, goal=None):
         optimizer.step()
         if goal is not None and epoch % GOAL_EVERY == 0 and epoch < epochs:
             seen = predictions(epoch)
-            if measures.fits(goal, ys, seen["pred"], grid, seen["grid"]):
+            if measures.meets(goal, measures.fit(ys, seen["pred"], grid, seen["grid"])):
                 return seen
     return predictions(epochs)
 
