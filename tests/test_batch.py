@@ -181,25 +181,10 @@ def test_batch_killed_resumed_and_complete(tmp_path):
     assert all(p.stat().st_mtime_ns == stamp for p, stamp in stamps.items())
 
 
-def _children(pid):
-    try:
-        return [int(child) for child in
-                Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
-
-
-def _descendants(pid):
-    found = []
-    for child in _children(pid):
-        found += [child] + _descendants(child)
-    return found
-
-
 def test_a_zygote_that_cannot_fork_is_replaced_and_the_submission_graded(tmp_path):
     """A warm worker's namespace needs the zygote's init maker; if it dies (killed here),
     the zygote cannot fork, and a fresh zygote grades the submission instead."""
-    from grader import grading, pool, sandbox as sandboxes
+    from grader import grading, pool, processes, sandbox as sandboxes
 
     options = grading.Options(sandbox=sandboxes.choose())
     zygote = pool.Zygote(options.sandbox, "grader.suites.ex08.ops", options.device)
@@ -208,11 +193,12 @@ def test_a_zygote_that_cannot_fork_is_replaced_and_the_submission_graded(tmp_pat
         assert zygote.wait_ready() == ""
         if zygote.isolation != "namespaces":
             pytest.skip(f"warm workers get {zygote.isolation!r} here, not namespaces")
-        # Below the sandbox's own processes, the first Python is the zygote; with no
-        # worker yet, its only child is the init maker.
-        python = next(pid for pid in _descendants(zygote.process.pid)
-                      if Path(f"/proc/{pid}/comm").read_text().startswith("python"))
-        (maker,) = _children(python)
+        # Below the sandbox's own processes: the zygote, the Python above another one; with
+        # no worker yet, all there is below it is the init maker.
+        pythons = {pid for pid in processes.descendants(zygote.process.pid)
+                   if Path(f"/proc/{pid}/comm").read_text().startswith("python")}
+        python = next(pid for pid in pythons if pythons & set(processes.descendants(pid)))
+        (maker,) = processes.descendants(python)
         os.kill(maker, signal.SIGKILL)
         first = zygote.generation
         path = tmp_path / "student.py"
