@@ -334,6 +334,7 @@ class Zygote:
         self.control = None
         self.generation = 0
         self._exited = {}
+        self._discarded = set()
 
     def start(self):
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -349,6 +350,7 @@ class Zygote:
         self.control = ours
         self.generation += 1
         self._exited = {}
+        self._discarded = set()
 
     def wait_ready(self):
         """Wait for the zygote; return a note for the TA when it cannot fork isolated workers."""
@@ -395,6 +397,13 @@ class Zygote:
             with contextlib.suppress(OSError):
                 self.control.send(json.dumps({"op": "kill", "pid": pid}).encode())
 
+    def discard(self, pid):
+        """Kill worker ``pid`` without waiting for its exit (the zygote reaps it, and ends
+        its PID namespace, while the judge goes on); its exit report is dropped."""
+        self.kill(pid)
+        if self._exited.pop(pid, None) is None:
+            self._discarded.add(pid)
+
     def wait(self, pid, generation, timeout=None):
         """The exit status of worker ``pid`` (killed: -SIGKILL when its zygote is gone)."""
         if generation != self.generation:
@@ -423,7 +432,11 @@ class Zygote:
                 return None
             message = json.loads(data)
             if "exited" in message:
-                self._exited[message["exited"]] = message["status"]
+                pid = message["exited"]
+                if pid in self._discarded:
+                    self._discarded.discard(pid)
+                else:
+                    self._exited[pid] = message["status"]
                 return {}
             return message
         return None
@@ -455,3 +468,7 @@ class ForkedWorker:
         if self.returncode is None:
             self.returncode = self.zygote.wait(self.pid, self.generation, timeout)
         return self.returncode
+
+    def discard(self):
+        if self.returncode is None and self.generation == self.zygote.generation:
+            self.zygote.discard(self.pid)

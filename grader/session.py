@@ -181,14 +181,21 @@ class WorkerSession:
         self.broken = "the submission could not be loaded (too many statements failed)"
         return False
 
-    def _start(self):
-        """A started worker that said it is ready (spawned now unless ``start_early`` did)."""
+    def _start(self, again=True):
+        """A started worker that said it is ready (spawned now unless ``start_early`` did).
+
+        One that dies before it says so has run no student code (a warm spare whose
+        namespace was lost, say): another is started, once.
+        """
         if self._process is None:
             error = self._spawn()
             if error:
                 return Reply("crashed", error=error)
         capture = Capture()
         reply = self._await(self.startup_timeout, capture)
+        if reply.status == "crashed" and again:
+            self._kill()
+            return self._start(again=False)
         if reply.status != "ok" and capture.text().strip():
             reply.error += f"; it said: {capture.text().strip()[-1000:]}"
         if reply.status == "ok":
@@ -323,13 +330,15 @@ class WorkerSession:
         process, self._process = self._process, None
         if process is None:
             return
-        if not self.sandbox.pid_namespace:
+        if self.sandbox.pid_namespace:
+            process.discard()  # what it started dies with its PID namespace
+        else:
             processes.kill_tree(process.pid)
-        process.kill()
-        process.wait()
-        uid = sandboxes.worker_uid(self.slot)
-        if uid is not None and not self.sandbox.pid_namespace:
-            processes.kill_uid(uid)
+            process.kill()
+            process.wait()
+            uid = sandboxes.worker_uid(self.slot)
+            if uid is not None:
+                processes.kill_uid(uid)
         for fd in (self._requests, self._replies, self._output):
             os.close(fd)
         self._remove_scratch()
@@ -345,8 +354,9 @@ class WorkerSession:
     def start_process(self, config, request_r, reply_w, output_w):
         """The default ``spawn``: a cold worker process started with the sandbox's command.
 
-        A ``spawn`` returns a handle with ``kill()`` (the worker and everything it started)
-        and ``wait(timeout=None)`` (its exit status, or ``subprocess.TimeoutExpired``).
+        A ``spawn`` returns a handle with ``kill()`` (the worker and everything it started),
+        ``wait(timeout=None)`` (its exit status, or ``subprocess.TimeoutExpired``) and
+        ``discard()`` (kill it, for good: no one asks for its status).
         """
         argv = sandboxes.worker_command(self.sandbox, dict(config, reply_fd=reply_w))
         return ProcessGroup(subprocess.Popen(
@@ -369,6 +379,10 @@ class ProcessGroup:
 
     def wait(self, timeout=None):
         return self.process.wait(timeout)
+
+    def discard(self):
+        self.kill()
+        self.wait()
 
 
 def _write_all(fd, data):

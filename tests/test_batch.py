@@ -193,12 +193,15 @@ def test_a_zygote_that_cannot_fork_is_replaced_and_the_submission_graded(tmp_pat
         assert zygote.wait_ready() == ""
         if zygote.isolation != "namespaces":
             pytest.skip(f"warm workers get {zygote.isolation!r} here, not namespaces")
-        # Below the sandbox's own processes: the zygote, the Python above another one; with
-        # no worker yet, all there is below it is the init maker.
-        pythons = {pid for pid in processes.descendants(zygote.process.pid)
-                   if Path(f"/proc/{pid}/comm").read_text().startswith("python")}
-        python = next(pid for pid in pythons if pythons & set(processes.descendants(pid)))
-        (maker,) = processes.descendants(python)
+        # Below the sandbox's own processes: the zygote, the Python above all others. Below
+        # it, only the init maker shares its PID namespace (the spare worker and the PID 1s
+        # have their own).
+        pythons = [pid for pid in processes.descendants(zygote.process.pid)
+                   if Path(f"/proc/{pid}/comm").read_text().startswith("python")]
+        python = max(pythons, key=lambda pid: len(processes.descendants(pid)))
+        own = os.readlink(f"/proc/{python}/ns/pid")
+        (maker,) = [pid for pid in processes.descendants(python)
+                    if os.readlink(f"/proc/{pid}/ns/pid") == own]
         os.kill(maker, signal.SIGKILL)
         first = zygote.generation
         path = tmp_path / "student.py"

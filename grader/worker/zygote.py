@@ -12,6 +12,12 @@ and the zygote reports every worker's exit status. What the zygote imported is
 frozen out of the garbage collector's reach (``gc.freeze``), so workers neither
 rescan it nor copy its pages.
 
+The next worker is forked before it is asked for: a *spare* forks, isolates itself
+and waits, as root and before any student code exists, for its request and pipe ends
+on a socket of its own. A ``fork`` request hands them to the spare, and the zygote
+forks the next spare while the worker runs, so the fork and the namespaces are off
+the judge's path. A spare serves exactly one submission, as a fresh fork does.
+
 Each forked worker is isolated from the zygote and from the workers before and
 after it (``isolation = "namespaces"``, which needs CAP_SYS_ADMIN in the
 sandbox: the grader runs as root):
@@ -105,6 +111,8 @@ class Zygote:
         self.own_pid_namespace = os.open("/proc/self/ns/pid", os.O_RDONLY)
         self.selector = selectors.DefaultSelector()
         self.children = {}
+        self.spare = None  # (pid, the zygote's end of its socket)
+        self.quiet = set()  # spares never handed over: their exits are no worker's
 
     def probe(self):
         """Whether a child can get its own PID namespace here; the zygote's stays as it was."""
@@ -117,6 +125,7 @@ class Zygote:
 
     def serve(self):
         self.selector.register(self.control, selectors.EVENT_READ)
+        self._make_spare()
         while True:
             for key, _ in self.selector.select():
                 if key.fileobj is self.control:
@@ -138,7 +147,7 @@ class Zygote:
         request = json.loads(data)
         if request["op"] == "fork":
             try:
-                pid = self._fork(request, fds)
+                pid = self._hand_over(request, fds)
             except OSError as exc:
                 _send(self.control, {"error": f"could not fork a worker: {exc}"})
             else:
@@ -146,11 +155,47 @@ class Zygote:
             finally:
                 for fd in fds:
                     os.close(fd)
+            self._make_spare()
         elif request["op"] == "kill":
             self._kill(request["pid"])
         return True
 
-    def _fork(self, request, fds):
+    def _hand_over(self, request, fds):
+        """The pid of the worker now serving ``request`` on ``fds``: the spare, or a fresh
+        fork when there is none (or it is gone)."""
+        if self.spare is not None:
+            pid, connection = self.spare
+            self.spare = None
+            try:
+                socket.send_fds(connection, [json.dumps(request).encode()], fds)
+            except OSError:
+                self._kill(pid)
+            else:
+                self.quiet.discard(pid)
+                return pid
+            finally:
+                connection.close()
+        return self._fork(lambda scratch, init: self._become_worker(request, fds, scratch, init))
+
+    def _make_spare(self):
+        """Fork the next worker now; if that fails, the next request forks and says why."""
+        if self.spare is not None:
+            return
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            pid = self._fork(lambda scratch, init: self._become_spare(ours, theirs, scratch,
+                                                                        init))
+        except OSError:
+            ours.close()
+            return
+        finally:
+            theirs.close()
+        self.quiet.add(pid)
+        self.spare = (pid, ours)
+
+    def _fork(self, become):
+        """Fork a child, isolated as the zygote's level says, that runs ``become(scratch,
+        init)`` and never returns; its pid."""
         scratch, init = self.config["scratch"], None
         if self.isolation == "namespaces":
             init = self._enter_new_pid_namespace()
@@ -161,7 +206,12 @@ class Zygote:
         try:
             pid = os.fork()
             if pid == 0:
-                self._become_worker(request, fds, scratch, init)  # never returns
+                try:
+                    become(scratch, init)
+                except BaseException:  # noqa: B036 - nothing may return into the zygote's loop
+                    traceback.print_exc()
+                finally:
+                    os._exit(70)
         except OSError:
             if init is not None:
                 _end(init)
@@ -191,33 +241,50 @@ class Zygote:
         return init
 
     def _become_worker(self, request, fds, scratch, init):
-        """In the child: isolate, take the pipes, and serve as a worker; never returns."""
-        try:
-            os.setsid()
-            for fd in (self.control.fileno(), self.selector.fileno(), self.own_pid_namespace,
-                       *self._descriptors(), *([init] if init is not None else [])):
-                os.close(fd)
-            if self.isolation == "namespaces":
-                _isolate(self.config["tmp_size"])
-            request_r, reply_w, output_w = fds
-            devnull = os.open(os.devnull, os.O_RDONLY)
-            os.dup2(devnull, 0)
-            os.dup2(output_w, 1)
-            os.dup2(output_w, 2)
-            for fd in (devnull, output_w):
-                os.close(fd)
-            worker.warm_device(request["device"])
-            config = dict(self.config, limits=request["limits"], uid=request["uid"],
-                          scratch=scratch)
-            worker.serve(worker.Channel(request_r, reply_w), config)
-        except BaseException:  # noqa: B036 - nothing may return into the zygote's loop
-            traceback.print_exc()
-        finally:
-            os._exit(70)
+        """In the child: isolate, take the pipes, and serve as a worker."""
+        self._leave_zygote(init)
+        self._serve(request, fds, scratch)
+
+    def _become_spare(self, ours, connection, scratch, init):
+        """In the child: isolate, then wait for a request and its pipes and serve it as a
+        worker. Exits quietly when the zygote goes first."""
+        ours.close()
+        self._leave_zygote(init)
+        data, fds, _, _ = socket.recv_fds(connection, MAX_MESSAGE, 3)
+        if not data or len(fds) != 3:
+            os._exit(0)
+        connection.close()
+        self._serve(json.loads(data), fds, scratch)
+
+    def _leave_zygote(self, init):
+        """Drop every descriptor of the zygote's and enter the worker's own namespaces."""
+        os.setsid()
+        for fd in (self.control.fileno(), self.selector.fileno(), self.own_pid_namespace,
+                   *self._descriptors(), *([init] if init is not None else [])):
+            os.close(fd)
+        if self.isolation == "namespaces":
+            _isolate(self.config["tmp_size"])
+
+    def _serve(self, request, fds, scratch):
+        """Take the pipes as stdin (nothing), stdout and stderr, make the device ready, and
+        answer the judge's requests under the request's limits and uid."""
+        request_r, reply_w, output_w = fds
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.dup2(output_w, 1)
+        os.dup2(output_w, 2)
+        for fd in (devnull, output_w):
+            os.close(fd)
+        worker.warm_device(request["device"])
+        config = dict(self.config, limits=request["limits"], uid=request["uid"],
+                      scratch=scratch)
+        worker.serve(worker.Channel(request_r, reply_w), config)
 
     def _descriptors(self):
         """The zygote's own descriptors that a forked worker must not keep."""
         fds = [self.inits.socket.fileno()] if self.inits else []
+        if self.spare is not None:
+            fds.append(self.spare[1].fileno())
         for pidfd, _, init in self.children.values():
             fds += [pidfd] + ([init] if init is not None else [])
         return fds
@@ -245,6 +312,12 @@ class Zygote:
                 os.killpg(pid, signal.SIGKILL)
         if scratch != self.config["scratch"]:
             shutil.rmtree(scratch, ignore_errors=True)
+        if self.spare is not None and self.spare[0] == pid:
+            self.spare[1].close()
+            self.spare = None
+        if pid in self.quiet:
+            self.quiet.discard(pid)
+            return
         _send(self.control, {"exited": pid, "status": os.waitstatus_to_exitcode(status)})
 
     def _kill_all(self):
