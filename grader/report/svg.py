@@ -289,9 +289,7 @@ def _legend(series, runs, box):
     row = LEGEND_FONT + 5
     width = 48 + max(_width(s.label, LEGEND_FONT) for s in series)
     height = row * len(series) + 8
-    x, y = min(_legend_places(box, width, height),
-               key=lambda place: _covered((*place, place[0] + width, place[1] + height),
-                                          series, runs))
+    x, y = _least_covered(_legend_places(box, width, height), width, height, series, runs)
     parts = [f'<g font-size="{LEGEND_FONT}">',
              f'<rect x="{x:.1f}" y="{y:.1f}" width="{width:.1f}" height="{height}" '
              f'fill="#ffffff" fill-opacity="0.85" stroke="{GRID}"/>']
@@ -317,6 +315,19 @@ def _legend_places(box, width, height):
                                         ("bottom", "right"), ("top", "centre"),
                                         ("bottom", "centre"), ("middle", "right"),
                                         ("middle", "left"))]
+
+
+def _least_covered(places, width, height, series, runs):
+    """The first of ``places`` whose legend hides the fewest points and lines: the first
+    that hides none, if one does (most charts have an empty corner)."""
+    best, fewest = None, None
+    for place in places:
+        count = _covered((*place, place[0] + width, place[1] + height), series, runs)
+        if fewest is None or count < fewest:
+            best, fewest = place, count
+        if count == 0:
+            break
+    return best
 
 
 def _covered(rectangle, series, runs):
