@@ -12,12 +12,13 @@ Half of each before the batch and half after, so that a machine whose load drift
 does not favour either. The sample is spread evenly over the ordinary kinds (correct,
 wrong, slow): the endless loop, the crash and the unreadable file are three in the
 whole batch, and one of them in a sample of eight would make the naive way look
-slower than it is. Last, it measures the floor: what the checks' own computations
-(the judge's reference computations and the student's operations) take in one warm
-process, with no sandbox, no process start and no pytest overhead around them: alone,
-and with ``--jobs`` such processes at once (the batch runs ``--jobs`` judges, so each of
-its submissions has that share of the machine; on cores that share their execution
-units, as hyperthreads do, one alone runs faster than one of two).
+slower than it is. It also measures the floor, half before the batch and half after
+for the same reason: what the checks' own computations (the judge's reference
+computations and the student's operations) take in one warm process, with no sandbox,
+no process start and no pytest overhead around them: alone, and with ``--jobs`` such
+processes at once (the batch runs ``--jobs`` judges, so each of its submissions has that
+share of the machine; on cores that share their execution units, as hyperthreads do,
+one alone runs faster than one of two).
 
 It prints submissions per second, mean and p95 seconds per submission, CPU seconds
 per submission (the whole machine's: run it on a quiet machine) and peak memory
@@ -224,11 +225,12 @@ def naive(files, out, jobs):
 
 
 def floor(repeats, start=None):
-    """Seconds the checks' own computations take for the reference in one warm process.
+    """Seconds the checks' own computations take for the reference in one warm process,
+    one figure per run.
 
     Warm as a judge is: the first run pays imports and fills the reference computations'
-    memory; the median of the next ``repeats`` runs counts. Measured before and after the
-    batch; the smaller counts. ``start``, if given, is waited on after the first run.
+    memory; the next ``repeats`` runs count. ``start``, if given, is waited on after the
+    first run.
     """
     from grader import grading, judge
     from grader import suite as suites
@@ -273,7 +275,7 @@ def floor(repeats, start=None):
                 start.wait()
     finally:
         sys.modules["__main__"] = main_module
-    return statistics.median(totals)
+    return totals
 
 
 def floor_at_once(jobs, repeats):
@@ -292,7 +294,7 @@ def floor_at_once(jobs, repeats):
 
 
 def _floor_to(results, repeats, start):
-    results.put(floor(repeats, start))
+    results.put(statistics.median(floor(repeats, start)))
 
 
 def main():
@@ -314,15 +316,17 @@ def main():
                     if f.stem.split("_", 1)[1] not in ("endless", "crash", "unreadable")]
         sample = ordinary[::max(1, len(ordinary) // max(1, args.naive))][:args.naive]
         half = len(sample) // 2
-        floor_before = floor(args.floor_repeats)
+        floors = floor(args.floor_repeats)
+        shared = [floor_at_once(args.jobs, args.floor_repeats)]
         ways = {"loop": 1, "parallel": args.jobs} if sample else {}
         before = {way: naive(sample[:half], scratch / f"{way}-before", jobs)
                   for way, jobs in ways.items()}
         seconds, peak, cpu, results = batch(folder, scratch / "out", args.jobs)
         after = {way: naive(sample[half:], scratch / f"{way}-after", jobs)
                  for way, jobs in ways.items()}
-    floor_seconds = min(floor_before, floor(args.floor_repeats))
-    floor_shared = floor_at_once(args.jobs, args.floor_repeats)
+    floors += floor(args.floor_repeats)
+    shared.append(floor_at_once(args.jobs, args.floor_repeats))
+    floor_seconds, floor_shared = statistics.median(floors), statistics.fmean(shared)
 
     durations = {name: data["execution_time"] for name, data in results.items()}
     correct = [d for name, d in durations.items() if name.endswith("_correct")]
@@ -349,8 +353,10 @@ def main():
               f"batch: {rate / naive_rate:.1f}x the throughput, "
               f"{naive_cpu / (cpu / len(values)):.1f}x less CPU per submission")
     print(f"floor:  {floor_seconds:7.2f} s of check computation per correct submission "
-          f"(judge + student operations, one warm process); {floor_shared:.2f} s each with "
-          f"{args.jobs} such processes computing at once, as the batch's {args.jobs} jobs do")
+          f"(judge + student operations, one warm process: median of {len(floors)} runs, half "
+          f"before the batch and half after, {min(floors):.2f} to {max(floors):.2f} s); "
+          f"{floor_shared:.2f} s each with {args.jobs} such processes computing at once, as "
+          f"the batch's {args.jobs} jobs do (before {shared[0]:.2f}, after {shared[1]:.2f})")
     by_kind = {}
     for name, seconds_taken in durations.items():
         by_kind.setdefault(name.split("_", 1)[1], []).append(seconds_taken)
