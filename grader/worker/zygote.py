@@ -246,10 +246,13 @@ class Zygote:
         self._serve(request, fds, scratch)
 
     def _become_spare(self, ours, connection, scratch, init):
-        """In the child: isolate, then wait for a request and its pipes and serve it as a
-        worker. Exits quietly when the zygote goes first."""
+        """In the child: isolate, find the device (on the CPU, run autograd once), then wait
+        for a request and its pipes and serve it as a worker. Exits quietly when the zygote
+        goes first."""
         ours.close()
         self._leave_zygote(init)
+        if worker.configure_device(self.config["device"]) == "cpu":
+            worker.warm_device("cpu")  # a GPU's context, and its memory, wait for a request
         data, fds, _, _ = socket.recv_fds(connection, MAX_MESSAGE, 3)
         if not data or len(fds) != 3:
             os._exit(0)
