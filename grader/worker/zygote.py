@@ -12,9 +12,10 @@ and the zygote reports every worker's exit status. What the zygote imported is
 frozen out of the garbage collector's reach (``gc.freeze``), so workers neither
 rescan it nor copy its pages.
 
-The next worker is forked before it is asked for: a *spare* forks, isolates itself
-and waits, as root and before any student code exists, for its request and pipe ends
-on a socket of its own. A ``fork`` request hands them to the spare, and the zygote
+The next worker is forked before it is asked for: a *spare* forks, isolates itself,
+finds its device (on the CPU it also runs autograd once; a GPU context, and its memory,
+wait for a request) and waits, as root and before any student code exists, for its
+request and pipe ends on a socket of its own. A ``fork`` request hands them to the spare, and the zygote
 forks the next spare while the worker runs, so the fork and the namespaces are off
 the judge's path. A spare serves exactly one submission, as a fresh fork does.
 
