@@ -15,9 +15,10 @@ rescan it nor copy its pages.
 The next worker is forked before it is asked for: a *spare* forks, isolates itself,
 finds its device (on the CPU it also runs autograd once; a GPU context, and its memory,
 wait for a request) and waits, as root and before any student code exists, for its
-request and pipe ends on a socket of its own. A ``fork`` request hands them to the spare, and the zygote
-forks the next spare while the worker runs, so the fork and the namespaces are off
-the judge's path. A spare serves exactly one submission, as a fresh fork does.
+request and pipe ends on a socket of its own. A ``fork`` request hands them to the
+spare, and the zygote forks the next spare while the worker runs, so the fork and the
+namespaces are off the judge's path. A spare serves exactly one submission, as a fresh
+fork does.
 
 Each forked worker is isolated from the zygote and from the workers before and
 after it (``isolation = "namespaces"``, which needs CAP_SYS_ADMIN in the
