@@ -145,14 +145,14 @@ class _Scale:
             self.low, self.high, self.axis.integer)
         for values in candidates:
             step = abs(values[1] - values[0]) if len(values) > 1 else 1.0
+            gap = (abs(self.pixel(values[-1]) - self.pixel(values[0])) / (len(values) - 1)
+                   if len(values) > 1 else None)
+            if gap is not None and gap < (Y_TICK_GAP if vertical else X_TICK_GAP):
+                continue  # too dense whatever the labels say: label only sets that may fit
             labels = [_power_label(v) if self.axis.log else _plain_label(v, step)
                       for v in values]
-            if len(values) < 2:
-                return [(self.pixel(v), label) for v, label in zip(values, labels)]
-            gap = abs(self.pixel(values[-1]) - self.pixel(values[0])) / (len(values) - 1)
-            needed = Y_TICK_GAP if vertical else max(
-                X_TICK_GAP, FONT + max(_width(label, FONT) for label in labels))
-            if gap >= needed:
+            if gap is None or vertical or gap >= FONT + max(_width(label, FONT)
+                                                            for label in labels):
                 return [(self.pixel(v), label) for v, label in zip(values, labels)]
         return []
 
