@@ -23,7 +23,9 @@ one alone runs faster than one of two).
 It prints submissions per second, mean and p95 seconds per submission, CPU seconds
 per submission (the whole machine's: run it on a quiet machine) and peak memory
 (proportional set size) of the whole process tree, whether every result is the one
-its kind must get, and the ratios.
+its kind must get, and the ratios; and how a correct submission's time in the batch
+splits between its checks and what the grader does around them (measured in the same
+run, so a machine whose speed drifts between the floor and the batch cannot blur it).
 """
 import argparse
 import concurrent.futures
@@ -367,6 +369,13 @@ def main():
         print(f"correct submissions: mean {mean_correct:.2f} s each in the batch = "
               f"{mean_correct / floor_seconds:.2f}x the floor of one process alone, "
               f"{mean_correct / floor_shared:.2f}x the floor with {args.jobs} at once")
+        in_checks = statistics.fmean(
+            sum(test["extra_data"]["duration_s"] for test in data["tests"])
+            for name, data in results.items() if name.endswith("_correct"))
+        print(f"  of which {in_checks:.2f} s in the checks (their computation, shared with the "
+              f"other jobs and the grader's processes, and the calls to the worker) and "
+              f"{mean_correct - in_checks:.2f} s outside them (reading the notebook, starting "
+              f"the worker, loading the code, pytest between checks)")
 
 
 if __name__ == "__main__":
