@@ -320,9 +320,10 @@ def _legend_places(box, width, height):
 def _least_covered(places, width, height, series, runs):
     """The first of ``places`` whose legend hides the fewest points and lines: the first
     that hides none, if one does (most charts have an empty corner)."""
+    stretches = _stretches(series, runs)
     best, fewest = None, None
     for place in places:
-        count = _covered((*place, place[0] + width, place[1] + height), series, runs)
+        count = _covered((*place, place[0] + width, place[1] + height), stretches)
         if fewest is None or count < fewest:
             best, fewest = place, count
         if count == 0:
@@ -330,14 +331,34 @@ def _least_covered(places, width, height, series, runs):
     return best
 
 
-def _covered(rectangle, series, runs):
-    """How many points and line segments of the chart a rectangle would hide."""
-    count = 0
+STRETCH = 16
+
+
+def _stretches(series, runs):
+    """The chart's runs cut into stretches of ``STRETCH`` points, each with the next
+    stretch's first point (for the segment to it) and the box around them all: a legend
+    place that misses the box hides nothing of the stretch, since its segments lie in it."""
+    stretches = []
     for one, series_runs in zip(series, runs):
         for run in series_runs:
-            count += sum(_inside(point, rectangle) for point in run)
-            if one.line:
-                count += sum(_crosses(a, b, rectangle) for a, b in zip(run, run[1:]))
+            for start in range(0, len(run), STRETCH):
+                points = run[start:start + STRETCH + 1]
+                xs, ys = [x for x, _ in points], [y for _, y in points]
+                stretches.append(((min(xs), min(ys), max(xs), max(ys)), points,
+                                  min(STRETCH, len(run) - start), bool(one.line)))
+    return stretches
+
+
+def _covered(rectangle, stretches):
+    """How many points and line segments of the chart a rectangle would hide."""
+    left, top, right, bottom = rectangle
+    count = 0
+    for (low_x, low_y, high_x, high_y), points, own, line in stretches:
+        if high_x < left or low_x > right or high_y < top or low_y > bottom:
+            continue
+        count += sum(_inside(point, rectangle) for point in points[:own])
+        if line:
+            count += sum(_crosses(a, b, rectangle) for a, b in zip(points, points[1:]))
     return count
 
 
