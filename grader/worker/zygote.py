@@ -12,8 +12,8 @@ and the zygote reports every worker's exit status. What the zygote imported is
 frozen out of the garbage collector's reach (``gc.freeze``), so workers neither
 rescan it nor copy its pages. The seal of the grader's own code (``seal.py``) is
 taken here once, before any student code exists, and inherited: taken in each
-worker, its walk over every loaded module copied ~1,400 of the zygote's pages (8 ms of
-CPU per submission).
+worker, its walk over every loaded module copied ~1,400 of the zygote's pages
+(8 ms of CPU per submission).
 
 The next worker is forked before it is asked for: a *spare* forks, isolates itself,
 finds its device (on the CPU it also runs autograd once; a GPU context, and its memory,
