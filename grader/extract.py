@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import json
 import re
+import warnings
 from pathlib import Path
 
 import nbformat
@@ -105,7 +106,11 @@ def _code_cells(data, kind, name):
     if not isinstance(raw, dict) or "nbformat" not in raw:
         raise Unreadable(f"{name} is not a Jupyter notebook (no 'nbformat' field)")
     try:
-        notebook = nbformat.reads(text, as_version=4)
+        with warnings.catch_warnings():
+            # Cells without ids (notebooks from older Jupyter and Colab) grade as well;
+            # nbformat's "will become a hard error" is no news for a student.
+            warnings.filterwarnings("ignore", message="Cell is missing an id field")
+            notebook = nbformat.reads(text, as_version=4)
     except Exception as exc:  # nbformat raises many types for malformed notebooks
         raise Unreadable(f"{name}: malformed notebook ({type(exc).__name__}: {exc})") from None
     cells = [(number, cell.get("source", "")) for number, cell

@@ -1,5 +1,6 @@
 """Extraction: what runs of a notebook, and what the student is told about the rest."""
 import json
+import warnings
 
 import nbformat
 import pytest
@@ -85,6 +86,21 @@ def test_nbformat3_is_upgraded(tmp_path):
     path.write_text(json.dumps(v3))
     assert codes(extract(path)) == ["def f():\n    return 3"]
 
+
+
+def test_cells_without_ids_are_read_without_a_warning_even_when_warnings_are_errors(tmp_path):
+    """nbformat 4.5 cells without ids (hand-edited, older Jupyter): nbformat warns that this
+    "will become a hard error"; the student need not see that, and -W error must not make
+    the notebook unreadable."""
+    nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": "code", "source": "def f():\n    return 3", "metadata": {},
+         "outputs": [], "execution_count": None}]}
+    path = tmp_path / "no_ids.ipynb"
+    path.write_text(json.dumps(nb))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        e = extract(path)
+    assert not e.error and codes(e) == ["def f():\n    return 3"]
 
 @pytest.mark.parametrize("content, words", [
     (b"", "empty"),
