@@ -188,6 +188,9 @@ def _classify(excinfo):
                                 "handout asks, in the code this check runs")
         hint = ("read the traceback: it points at the line of your code that failed"
                 if reply.traceback else "")
+        if reply.error.startswith("NotImplementedError"):
+            hint = ("this is still the handout's skeleton: replace its `raise "
+                    "NotImplementedError` (the traceback says where) with your code")
         if any(marker in reply.error for marker in CUDA_UNAVAILABLE):
             hint = ("the grader may run your code on a CPU: pick the device with "
                     "torch.device('cuda' if torch.cuda.is_available() else 'cpu') rather "
