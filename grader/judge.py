@@ -188,7 +188,7 @@ def _classify(excinfo):
                                 "handout asks, in the code this check runs")
         hint = ("read the traceback: it points at the line of your code that failed"
                 if reply.traceback else "")
-        if reply.error.startswith("NotImplementedError"):
+        if reply.error.strip() == "NotImplementedError:":  # bare, as the skeleton raises it
             hint = ("this is still the handout's skeleton: replace its `raise "
                     "NotImplementedError` (the traceback says where) with your code")
         if any(marker in reply.error for marker in CUDA_UNAVAILABLE):
