@@ -87,6 +87,10 @@ def test_results_json(batch, example):
     texts = {t["number"]: t["output"] for t in data["tests"]}
     for check, fragment in entry.get("messages", {}).items():
         assert fragment in texts[check], f"{check}: {texts[check]!r}"
+    for check, text in texts.items():
+        # what the student reads is about their code: no traceback or warning of the
+        # grader's own files (a non-leaf's .grad read by the grader once showed here)
+        assert "grader-worker" not in text and "grader." not in text, f"{check}: {text!r}"
 
 
 @batch_test

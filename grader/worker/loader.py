@@ -39,9 +39,14 @@ def describe(exc):
 
 
 def student_traceback(exc):
-    """The traceback restricted to the student's own frames."""
+    """The traceback restricted to the student's own frames; empty when none of them is
+    in it (the error arose in the grader's call, and its text says what went wrong: a
+    traceback of grader frames only would send the student looking for a line of theirs
+    that is not there)."""
     frames = [f for f in traceback.extract_tb(exc.__traceback__)
               if f.filename.startswith("<cell ")]
+    if not frames:
+        return ""
     lines = traceback.format_list(frames[-8:])
     lines += traceback.format_exception_only(type(exc), exc)
     text = "".join(lines)

@@ -122,7 +122,10 @@ def linear_parameters(student, xs):
     if len(params) == 2 and all(i["tensor"] for i in info):
         x = tensor(xs).reshape(-1, 1).to(params[0].device)
         model(x).sum().backward()
-        grads = [None if p.grad is None else floats(p.grad.sum()) for p in params]
+        # .grad of a non-leaf is None unless retained; reading it warns, and that warning
+        # would show as the student's own output
+        grads = [floats(p.grad.sum()) if (p.is_leaf or p.retains_grad) and p.grad is not None
+                 else None for p in params]
     return {"params": info, "same_tensors_each_call": same, "grads": grads}
 
 
