@@ -7,6 +7,7 @@ assignments, so a notebook's top-level training and plotting do not run. In
 ``execute`` mode every cell runs whole, in order.
 """
 import ast
+import collections
 import dataclasses
 import hashlib
 import json
@@ -49,6 +50,7 @@ class Extraction:
     statements: list = dataclasses.field(default_factory=list)
     report: list = dataclasses.field(default_factory=list)
     defined: dict = dataclasses.field(default_factory=dict)
+    skipped: dict = dataclasses.field(default_factory=dict)  # name: [[cell, line, why], ...]
     error: str = ""
 
 
@@ -154,6 +156,8 @@ def _add_cell(extraction, number, source):
         reason = skip_reason(node)
         if reason:
             skipped.append(f"line {node.lineno}: {reason}")
+            for name in _assigned(node):
+                extraction.skipped.setdefault(name, []).append([number, node.lineno, reason])
             continue
         extraction.statements.append({"cell": number, "line": _first_line(node),
                                       "code": _segment(lines, node)})
@@ -187,7 +191,7 @@ def skip_reason(node):
         return ""
     if isinstance(node, (ast.Assign, ast.AnnAssign)):
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-        names = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+        names = _assigned(node)
         if not all(isinstance(t, (ast.Name, ast.Tuple)) for t in targets):
             return "assignment to an attribute or item skipped"
         if node.value is None or set(names) & CONTRACT_ASSIGNMENTS:
@@ -220,22 +224,31 @@ def _is_main_guard(node):
 
 
 def unsafe_call(node):
-    """The first call in ``node`` that is not a constructor of data, or ''."""
-    for sub in ast.walk(node):
-        if isinstance(sub, (ast.Lambda, ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr)):
+    """The first call in ``node`` that is not a constructor of data, or ''.
+
+    A lambda's body runs only when it is called, as a ``def``'s does, so only its default
+    values are looked at: ``mselossfunc = lambda pred, y: ((pred - y) ** 2).mean()`` is a
+    definition.
+    """
+    todo = collections.deque([node])
+    while todo:
+        sub = todo.popleft()
+        if isinstance(sub, ast.Lambda):
+            todo.extend(d for d in sub.args.defaults + sub.args.kw_defaults if d is not None)
+            continue
+        if isinstance(sub, (ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr)):
             return type(sub).__name__.lower()
-        if isinstance(sub, ast.Call):
-            callee = _callee(sub)
-            root, _, _ = callee.partition(".")
-            last = callee.rsplit(".", 1)[-1]
-            if callee in SAFE_CALLS:
-                continue
-            if root in SAFE_CALL_ROOTS and last not in UNSAFE_ATTRIBUTES:
-                continue
-            if last in {"reshape", "astype", "float", "view", "unsqueeze", "to", "item"}:
-                continue
-            return callee
+        if isinstance(sub, ast.Call) and not _safe_call(_callee(sub)):
+            return _callee(sub)
+        todo.extend(ast.iter_child_nodes(sub))
     return ""
+
+
+def _safe_call(callee):
+    root, _, _ = callee.partition(".")
+    last = callee.rsplit(".", 1)[-1]
+    return (callee in SAFE_CALLS or (root in SAFE_CALL_ROOTS and last not in UNSAFE_ATTRIBUTES)
+            or last in {"reshape", "astype", "float", "view", "unsqueeze", "to", "item"})
 
 
 def _callee(call):
@@ -269,11 +282,20 @@ def _segment(lines, node):
 
 
 def _note_definitions(extraction, node, number):
-    names = []
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        names = [node.name]
-    elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-        names = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
-    for name in names:
+    for name in _assigned(node):
         extraction.defined.setdefault(name, []).append([number, _first_line(node)])
+
+
+def _assigned(node):
+    """The names a top-level statement defines: by def, class or assignment, also inside
+    an if or try block."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [node.name]
+    if isinstance(node, (ast.Assign, ast.AnnAssign)):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        return [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+    if isinstance(node, (ast.If, ast.Try)):
+        inner = node.body + node.orelse + getattr(node, "finalbody", []) + [
+            s for handler in getattr(node, "handlers", []) for s in handler.body]
+        return [name for statement in inner for name in _assigned(statement)]
+    return []

@@ -131,3 +131,22 @@ def test_a_folder_without_a_submission_is_unreadable(tmp_path):
     (tmp_path / "Ada_123_assignsubmission_file_").mkdir()
     e = extract(tmp_path / "Ada_123_assignsubmission_file_")
     assert "no .ipynb or .py submission" in e.error
+
+
+def test_a_lambda_is_a_definition_but_its_defaults_run(tmp_path):
+    path = notebook(tmp_path, "mselossfunc = lambda pred, y: ((pred - y) ** 2).mean()",
+                    "f = lambda x=train(): x", "g = (lambda: train())()")
+    e = extract(path)
+    assert codes(e) == ["mselossfunc = lambda pred, y: ((pred - y) ** 2).mean()"]
+    notes = " ".join(n for r in e.report for n in r.notes)
+    assert "`f` that calls `train(...)`" in notes and "`g`" in notes
+
+
+def test_skipped_definitions_are_remembered_by_name(tmp_path):
+    """The judge tells a student whose name is missing that the grader left it out."""
+    path = notebook(tmp_path, "mselossfunc = make_loss()",
+                    "if True:\n    class MLP:\n        pass\n    MLP().fit()")
+    e = extract(path)
+    assert e.skipped["mselossfunc"] == [[2, 1, "assignment to `mselossfunc` that calls "
+                                                "`make_loss(...)` skipped"]]
+    assert e.skipped["MLP"][0][:2] == [3, 1] and "if block" in e.skipped["MLP"][0][2]
