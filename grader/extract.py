@@ -24,6 +24,7 @@ SAFE_CALLS = {"float", "int", "str", "bool", "list", "tuple", "dict", "set", "ra
 SAFE_CALL_ROOTS = {"np", "numpy", "torch", "math", "nn", "F"}
 UNSAFE_ATTRIBUTES = {"fit", "train", "backward", "step", "show", "plot", "savefig", "load",
                      "save", "input", "system", "run", "read", "open"}
+PYTHON_CELL_MAGICS = ("time", "timeit", "capture", "prun")
 _MAGIC = re.compile(r"^(\s*)([%!]|\?|[\w.\[\]]+\s*=\s*[%!])")
 _HELP = re.compile(r"^(\s*)[\w.\[\]()]+\?{1,2}\s*$")
 
@@ -170,12 +171,17 @@ def _add_cell(extraction, number, source):
 def neutralise_ipython(source):
     """Source with magics, shell escapes and ``?`` help replaced by ``pass``.
 
-    Returns (None, notes) for a cell magic, which makes the whole cell non-Python.
+    Returns (None, notes) for a cell magic whose body is not Python (``%%bash``,
+    ``%%html``...); the body of ``%%time`` and its kind is kept.
     """
     lines = source.splitlines()
-    if lines and lines[0].lstrip().startswith("%%"):
-        return None, [f"cell magic `{lines[0].strip()[:40]}`: cell skipped"]
     notes = []
+    if lines and lines[0].lstrip().startswith("%%"):
+        magic = lines[0].strip()
+        if (magic[2:].split() or [""])[0] not in PYTHON_CELL_MAGICS:
+            return None, [f"cell magic `{magic[:40]}`: cell skipped"]
+        lines[0] = "pass"  # the cell's body is Python: %%time keeps a cell's definitions
+        notes.append(f"line 1: cell magic `{magic[:40]}` not run, the cell's code is")
     for index, line in enumerate(lines):
         match = _MAGIC.match(line) or _HELP.match(line)
         if match:

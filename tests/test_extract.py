@@ -37,11 +37,14 @@ def test_definitions_only_skips_training_plotting_and_input(tmp_path):
 
 def test_magics_shell_and_help_are_neutralised(tmp_path):
     path = notebook(tmp_path, "%matplotlib inline\n!pip install torch\nfiles = !ls\nx = 1\ntorch.nn?",
-                    "%%time\nimport os\nos.system('rm -rf /')")
+                    "%%bash\nimport os\nos.system('rm -rf /')",
+                    "%%time\ndef f():\n    return 1\nf()")
     e = extract(path)
-    assert codes(e) == ["x = 1"]
+    assert codes(e) == ["x = 1", "def f():\n    return 1"]
     assert e.statements[0]["line"] == 4
+    assert e.statements[1]["cell"] == 4 and e.statements[1]["line"] == 2
     assert e.report[1].status == "skipped"
+    assert "`%%time` not run" in " ".join(e.report[2].notes)
 
 
 def test_a_cell_that_does_not_parse_is_reported_and_the_rest_kept(tmp_path):
