@@ -25,6 +25,9 @@ SAFE_CALL_ROOTS = {"np", "numpy", "torch", "math", "nn", "F"}
 UNSAFE_ATTRIBUTES = {"fit", "train", "backward", "step", "show", "plot", "savefig", "load",
                      "save", "input", "system", "run", "read", "open"}
 PYTHON_CELL_MAGICS = ("time", "timeit", "capture", "prun")
+# What a cell that does not parse would have defined at its top level (for the hint).
+_DEFINES = re.compile(r"^(?:async\s+def|def|class)\s+(\w+)|^(\w+)\s*(?::[^=\n]*)?=(?!=)",
+                      re.MULTILINE)
 _MAGIC = re.compile(r"^(\s*)([%!]|\?|[\w.\[\]]+\s*=\s*[%!])")
 _HELP = re.compile(r"^(\s*)[\w.\[\]()]+\?{1,2}\s*$")
 
@@ -51,7 +54,8 @@ class Extraction:
     statements: list = dataclasses.field(default_factory=list)
     report: list = dataclasses.field(default_factory=list)
     defined: dict = dataclasses.field(default_factory=dict)
-    skipped: dict = dataclasses.field(default_factory=dict)  # name: [[cell, line, why], ...]
+    # name: [[cell, line, why], ...] for each definition of it that did not run
+    skipped: dict = dataclasses.field(default_factory=dict)
     error: str = ""
 
 
@@ -137,8 +141,14 @@ def _add_cell(extraction, number, source):
         report.status = "not parsed"
         line = getattr(exc, "lineno", None)
         where = f" at line {line}" if line else ""
-        report.notes.append(f"syntax error{where}: {getattr(exc, 'msg', exc)}; cell skipped, "
-                            f"the rest of the notebook is still graded")
+        error = f"syntax error{where}: {getattr(exc, 'msg', exc)}"
+        report.notes.append(f"{error}; cell skipped, the rest of the notebook is still graded")
+        for found in _DEFINES.finditer(cleaned):
+            name = found.group(1) or found.group(2)
+            extraction.skipped.setdefault(name, []).append([
+                number, cleaned.count("\n", 0, found.start()) + 1,
+                f"`{name}` is defined here, but the cell has a {error}, so none of it ran: "
+                f"fix that line"])
         return
     if not tree.body:
         report.status = "empty"
@@ -158,7 +168,11 @@ def _add_cell(extraction, number, source):
         if reason:
             skipped.append(f"line {node.lineno}: {reason}")
             for name in _assigned(node):
-                extraction.skipped.setdefault(name, []).append([number, node.lineno, reason])
+                extraction.skipped.setdefault(name, []).append([
+                    number, node.lineno,
+                    f"{reason}. The grader runs only the notebook's definitions (imports, "
+                    f"def, class, assignments of data): define `{name}` at the top level of a "
+                    f"cell, with def or class, as in the handout"])
             continue
         extraction.statements.append({"cell": number, "line": _first_line(node),
                                       "code": _segment(lines, node)})

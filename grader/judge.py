@@ -213,9 +213,7 @@ def _missing_hint(context, name):
     if similar:
         return f"found `{similar[0]}`: names must be spelled exactly as in the handout, `{name}`"
     for cell, line, why in extraction.skipped.get(name, []) if extraction is not None else []:
-        return (f"cell {cell}, line {line}: {why}. The grader runs only the notebook's "
-                f"definitions (imports, def, class, assignments of data): define `{name}` "
-                f"at the top level of a cell, with def or class, as in the handout")
+        return f"cell {cell}, line {line}: {why}"
     return ""
 
 

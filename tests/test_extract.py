@@ -150,6 +150,19 @@ def test_skipped_definitions_are_remembered_by_name(tmp_path):
     path = notebook(tmp_path, "mselossfunc = make_loss()",
                     "if True:\n    class MLP:\n        pass\n    MLP().fit()")
     e = extract(path)
-    assert e.skipped["mselossfunc"] == [[2, 1, "assignment to `mselossfunc` that calls "
-                                                "`make_loss(...)` skipped"]]
+    [[cell, line, why]] = e.skipped["mselossfunc"]
+    assert (cell, line) == (2, 1)
+    assert why.startswith("assignment to `mselossfunc` that calls `make_loss(...)` skipped")
+    assert "define `mselossfunc` at the top level of a cell" in why
     assert e.skipped["MLP"][0][:2] == [3, 1] and "if block" in e.skipped["MLP"][0][2]
+
+
+def test_names_in_a_cell_that_does_not_parse_are_remembered_with_the_error(tmp_path):
+    path = notebook(tmp_path, "import torch",
+                    "hidden_size = 16\n\nclass MLP:\n    def forward(self, x)\n        return x\n"
+                    "def helper():\n    pass\nif x == 1:\n    pass")
+    e = extract(path)
+    assert sorted(e.skipped) == ["MLP", "helper", "hidden_size"]
+    [[cell, line, why]] = e.skipped["MLP"]
+    assert (cell, line) == (3, 3)
+    assert "syntax error at line 4" in why and "none of it ran" in why
