@@ -171,8 +171,8 @@ def _add_cell(extraction, number, source):
                 extraction.skipped.setdefault(name, []).append([
                     number, node.lineno,
                     f"{reason}. The grader runs only the notebook's definitions (imports, "
-                    f"def, class, assignments of data): define `{name}` at the top level of a "
-                    f"cell, with def or class, as in the handout"])
+                    f"def, class, assignments of data), so `{name}` was never set: define it "
+                    f"at the top level of a cell with def or class, or assign it plain data"])
             continue
         extraction.statements.append({"cell": number, "line": _first_line(node),
                                       "code": _segment(lines, node)})

@@ -13,6 +13,7 @@ import functools
 import gc
 import io
 import os
+import re
 import threading
 import traceback
 
@@ -152,6 +153,9 @@ class GradingPlugin:
         record = _classify(call.excinfo)
         if record.outcome == "missing":
             record.hint = _missing_hint(self.context, call.excinfo.value.reply.missing) or record.hint
+        undefined = _UNDEFINED.match(record.seen) if record.outcome == "error" else None
+        if undefined:  # the student's code uses a global that did not load: say why
+            record.hint = _missing_hint(self.context, undefined.group(1)) or record.hint
         record.output = self.context._output()
         record.duration = call.duration
         record.details.update(self.context.details)
@@ -197,6 +201,9 @@ def _classify(excinfo):
                     "than calling .cuda()")
         return _record("error", seen=reply.error, hint=hint, traceback=reply.traceback)
     return _internal(error)
+
+
+_UNDEFINED = re.compile(r"NameError: name '(\w+)' is not defined")
 
 
 def _missing_hint(context, name):

@@ -153,7 +153,7 @@ def test_skipped_definitions_are_remembered_by_name(tmp_path):
     [[cell, line, why]] = e.skipped["mselossfunc"]
     assert (cell, line) == (2, 1)
     assert why.startswith("assignment to `mselossfunc` that calls `make_loss(...)` skipped")
-    assert "define `mselossfunc` at the top level of a cell" in why
+    assert "so `mselossfunc` was never set: define it at the top level of a cell" in why
     assert e.skipped["MLP"][0][:2] == [3, 1] and "if block" in e.skipped["MLP"][0][2]
 
 
