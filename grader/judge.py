@@ -156,6 +156,8 @@ class GradingPlugin:
         undefined = _UNDEFINED.match(record.seen) if record.outcome == "error" else None
         if undefined:  # the student's code uses a global that did not load: say why
             record.hint = _missing_hint(self.context, undefined.group(1)) or record.hint
+        if record.outcome == "error":
+            record.hint = _redefined_hint(self.context, record.traceback) or record.hint
         record.output = self.context._output()
         record.duration = call.duration
         record.details.update(self.context.details)
@@ -222,6 +224,26 @@ def _missing_hint(context, name):
     for cell, line, why in extraction.skipped.get(name, []) if extraction is not None else []:
         return f"cell {cell}, line {line}: {why}"
     return ""
+
+
+def _redefined_hint(context, traceback):
+    """Why code that failed may not be the code the student last ran in Jupyter: the cell
+    where it failed (a skeleton left below the solution, say) defines again a name that
+    an earlier cell defined, and the grader runs the cells top to bottom."""
+    cells = _CELL_FRAME.findall(traceback or "")
+    if not cells or context.extraction is None:
+        return ""
+    failed = int(cells[-1])
+    for name, places in context.extraction.defined.items():
+        earlier = [cell for cell, _ in places if cell < failed]
+        if earlier and places[-1][0] == failed:
+            return (f"cell {failed} defines `{name}` again after cell {max(earlier)}, and the "
+                    f"grader runs the cells top to bottom, so the last definition is the one "
+                    f"graded: delete or fix the one in cell {failed}")
+    return ""
+
+
+_CELL_FRAME = re.compile(r'File "<cell (\d+)>"')
 
 
 def _internal(error):
