@@ -24,6 +24,7 @@ from .model import CheckResult
 MAX_OUTPUT = 6000
 CUDA_UNAVAILABLE = ("Torch not compiled with CUDA enabled", "Found no NVIDIA driver",
                     "No CUDA GPUs are available")
+SKELETON = "NotImplementedError:"  # bare, as the handout's skeleton raises it
 
 
 class CheckFailed(AssertionError):
@@ -156,7 +157,7 @@ class GradingPlugin:
         undefined = _UNDEFINED.match(record.seen) if record.outcome == "error" else None
         if undefined:  # the student's code uses a global that did not load: say why
             record.hint = _missing_hint(self.context, undefined.group(1)) or record.hint
-        if record.outcome == "error":
+        if record.outcome == "error" and record.seen.strip() == SKELETON:
             record.hint = _redefined_hint(self.context, record.traceback) or record.hint
         record.output = self.context._output()
         record.duration = call.duration
@@ -194,7 +195,7 @@ def _classify(excinfo):
                                 "handout asks, in the code this check runs")
         hint = ("read the traceback: it points at the line of your code that failed"
                 if reply.traceback else "")
-        if reply.error.strip() == "NotImplementedError:":  # bare, as the skeleton raises it
+        if reply.error.strip() == SKELETON:
             hint = ("this is still the handout's skeleton: replace its `raise "
                     "NotImplementedError` (the traceback says where) with your code")
         if any(marker in reply.error for marker in CUDA_UNAVAILABLE):
