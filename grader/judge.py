@@ -25,6 +25,8 @@ MAX_OUTPUT = 6000
 CUDA_UNAVAILABLE = ("Torch not compiled with CUDA enabled", "Found no NVIDIA driver",
                     "No CUDA GPUs are available")
 SKELETON = "NotImplementedError:"  # bare, as the handout's skeleton raises it
+_UNDEFINED = re.compile(r"NameError: name '(\w+)' is not defined")
+_CELL_FRAME = re.compile(r'File "<cell (\d+)>"')
 
 
 class CheckFailed(AssertionError):
@@ -206,9 +208,6 @@ def _classify(excinfo):
     return _internal(error)
 
 
-_UNDEFINED = re.compile(r"NameError: name '(\w+)' is not defined")
-
-
 def _missing_hint(context, name):
     """Why a name is missing, from what extraction and loading saw."""
     extraction = context.extraction
@@ -242,9 +241,6 @@ def _redefined_hint(context, traceback):
                     f"grader runs the cells top to bottom, so the last definition is the one "
                     f"graded: delete or fix the one in cell {failed}")
     return ""
-
-
-_CELL_FRAME = re.compile(r'File "<cell (\d+)>"')
 
 
 def _internal(error):
