@@ -221,16 +221,18 @@ def _missing_hint(context, name):
     similar = [other for other in defined if other.lower() == name.lower() and other != name]
     if similar:
         return f"found `{similar[0]}`: names must be spelled exactly as in the handout, `{name}`"
-    for cell, line, why in extraction.skipped.get(name, []) if extraction is not None else []:
+    skipped = extraction.skipped.get(name) if extraction is not None else None
+    if skipped:
+        cell, line, why = skipped[0]
         return f"cell {cell}, line {line}: {why}"
     return ""
 
 
-def _redefined_hint(context, traceback):
+def _redefined_hint(context, trace):
     """Why code that failed may not be the code the student last ran in Jupyter: the cell
     where it failed (a skeleton left below the solution, say) defines again a name that
     an earlier cell defined, and the grader runs the cells top to bottom."""
-    cells = _CELL_FRAME.findall(traceback or "")
+    cells = _CELL_FRAME.findall(trace or "")
     if not cells or context.extraction is None:
         return ""
     failed = int(cells[-1])
