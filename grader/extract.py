@@ -56,6 +56,7 @@ class Extraction:
     defined: dict = dataclasses.field(default_factory=dict)
     # name: [[cell, line, why], ...] for each definition of it that did not run
     skipped: dict = dataclasses.field(default_factory=dict)
+    imported: dict = dataclasses.field(default_factory=dict)  # name: [[cell, line], ...]
     error: str = ""
 
 
@@ -304,6 +305,10 @@ def _segment(lines, node):
 def _note_definitions(extraction, node, number):
     for name in _assigned(node):
         extraction.defined.setdefault(name, []).append([number, _first_line(node)])
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        for alias in node.names:
+            name = alias.asname or alias.name.split(".")[0]
+            extraction.imported.setdefault(name, []).append([number, node.lineno])
 
 
 def _assigned(node):

@@ -213,11 +213,13 @@ def _missing_hint(context, name):
     extraction = context.extraction
     defined = extraction.defined if extraction is not None else {}
     whole_cells = extraction is not None and extraction.mode == "execute"
+    imported = extraction.imported if extraction is not None else {}
     for failure in context.session.load_failures:
-        if any(cell == failure["cell"] and (line == failure["line"] or whole_cells)
-               for cell, line in defined.get(name, [])):
-            return (f"cell {failure['cell']} defines `{name}`, but running line "
-                    f"{failure['line']} failed: {failure['error']}")
+        for places, does in ((defined, "defines"), (imported, "imports")):
+            if any(cell == failure["cell"] and (line == failure["line"] or whole_cells)
+                   for cell, line in places.get(name, [])):
+                return (f"cell {failure['cell']} {does} `{name}`, but running line "
+                        f"{failure['line']} failed: {failure['error']}")
     similar = [other for other in defined if other.lower() == name.lower() and other != name]
     if similar:
         return f"found `{similar[0]}`: names must be spelled exactly as in the handout, `{name}`"

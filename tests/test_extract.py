@@ -166,3 +166,11 @@ def test_names_in_a_cell_that_does_not_parse_are_remembered_with_the_error(tmp_p
     [[cell, line, why]] = e.skipped["MLP"]
     assert (cell, line) == (3, 3)
     assert "syntax error at line 4" in why and "none of it ran" in why
+
+
+def test_imported_names_are_remembered_for_the_hint(tmp_path):
+    path = notebook(tmp_path, "import numpy as np\nfrom IPython.display import clear_output, display",
+                    "import torch.nn")
+    e = extract(path)
+    assert e.imported == {"np": [[2, 1]], "clear_output": [[2, 2]], "display": [[2, 2]],
+                          "torch": [[3, 1]]}
