@@ -220,13 +220,11 @@ def skip_reason(node):
         call = unsafe_call(node.value)
         return f"assignment to `{', '.join(names)}` that calls `{call}(...)` skipped" if call else ""
     if isinstance(node, ast.Try):
-        inner = node.body + node.orelse + node.finalbody + [
-            s for handler in node.handlers for s in handler.body]
-        if _only_definitions(inner):
+        if _only_definitions(_block(node)):
             return ""
         return "try block that does more than define things skipped"
     if isinstance(node, ast.If) and not _is_main_guard(node):
-        if not unsafe_call(node.test) and _only_definitions(node.body + node.orelse):
+        if not unsafe_call(node.test) and _only_definitions(_block(node)):
             return ""
         return "if block that does more than define things skipped"
     if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
@@ -320,7 +318,11 @@ def _assigned(node):
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
         return [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
     if isinstance(node, (ast.If, ast.Try)):
-        inner = node.body + node.orelse + getattr(node, "finalbody", []) + [
-            s for handler in getattr(node, "handlers", []) for s in handler.body]
-        return [name for statement in inner for name in _assigned(statement)]
+        return [name for statement in _block(node) for name in _assigned(statement)]
     return []
+
+
+def _block(node):
+    """The statements of an if or try block, every branch and handler included."""
+    return node.body + node.orelse + getattr(node, "finalbody", []) + [
+        statement for handler in getattr(node, "handlers", []) for statement in handler.body]
