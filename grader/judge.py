@@ -154,13 +154,7 @@ class GradingPlugin:
         if call.when != "call":
             return
         record = _classify(call.excinfo)
-        if record.outcome == "missing":
-            record.hint = _missing_hint(self.context, call.excinfo.value.reply.missing) or record.hint
-        undefined = _UNDEFINED.match(record.seen) if record.outcome == "error" else None
-        if undefined:  # the student's code uses a global that did not load: say why
-            record.hint = _missing_hint(self.context, undefined.group(1)) or record.hint
-        if record.outcome == "error" and record.seen.strip() == SKELETON:
-            record.hint = _redefined_hint(self.context, record.traceback) or record.hint
+        record.hint = _context_hint(self.context, record, call.excinfo) or record.hint
         record.output = self.context._output()
         record.duration = call.duration
         record.details.update(self.context.details)
@@ -206,6 +200,22 @@ def _classify(excinfo):
                     "than calling .cuda()")
         return _record("error", seen=reply.error, hint=hint, traceback=reply.traceback)
     return _internal(error)
+
+
+def _context_hint(context, record, excinfo):
+    """A hint from what extraction and loading saw, where it says more than the record's
+    own: why a name is missing, or undefined when the student's code uses it, and why the
+    handout's skeleton ran rather than the solution above it; else ''."""
+    if record.outcome == "missing":
+        return _missing_hint(context, excinfo.value.reply.missing)
+    if record.outcome != "error":
+        return ""
+    undefined = _UNDEFINED.match(record.seen)
+    if undefined:
+        return _missing_hint(context, undefined.group(1))
+    if record.seen.strip() == SKELETON:
+        return _redefined_hint(context, record.traceback)
+    return ""
 
 
 def _missing_hint(context, name):
