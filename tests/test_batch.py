@@ -211,3 +211,44 @@ def test_a_zygote_that_cannot_fork_is_replaced_and_the_submission_graded(tmp_pat
         assert zygote.generation == first + 1
     finally:
         zygote.close()
+
+
+def test_the_zygote_gathers_its_memory_in_use_into_huge_pages():
+    """A fork copies one page-table entry per page of the zygote: the memory it uses goes
+    into 2 MiB pages where the kernel has them, and memory it does not use stays unused."""
+    code = """
+import ctypes, json, mmap
+from grader.worker import zygote
+
+def region(size, flags=0):
+    memory = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | flags)
+    return memory, ctypes.addressof(ctypes.c_char.from_buffer(memory))
+
+def huge_kb(address):
+    inside = False
+    for line in open("/proc/self/smaps"):
+        fields = line.split()
+        if "-" in fields[0] and not fields[0].endswith(":"):
+            low, high = (int(bound, 16) for bound in fields[0].split("-"))
+            inside = low <= address < high
+        elif inside and fields[0] == "AnonHugePages:":
+            return int(fields[1])
+
+dense, dense_at = region(16 << 20)
+dense.write(b"x" * (16 << 20))
+MAP_NORESERVE = 0x4000  # other flags than dense's: the kernel must not merge the two
+sparse, sparse_at = region(16 << 20, MAP_NORESERVE)
+for offset in range(0, 16 << 20, 1 << 20):
+    sparse[offset] = 1
+collapsed = zygote._collapse_into_huge_pages()
+print(json.dumps([collapsed, huge_kb(dense_at), huge_kb(sparse_at)]))
+"""
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    collapsed, dense, sparse = json.loads(done.stdout)
+    if not collapsed:
+        pytest.skip("no huge pages here (transparent huge pages off, Linux before 6.1, or "
+                    "none free)")
+    assert dense >= 7 * 2048  # 16 MiB: 7 or 8 aligned huge pages
+    assert sparse == 0

@@ -13,7 +13,10 @@ frozen out of the garbage collector's reach (``gc.freeze``), so workers neither
 rescan it nor copy its pages. The seal of the grader's own code (``seal.py``) is
 taken here once, before any student code exists, and inherited: taken in each
 worker, its walk over every loaded module copied ~1,400 of the zygote's pages
-(8 ms of CPU per submission).
+(8 ms of CPU per submission). Last, its memory is gathered into 2 MiB pages
+(``_collapse_into_huge_pages``): a fork copies, and an exit drops, one page-table
+entry per page, and torch's ~150 MB in 4 KiB pages cost ~20 ms of CPU per worker;
+in huge pages, ~5 ms.
 
 The next worker is forked before it is asked for: a *spare* forks, isolates itself,
 finds its device (on the CPU it also runs autograd once; a GPU context, and its memory,
@@ -60,6 +63,9 @@ import traceback
 from . import main as worker
 from .seal import Seal
 
+HUGE_PAGE = 2 * 1024 * 1024
+SMALL_PAGES = HUGE_PAGE // 4096  # in one huge page
+MADV_COLLAPSE = 25
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUTS = 0x04000000
 CLONE_NEWIPC = 0x08000000
@@ -69,6 +75,7 @@ MAX_MESSAGE = 65536
 PR_SET_PDEATHSIG = 1
 
 _libc = ctypes.CDLL(None, use_errno=True)
+_libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
 
 
 class IsolationError(OSError):
@@ -85,6 +92,7 @@ def main(config):
     _import_handout_modules(operations)
     seal = Seal(worker.runtime.OPERATIONS)
     gc.freeze()
+    _collapse_into_huge_pages()
     zygote = Zygote(config, control, inits, seal)
     try:
         zygote.isolation = zygote.probe() if config["isolate"] else "process group"
@@ -107,6 +115,43 @@ def _import_handout_modules(operations):
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - the student's own import will say why
             traceback.print_exc()
+
+
+def _collapse_into_huge_pages():
+    """Back this process's heap and anonymous memory with huge pages where it is mostly
+    in use; how many 2 MiB ranges were collapsed.
+
+    Ranges less than half in use are left alone, so the zygote grows by a few MB at most.
+    A worker that writes into a huge page still gets a 4 KiB copy of what it wrote to. Where
+    the kernel cannot (before Linux 6.1, huge pages off, no free huge page), nothing
+    changes.
+    """
+    collapsed = 0
+    try:
+        with open("/proc/self/maps") as maps:
+            lines = maps.read().splitlines()
+        pagemap = open("/proc/self/pagemap", "rb", buffering=0)
+    except OSError:
+        return 0
+    with pagemap:
+        for line in lines:
+            fields = line.split()
+            if fields[1] != "rw-p" or (len(fields) > 5 and fields[5] != "[heap]"):
+                continue
+            low, high = (int(bound, 16) for bound in fields[0].split("-"))
+            for address in range(-(-low // HUGE_PAGE) * HUGE_PAGE, high - HUGE_PAGE + 1,
+                                 HUGE_PAGE):
+                if (2 * _pages_in_use(pagemap, address) > SMALL_PAGES
+                        and _libc.madvise(address, HUGE_PAGE, MADV_COLLAPSE) == 0):
+                    collapsed += 1
+    return collapsed
+
+
+def _pages_in_use(pagemap, address):
+    """How many of the small pages of the huge page at ``address`` are in memory."""
+    pagemap.seek(address // 4096 * 8)
+    entries = memoryview(pagemap.read(SMALL_PAGES * 8)).cast("Q")
+    return sum(entry >> 63 for entry in entries)
 
 
 class Zygote:
