@@ -12,13 +12,14 @@ Half of each before the batch and half after, so that a machine whose load drift
 does not favour either. The sample is spread evenly over the ordinary kinds (correct,
 wrong, slow): the endless loop, the crash and the unreadable file are three in the
 whole batch, and one of them in a sample of eight would make the naive way look
-slower than it is. It also measures the floor, half before the batch and half after
-for the same reason: what the checks' own computations (the judge's reference
-computations and the student's operations) take in one warm process, with no sandbox,
-no process start and no pytest overhead around them: alone, and with ``--jobs`` such
-processes at once (the batch runs ``--jobs`` judges, so each of its submissions has that
-share of the machine; on cores that share their execution units, as hyperthreads do,
-one alone runs faster than one of two).
+slower than it is. It also measures the floor, before, between and after those runs
+and the batch, for the same reason (the speed of a shared machine wanders over seconds):
+what the checks' own computations (the judge's reference computations and the student's
+operations) take in one warm process, with no sandbox, no process start and no pytest
+overhead around them: alone, and with ``--jobs`` such processes at once (the batch runs
+``--jobs`` judges, so each of its submissions has that share of the machine; on cores
+that share their execution units, as hyperthreads do, one alone runs faster than one of
+two).
 
 It prints submissions per second, mean and p95 seconds per submission, CPU seconds
 per submission (the whole machine's: run it on a quiet machine) and peak memory
@@ -93,9 +94,15 @@ def variant(kind, index):
 
 
 class TreeSampler:
-    """Samples a process and all its descendants for their peak proportional set size."""
+    """Samples a process and all its descendants for their peak proportional set size.
 
-    def __init__(self, pid, interval=0.2):
+    A sample of a batch's ~20 processes costs ~40 ms of CPU (the kernel walks their page
+    tables for the PSS): taken five times a second, the sampling took a tenth of a 2-core
+    machine from the batch it measured. So: once a second, at the lowest priority. A batch's
+    peak is its steady state (judges, zygotes, workers), which lasts far longer than that.
+    """
+
+    def __init__(self, pid, interval=1.0):
         self.pid = pid
         self.peak = 0
         self._stop = threading.Event()
@@ -103,6 +110,7 @@ class TreeSampler:
         self._thread.start()
 
     def _run(self, interval):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)  # this thread only
         while not self._stop.wait(interval):
             self.peak = max(self.peak, sum(_pss(pid) for pid in _tree(self.pid)))
 
@@ -318,16 +326,23 @@ def main():
                     if f.stem.split("_", 1)[1] not in ("endless", "crash", "unreadable")]
         sample = ordinary[::max(1, len(ordinary) // max(1, args.naive))][:args.naive]
         half = len(sample) // 2
-        floors = floor(args.floor_repeats)
-        shared = [floor_at_once(args.jobs, args.floor_repeats)]
+        floors, shared = [], []
+
+        def measure_floor():
+            floors.extend(floor(args.floor_repeats))
+            shared.append(floor_at_once(args.jobs, args.floor_repeats))
+
         ways = {"loop": 1, "parallel": args.jobs} if sample else {}
-        before = {way: naive(sample[:half], scratch / f"{way}-before", jobs)
-                  for way, jobs in ways.items()}
+        before, after = {}, {}
+        for way, jobs in ways.items():
+            measure_floor()
+            before[way] = naive(sample[:half], scratch / f"{way}-before", jobs)
+        measure_floor()
         seconds, peak, cpu, results = batch(folder, scratch / "out", args.jobs)
-        after = {way: naive(sample[half:], scratch / f"{way}-after", jobs)
-                 for way, jobs in ways.items()}
-    floors += floor(args.floor_repeats)
-    shared.append(floor_at_once(args.jobs, args.floor_repeats))
+        for way, jobs in ways.items():
+            measure_floor()
+            after[way] = naive(sample[half:], scratch / f"{way}-after", jobs)
+    measure_floor()
     floor_seconds, floor_shared = statistics.median(floors), statistics.fmean(shared)
 
     durations = {name: data["execution_time"] for name, data in results.items()}
@@ -355,10 +370,11 @@ def main():
               f"batch: {rate / naive_rate:.1f}x the throughput, "
               f"{naive_cpu / (cpu / len(values)):.1f}x less CPU per submission")
     print(f"floor:  {floor_seconds:7.2f} s of check computation per correct submission "
-          f"(judge + student operations, one warm process: median of {len(floors)} runs, half "
-          f"before the batch and half after, {min(floors):.2f} to {max(floors):.2f} s); "
+          f"(judge + student operations, one warm process: median of {len(floors)} runs taken "
+          f"between every two phases of the benchmark, {min(floors):.2f} to {max(floors):.2f} s); "
           f"{floor_shared:.2f} s each with {args.jobs} such processes computing at once, as "
-          f"the batch's {args.jobs} jobs do (before {shared[0]:.2f}, after {shared[1]:.2f})")
+          f"the batch's {args.jobs} jobs do (mean of {len(shared)}, "
+          f"{min(shared):.2f} to {max(shared):.2f} s)")
     by_kind = {}
     for name, seconds_taken in durations.items():
         by_kind.setdefault(name.split("_", 1)[1], []).append(seconds_taken)
