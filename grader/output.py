@@ -67,8 +67,8 @@ def grade_all(entries, options, out_dir, quiet=False, jobs=1, force=False, clust
             bar.note(f"{len(results)} already graded with the same file, suite, seed and "
                      f"grader version: skipped (--force regrades them)")
 
-        def record(entry, result):
-            results[entry.student_id] = finish(entry, result, key, out_dir)
+        def record(entry, result, documents=None):
+            results[entry.student_id] = finish(entry, result, key, out_dir, documents)
             bar.add(_line(result))
 
         if cluster:
@@ -76,8 +76,8 @@ def grade_all(entries, options, out_dir, quiet=False, jobs=1, force=False, clust
             clusters.grade_on_cluster(todo, options, cluster, record, sandbox=sandbox)
         else:
             with pool.Pool(options, jobs, out_dir / LOG_DIR, on_note=bar.note) as workers:
-                for entry, result in workers.grade(todo):
-                    record(entry, result)
+                for entry, result, documents in workers.grade(todo):
+                    record(entry, result, documents)
     ordered = [results[entry.student_id] for entry in entries]
     statuses = [status(result) for result in ordered]
     write_gradebook(ordered, statuses, out_dir / "gradebook.csv")
@@ -89,13 +89,28 @@ def grade_all(entries, options, out_dir, quiet=False, jobs=1, force=False, clust
     return ordered
 
 
-def finish(entry, result, key, out_dir):
-    """Complete ``result`` with what the batch knows of the entry; write its files."""
+def finish(entry, result, key, out_dir, documents=None):
+    """Complete ``result`` and write its files: ``documents`` where its judge process
+    rendered them already (``rendered``), else rendered here."""
+    write_submission(completed(entry, result), out_dir, key, documents)
+    return result
+
+
+def completed(entry, result):
+    """``result`` with what the batch knows of the entry: its input's note, its file's hash."""
     if entry.note and entry.note not in result.warnings:
         result.warnings.append(entry.note)
     result.sha256 = result.sha256 or pool.file_hash(entry.path)
-    write_submission(result, out_dir, key)
     return result
+
+
+def rendered(result):
+    """A submission's own files, by name: the feedback page and Gradescope's results.json.
+
+    Judge processes render them (the main process of a batch of many jobs would spend a
+    core on it), and the main process writes them.
+    """
+    return {"feedback.html": html.feedback(result), "results.json": gradescope.dumps(result)}
 
 
 def status(result):
@@ -146,11 +161,11 @@ def resumed(entry, key, out_dir):
     return None if status(result) == "failed" else result
 
 
-def write_submission(result, out_dir, key=None):
+def write_submission(result, out_dir, key=None, documents=None):
     folder = out_dir / result.submission_id
     folder.mkdir(parents=True, exist_ok=True)
-    atomic_write(folder / "feedback.html", html.feedback(result))
-    atomic_write(folder / "results.json", gradescope.dumps(result))
+    for name, content in (documents or rendered(result)).items():
+        atomic_write(folder / name, content)
     if key is not None:
         stored = {"key": dict(key, sha256=result.sha256), "result": to_dict(result)}
         atomic_write(folder / RESUME_FILE, json.dumps(stored, default=str))

@@ -57,7 +57,9 @@ class PoolError(Exception):
 # -- main process -------------------------------------------------------------------------
 
 class Pool:
-    """Up to ``jobs`` judge processes; ``grade(entries)`` yields ``(entry, result)`` as they finish."""
+    """Up to ``jobs`` judge processes; ``grade(entries)`` yields ``(entry, result, documents)``
+    as they finish: ``documents`` are the files its judge rendered (``output.rendered``),
+    None for a result made here (its judge died or overran)."""
 
     def __init__(self, options, jobs, log_dir, on_note=print):
         self.options = options
@@ -104,7 +106,7 @@ class Pool:
                     # The judge's next submission first: it grades while this one's
                     # files are written.
                     self._assign(judge)
-                    yield entry, from_dict(message["result"])
+                    yield entry, from_dict(message["result"]), message["documents"]
             if judge.dead:
                 yield from self._replace(judge, "its judge process stopped")
         now = time.monotonic()
@@ -122,7 +124,7 @@ class Pool:
         if self._queue:
             self._start(judge.index, judge.starts if not judge.ready else 0)
         if entry is not None:
-            yield entry, failure(entry, self.options, why)
+            yield entry, failure(entry, self.options, why), None
 
     def _start(self, index, starts=0):
         judge = JudgeProcess(index, self.options, self.log_dir, starts + 1)
@@ -172,7 +174,8 @@ class JudgeProcess:
     def assign(self, entry):
         self.entry = entry
         self.deadline = time.monotonic() + self.cap
-        self._send({"grade": {"path": str(entry.path), "student_id": entry.student_id}})
+        self._send({"grade": {"path": str(entry.path), "student_id": entry.student_id,
+                              "note": entry.note}})
 
     def receive(self):
         """The complete messages available now; sets ``dead`` at end of file."""
@@ -270,20 +273,23 @@ def judge_main():
         spawn = zygote.spawn if zygote.isolation else None
         _send(messages, {"ready": True, "cap": cap, "note": note})
         while (request := _receive(reader)) is not None:
-            _send(messages, {"result": _grade(request["grade"], options, spawn, checks)})
+            _send(messages, _grade(request["grade"], options, spawn, checks))
 
     judge.serve(suite, rubric, timeouts, options.selected, options.backstop, loop)
 
 
 def _grade(request, options, spawn, checks):
+    """The message that answers ``request``: its result, and its files rendered."""
+    from . import output  # it imports this module
+    entry = Entry(request["student_id"], Path(request["path"]), request["note"])
     try:
-        result = grading.grade(request["path"], options, student_id=request["student_id"],
+        result = grading.grade(entry.path, options, student_id=entry.student_id,
                                spawn=spawn, checks=checks)
     except Exception:  # noqa: BLE001 - one submission's grader bug must not stop the batch
         traceback.print_exc()
-        entry = Entry(request["student_id"], Path(request["path"]))
         result = failure(entry, options, "internal error (see the judge log)")
-    return to_dict(result)
+    result = output.completed(entry, result)
+    return {"result": to_dict(result), "documents": output.rendered(result)}
 
 
 def _operations(options):
