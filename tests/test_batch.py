@@ -203,6 +203,11 @@ def test_a_zygote_that_cannot_fork_is_replaced_and_the_submission_graded(tmp_pat
         (maker,) = [pid for pid in processes.descendants(python)
                     if os.readlink(f"/proc/{pid}/ns/pid") == own]
         os.kill(maker, signal.SIGKILL)
+        # The PID 1s die with the init maker, and the spare worker with its PID 1: wait for
+        # that, or the spare may be handed the submission and die while loading it.
+        deadline = time.monotonic() + 30
+        while processes.descendants(python) and time.monotonic() < deadline:
+            time.sleep(0.05)
         first = zygote.generation
         path = tmp_path / "student.py"
         path.write_text(REFERENCE)
