@@ -10,11 +10,11 @@ collection) are paid once per job, not once per submission:
   sandbox command, that has torch imported and warmed and forks a fresh, isolated
   worker for every worker start the judge's ``WorkerSession`` asks for.
 
-The main process only hands out submissions and collects results (plain data,
-``model.to_dict``). A judge that dies or overruns its submission's time cap is
-killed and replaced; that submission gets a result saying the grader failed on it,
-and the batch goes on. Judges die with the main process (parent-death signal), and
-their zygotes with them.
+The main process only hands out submissions, collects results (plain data,
+``model.to_dict``) and writes the files their judges rendered. A judge that dies or
+overruns its submission's time cap is killed and replaced; that submission gets a
+result saying the grader failed on it, and the batch goes on. Judges die with the main
+process (parent-death signal), and their zygotes with them.
 """
 import collections
 import contextlib
