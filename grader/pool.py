@@ -340,6 +340,7 @@ class Zygote:
         self.control = None
         self.generation = 0
         self._exited = {}
+        self._lost = set()
         self._discarded = set()
 
     def start(self):
@@ -356,6 +357,7 @@ class Zygote:
         self.control = ours
         self.generation += 1
         self._exited = {}
+        self._lost = set()
         self._discarded = set()
 
     def wait_ready(self):
@@ -410,6 +412,10 @@ class Zygote:
         if self._exited.pop(pid, None) is None:
             self._discarded.add(pid)
 
+    def lost(self, pid, generation):
+        """Whether worker ``pid``, gone, died because its namespace ended under it."""
+        return generation == self.generation and pid in self._lost
+
     def wait(self, pid, generation, timeout=None):
         """The exit status of worker ``pid`` (killed: -SIGKILL when its zygote is gone)."""
         if generation != self.generation:
@@ -443,6 +449,8 @@ class Zygote:
                     self._discarded.discard(pid)
                 else:
                     self._exited[pid] = message["status"]
+                    if message.get("lost"):
+                        self._lost.add(pid)
                 return {}
             return message
         return None
@@ -465,6 +473,7 @@ class ForkedWorker:
     pid: int
     generation: int
     returncode: int = None
+    lost: bool = False
 
     def kill(self):
         if self.returncode is None and self.generation == self.zygote.generation:
@@ -473,6 +482,7 @@ class ForkedWorker:
     def wait(self, timeout=None):
         if self.returncode is None:
             self.returncode = self.zygote.wait(self.pid, self.generation, timeout)
+            self.lost = self.zygote.lost(self.pid, self.generation)
         return self.returncode
 
     def discard(self):

@@ -24,11 +24,14 @@ OUTPUT_TAIL = 1024
 MAX_LOAD_ATTEMPTS = 4
 PIPE_SIZE = 1 << 20
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
+LOST = ("the worker's sandbox ended under it, which no submission can cause: the grader's "
+        "fault, not yours")
 
 
 @dataclasses.dataclass
 class Reply:
-    """What one operation gave: ``status`` is ok, error, missing, timeout or crashed."""
+    """What one operation gave: ``status`` is ok, error, missing, timeout or crashed; or
+    lost, when the worker died of the grader's fault (the session tries again once)."""
     status: str
     value: object = None
     error: str = ""
@@ -120,13 +123,17 @@ class WorkerSession:
 
     def call(self, operation, args, timeout):
         """Run ``operation`` on the loaded submission within ``timeout`` seconds."""
-        if self._budget_left() <= 0:
-            return Reply("timeout", error=self._spent())
-        if not self._ensure_loaded():
-            if self.broken is None:
+        for _ in range(2):  # a worker lost by the grader's fault: once more, on a fresh one
+            if self._budget_left() <= 0:
                 return Reply("timeout", error=self._spent())
-            return Reply("error", error=self.broken)
-        return self._request({"op": operation, "args": args}, timeout)
+            if not self._ensure_loaded():
+                if self.broken is None:
+                    return Reply("timeout", error=self._spent())
+                return Reply("error", error=self.broken)
+            reply = self._request({"op": operation, "args": args}, timeout)
+            if reply.status != "lost":
+                return reply
+        return reply
 
     def _budget_left(self):
         """Seconds left of the submission's time budget (counted from its first start)."""
@@ -164,6 +171,8 @@ class WorkerSession:
             reply = self._request({"op": "load", "args": {
                 "cells": {str(k): v for k, v in self.cells.items()},
                 "statements": self.statements}}, self.load_timeout)
+            if reply.status == "lost":
+                continue  # no statement's fault: load again on a fresh worker
             if reply.status == "ok":
                 # a worker restarted after a failed check reloads: report each failure once
                 self.load_failures += [f for f in reply.value["failures"]
@@ -193,7 +202,7 @@ class WorkerSession:
                 return Reply("crashed", error=error)
         capture = Capture()
         reply = self._await(self.startup_timeout, capture)
-        if reply.status == "crashed" and again:
+        if reply.status in ("crashed", "lost") and again:
             self._kill()
             return self._start(again=False)
         if reply.status != "ok" and capture.text().strip():
@@ -241,7 +250,7 @@ class WorkerSession:
         try:
             _write_all(self._requests, encode(dict(message, id=self._request_id)))
         except OSError:
-            reply = Reply("crashed", error=self._death())
+            reply = self._death()
         else:
             reply = self._await(min(timeout, budget), capture, self._request_id)
             if reply.status == "timeout" and budget < timeout:
@@ -293,7 +302,7 @@ class WorkerSession:
                             capture.add(data)
                     elif data is None:
                         self._drain(capture)
-                        return Reply("crashed", error=self._death())
+                        return self._death()
                     elif data:
                         self._reader.feed(data)
 
@@ -305,24 +314,17 @@ class WorkerSession:
             capture.add(data)
 
     def _death(self):
-        """Why the worker stopped answering, in words, after making sure it is gone."""
+        """Why the worker stopped answering, as a reply, after making sure it is gone:
+        ``lost`` when its sandbox ended under it, else ``crashed``."""
         process = self._process
         try:
             code = process.wait(timeout=2)
         except subprocess.TimeoutExpired:
             code = None
         self._kill()
-        if code is None:
-            return "the worker closed its reply channel"
-        if code < 0 or code > 128:
-            number = -code if code < 0 else code - 128
-            name = signal.Signals(number).name if number in signal.Signals._value2member_map_ else number
-            hint = {"SIGKILL": " (out of memory, or a CPU-time limit)",
-                    "SIGXCPU": " (CPU-time limit)", "SIGXFSZ": " (file-size limit)",
-                    "SIGSEGV": " (a crash in native code)"}.get(str(name), "")
-            return f"the worker process was killed by {name}{hint}"
-        return (f"the worker process exited with status {code} while running the "
-                f"student's code (sys.exit or os._exit?)")
+        if process.lost:
+            return Reply("lost", error=LOST)
+        return Reply("crashed", error=_cause_of_death(code))
 
     def _kill(self):
         """Kill the worker and every process it started; delete its scratch folder."""
@@ -355,8 +357,9 @@ class WorkerSession:
         """The default ``spawn``: a cold worker process started with the sandbox's command.
 
         A ``spawn`` returns a handle with ``kill()`` (the worker and everything it started),
-        ``wait(timeout=None)`` (its exit status, or ``subprocess.TimeoutExpired``) and
-        ``discard()`` (kill it, for good: no one asks for its status).
+        ``wait(timeout=None)`` (its exit status, or ``subprocess.TimeoutExpired``),
+        ``discard()`` (kill it, for good: no one asks for its status) and ``lost`` (after
+        ``wait``: true when its sandbox ended under it, which its own code cannot cause).
         """
         argv = sandboxes.worker_command(self.sandbox, dict(config, reply_fd=reply_w))
         return ProcessGroup(subprocess.Popen(
@@ -366,6 +369,8 @@ class WorkerSession:
 
 class ProcessGroup:
     """A worker started in its own session: killing it kills its whole process group."""
+
+    lost = False
 
     def __init__(self, process):
         self.process = process
@@ -383,6 +388,21 @@ class ProcessGroup:
     def discard(self):
         self.kill()
         self.wait()
+
+
+def _cause_of_death(code):
+    """A dead worker's exit status (None: unknown), in words."""
+    if code is None:
+        return "the worker closed its reply channel"
+    if code < 0 or code > 128:
+        number = -code if code < 0 else code - 128
+        name = signal.Signals(number).name if number in signal.Signals._value2member_map_ else number
+        hint = {"SIGKILL": " (out of memory, or a CPU-time limit)",
+                "SIGXCPU": " (CPU-time limit)", "SIGXFSZ": " (file-size limit)",
+                "SIGSEGV": " (a crash in native code)"}.get(str(name), "")
+        return f"the worker process was killed by {name}{hint}"
+    return (f"the worker process exited with status {code} while running the "
+            f"student's code (sys.exit or os._exit?)")
 
 
 def _write_all(fd, data):

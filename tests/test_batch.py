@@ -184,30 +184,14 @@ def test_batch_killed_resumed_and_complete(tmp_path):
 def test_a_zygote_that_cannot_fork_is_replaced_and_the_submission_graded(tmp_path):
     """A warm worker's namespace needs the zygote's init maker; if it dies (killed here),
     the zygote cannot fork, and a fresh zygote grades the submission instead."""
-    from grader import grading, pool, processes, sandbox as sandboxes
+    from grader import grading, pool, sandbox as sandboxes
 
     options = grading.Options(sandbox=sandboxes.choose())
     zygote = pool.Zygote(options.sandbox, "grader.suites.ex08.ops", options.device)
     zygote.start()
     try:
         assert zygote.wait_ready() == ""
-        if zygote.isolation != "namespaces":
-            pytest.skip(f"warm workers get {zygote.isolation!r} here, not namespaces")
-        # Below the sandbox's own processes: the zygote, the Python above all others. Below
-        # it, only the init maker shares its PID namespace (the spare worker and the PID 1s
-        # have their own).
-        pythons = [pid for pid in processes.descendants(zygote.process.pid)
-                   if Path(f"/proc/{pid}/comm").read_text().startswith("python")]
-        python = max(pythons, key=lambda pid: len(processes.descendants(pid)))
-        own = os.readlink(f"/proc/{python}/ns/pid")
-        (maker,) = [pid for pid in processes.descendants(python)
-                    if os.readlink(f"/proc/{pid}/ns/pid") == own]
-        os.kill(maker, signal.SIGKILL)
-        # The PID 1s die with the init maker, and the spare worker with its PID 1: wait for
-        # that, or the spare may be handed the submission and die while loading it.
-        deadline = time.monotonic() + 30
-        while processes.descendants(python) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        _kill_init_maker(zygote)
         first = zygote.generation
         path = tmp_path / "student.py"
         path.write_text(REFERENCE)
@@ -216,6 +200,57 @@ def test_a_zygote_that_cannot_fork_is_replaced_and_the_submission_graded(tmp_pat
         assert zygote.generation == first + 1
     finally:
         zygote.close()
+
+
+def test_a_worker_whose_namespace_ends_under_it_is_replaced_not_blamed(tmp_path):
+    """The PID 1s die with the init maker, and a worker with its PID 1: no student code can
+    do that, so the operation runs again on a fresh worker (of a fresh zygote) rather than
+    failing the check with "killed by SIGKILL"."""
+    from grader import grading, pool, sandbox as sandboxes
+    from grader.extract import extract
+    from grader.session import WorkerSession
+
+    options = grading.Options(sandbox=sandboxes.choose())
+    zygote = pool.Zygote(options.sandbox, "grader.suites.ex08.ops", options.device)
+    zygote.start()
+    path = tmp_path / "student.py"
+    path.write_text(REFERENCE)
+    extracted = extract(path)
+    try:
+        with WorkerSession(options.sandbox, "grader.suites.ex08.ops", extracted.statements,
+                           extracted.cells, spawn=zygote.spawn) as session:
+            assert zygote.wait_ready() == ""
+            assert session.call("mlp.hyperparameters", {}, 30).status == "ok"
+            first = zygote.generation
+            _kill_init_maker(zygote)  # and with it the loaded worker
+            reply = session.call("mlp.hyperparameters", {}, 30)
+            assert reply.status == "ok", reply.error
+            assert session.starts == 2
+            assert zygote.generation == first + 1
+    finally:
+        zygote.close()
+
+
+def _kill_init_maker(zygote):
+    """Kill the zygote's init maker (of a zygote that said it is ready), and wait for its
+    PID 1s and their workers to go."""
+    from grader import processes
+
+    if zygote.isolation != "namespaces":
+        pytest.skip(f"warm workers get {zygote.isolation!r} here, not namespaces")
+    # Below the sandbox's own processes: the zygote, the Python above all others. Below
+    # it, only the init maker shares its PID namespace (the workers and the PID 1s have
+    # their own).
+    pythons = [pid for pid in processes.descendants(zygote.process.pid)
+               if Path(f"/proc/{pid}/comm").read_text().startswith("python")]
+    python = max(pythons, key=lambda pid: len(processes.descendants(pid)))
+    own = os.readlink(f"/proc/{python}/ns/pid")
+    (maker,) = [pid for pid in processes.descendants(python)
+                if os.readlink(f"/proc/{pid}/ns/pid") == own]
+    os.kill(maker, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while processes.descendants(python) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def test_the_zygote_gathers_its_memory_in_use_into_huge_pages():

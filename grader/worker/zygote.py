@@ -8,7 +8,9 @@ survives a fork, so the zygote never touches them. It never runs student code
 itself. The judge talks to it over a Unix ``SOCK_SEQPACKET``
 socket: a ``fork`` request carries the three pipe ends of one worker (request,
 reply, output) as passed file descriptors, a ``kill`` request names a worker,
-and the zygote reports every worker's exit status. What the zygote imported is
+and the zygote reports every worker's exit status, and whether it was *lost*: killed
+with its namespace when the init maker died, which is the grader's fault (the judge's
+session then runs the operation again on a fresh worker). What the zygote imported is
 frozen out of the garbage collector's reach (``gc.freeze``), so workers neither
 rescan it nor copy its pages. The seal of the grader's own code (``seal.py``) is
 taken here once, before any student code exists, and inherited: taken in each
@@ -166,6 +168,7 @@ class Zygote:
         self.children = {}
         self.spare = None  # (pid, the zygote's end of its socket)
         self.quiet = set()  # spares never handed over: their exits are no worker's
+        self.killed = set()  # workers the judge had killed
 
     def probe(self):
         """Whether a child can get its own PID namespace here; the zygote's stays as it was."""
@@ -348,6 +351,7 @@ class Zygote:
     def _kill(self, pid):
         if pid not in self.children:
             return
+        self.killed.add(pid)
         _, _, init = self.children[pid]
         with contextlib.suppress(ProcessLookupError):
             if init is not None:
@@ -361,6 +365,8 @@ class Zygote:
         self.selector.unregister(pidfd)
         os.close(pidfd)
         _, status = os.waitpid(pid, 0)
+        lost = self._lost(pid, status)
+        self.killed.discard(pid)
         if init is not None:
             _end(init)
         else:
@@ -374,7 +380,16 @@ class Zygote:
         if pid in self.quiet:
             self.quiet.discard(pid)
             return
-        _send(self.control, {"exited": pid, "status": os.waitstatus_to_exitcode(status)})
+        _send(self.control, {"exited": pid, "status": os.waitstatus_to_exitcode(status),
+                             "lost": lost})
+
+    def _lost(self, pid, status):
+        """Whether worker ``pid`` died because its namespace ended under it: killed, not on
+        the judge's request, after the init maker died (with it, every PID 1). Its own code
+        cannot kill its PID 1, which ignores whatever its namespace sends it."""
+        return (pid not in self.killed and os.WIFSIGNALED(status)
+                and os.WTERMSIG(status) == signal.SIGKILL and self.inits is not None
+                and self.inits.gone())
 
     def _kill_all(self):
         for pid in list(self.children):
@@ -404,6 +419,11 @@ class InitMaker:
         theirs.close()
         os.close(own_pid_namespace)
         self.socket = ours
+
+    def gone(self):
+        """Whether the init maker has exited (it only ever answers a request)."""
+        readable, _, _ = select.select([self.socket], [], [], 0)
+        return bool(readable) and not self.socket.recv(MAX_MESSAGE, socket.MSG_PEEK)
 
     def new(self):
         """The PID of the PID 1 of a new, empty PID namespace."""
