@@ -340,7 +340,6 @@ class Zygote:
         self.control = None
         self.generation = 0
         self._exited = {}
-        self._lost = set()
         self._discarded = set()
 
     def start(self):
@@ -357,7 +356,6 @@ class Zygote:
         self.control = ours
         self.generation += 1
         self._exited = {}
-        self._lost = set()
         self._discarded = set()
 
     def wait_ready(self):
@@ -412,21 +410,18 @@ class Zygote:
         if self._exited.pop(pid, None) is None:
             self._discarded.add(pid)
 
-    def lost(self, pid, generation):
-        """Whether worker ``pid``, gone, died because its namespace ended under it."""
-        return generation == self.generation and pid in self._lost
-
     def wait(self, pid, generation, timeout=None):
-        """The exit status of worker ``pid`` (killed: -SIGKILL when its zygote is gone)."""
+        """Worker ``pid``'s exit: (status, lost), lost when it died because its namespace
+        ended under it (killed: -SIGKILL, not lost, when its zygote is gone)."""
         if generation != self.generation:
-            return -signal.SIGKILL
+            return -signal.SIGKILL, False
         deadline = None if timeout is None else time.monotonic() + timeout
         while pid not in self._exited:
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
                 raise subprocess.TimeoutExpired(f"worker {pid}", timeout)
             if self._receive(remaining) is None and self.control is None:
-                return -signal.SIGKILL
+                return -signal.SIGKILL, False
         return self._exited.pop(pid)
 
     def _receive(self, timeout):
@@ -448,9 +443,7 @@ class Zygote:
                 if pid in self._discarded:
                     self._discarded.discard(pid)
                 else:
-                    self._exited[pid] = message["status"]
-                    if message.get("lost"):
-                        self._lost.add(pid)
+                    self._exited[pid] = message["status"], message["lost"]
                 return {}
             return message
         return None
@@ -481,8 +474,7 @@ class ForkedWorker:
 
     def wait(self, timeout=None):
         if self.returncode is None:
-            self.returncode = self.zygote.wait(self.pid, self.generation, timeout)
-            self.lost = self.zygote.lost(self.pid, self.generation)
+            self.returncode, self.lost = self.zygote.wait(self.pid, self.generation, timeout)
         return self.returncode
 
     def discard(self):
