@@ -16,6 +16,7 @@ import warnings
 from pathlib import Path
 
 import nbformat
+from IPython.core.inputtransformer2 import TransformerManager
 
 MAX_BYTES = 16 * 1024 * 1024
 CONTRACT_ASSIGNMENTS = {"hidden_size", "learning_rate", "x_train", "y_train"}
@@ -25,11 +26,11 @@ SAFE_CALL_ROOTS = {"np", "numpy", "torch", "math", "nn", "F"}
 UNSAFE_ATTRIBUTES = {"fit", "train", "backward", "step", "show", "plot", "savefig", "load",
                      "save", "input", "system", "run", "read", "open"}
 PYTHON_CELL_MAGICS = ("time", "timeit", "capture", "prun")
+TIMED_LINE_MAGICS = ("time", "prun")  # run their statement in the notebook's namespace
 # What a cell that does not parse would have defined at its top level (for the hint).
 _DEFINES = re.compile(r"^(?:async\s+def|def|class)\s+(\w+)|^(\w+)\s*(?::[^=\n]*)?=(?!=)",
                       re.MULTILINE)
-_MAGIC = re.compile(r"^(\s*)([%!]|\?|[\w.\[\]]+\s*=\s*[%!])")
-_HELP = re.compile(r"^(\s*)[\w.\[\]()]+\?{1,2}\s*$")
+_TRANSFORMER = TransformerManager()
 
 
 class Unreadable(Exception):
@@ -41,6 +42,14 @@ class CellReport:
     cell: int
     status: str
     notes: list = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class Cleaned:
+    """A cell's Python (None: the cell is skipped), with notes on what was left out."""
+    python: object
+    notes: list = dataclasses.field(default_factory=list)
+    assigned: list = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
@@ -130,9 +139,12 @@ def _code_cells(data, kind, name):
 
 
 def _add_cell(extraction, number, source):
-    cleaned, notes = neutralise_ipython(source)
-    report = CellReport(number, "used", notes)
+    read = neutralise_ipython(source)
+    report = CellReport(number, "used", read.notes)
     extraction.report.append(report)
+    for name, line, why in read.assigned:
+        extraction.skipped.setdefault(name, []).append([number, line, why])
+    cleaned = read.python
     if cleaned is None:
         report.status = "skipped"
         return
@@ -184,25 +196,115 @@ def _add_cell(extraction, number, source):
 
 
 def neutralise_ipython(source):
-    """Source with magics, shell escapes and ``?`` help replaced by ``pass``.
+    """The cell as the Python Jupyter runs, with IPython's own syntax made inert.
 
-    Returns (None, notes) for a cell magic whose body is not Python (``%%bash``,
-    ``%%html``...); the body of ``%%time`` and its kind is kept.
+    IPython's input transformer turns magics, shell escapes and ``?`` help into
+    ``get_ipython()`` calls, exactly as in Jupyter (so a ``%`` that continues an
+    expression inside brackets stays Python). Each such call becomes ``pass``: magics and
+    shell lines never run. ``%time``/``%timeit``/``%prun`` on one statement keep the
+    statement, as ``%%time`` keeps its cell's code; another cell magic (``%%bash``,
+    ``%%html``...) skips the cell (its ``python`` is None). ``assigned`` lists what a
+    neutralised line set (``files = !ls``): (name, line, why).
     """
     lines = source.splitlines()
-    notes = []
-    if lines and lines[0].lstrip().startswith("%%"):
-        magic = lines[0].strip()
-        if (magic[2:].split() or [""])[0] not in PYTHON_CELL_MAGICS:
-            return None, [f"cell magic `{magic[:40]}`: cell skipped"]
-        lines[0] = "pass"  # the cell's body is Python: %%time keeps a cell's definitions
-        notes.append(f"line 1: cell magic `{magic[:40]}` not run, the cell's code is")
-    for index, line in enumerate(lines):
-        match = _MAGIC.match(line) or _HELP.match(line)
-        if match:
-            lines[index] = match.group(1) + "pass"
-            notes.append(f"line {index + 1}: IPython syntax `{line.strip()[:40]}` not run")
-    return "\n".join(lines), notes
+    first = next((i for i, line in enumerate(lines) if line.strip()), 0)
+    header = lines[first].strip() if lines else ""
+    if not header.startswith("%%"):
+        return _inert(_transform(lines, 0), lines)
+    if (header[2:].split() or [""])[0] not in PYTHON_CELL_MAGICS:
+        return Cleaned(None, [f"cell magic `{header[:40]}`: cell skipped"])
+    body = _inert(_transform(lines, first + 1), lines)
+    body.notes.insert(0, f"line {first + 1}: cell magic `{header[:40]}` not run, the "
+                         f"cell's code is")
+    return body
+
+
+def _transform(lines, start):
+    """IPython's reading of ``lines[start:]``, on the cell's own line numbers (IPython
+    drops leading blank lines)."""
+    start = next((i for i in range(start, len(lines)) if lines[i].strip()), len(lines))
+    source = "\n".join(lines[start:])
+    try:
+        source = _TRANSFORMER.transform_cell(source)
+    except Exception:  # noqa: BLE001 - IPython's tokenizer on broken input; ast reports it
+        pass
+    return "\n" * start + source
+
+
+def _inert(python, original):
+    """``python`` with each ``get_ipython()`` statement replaced by ``pass`` (or by the
+    one statement a ``%time`` line times); ``original``: the cell's lines as written."""
+    cleaned = Cleaned(python)
+    try:
+        tree = ast.parse(python)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return cleaned  # reported with the cell's syntax error
+    lines = python.splitlines()
+    same_lines = len(lines) == len(original)
+    for node in ast.walk(tree):
+        call = _ipython_call(node)
+        if call is None:
+            continue
+        start, end = node.lineno, node.end_lineno
+        shown = original[start - 1].strip()[:60] if same_lines else _shown(call)
+        indent = lines[start - 1][:node.col_offset]
+        timed = _timed_statement(call) if isinstance(node, ast.Expr) else None
+        lines[start - 1] = indent + (timed or "pass")
+        lines[start:end] = [""] * (end - start)
+        if timed:
+            cleaned.notes.append(f"line {start}: `{shown}`: the timing is not run, the "
+                                 f"statement it times is")
+            continue
+        cleaned.notes.append(f"line {start}: IPython syntax `{shown}` not run")
+        for name in _assigned(node) if node in tree.body else ():
+            cleaned.assigned.append((name, start, (
+                f"`{shown}` is IPython syntax (a magic or shell command), which the grader "
+                f"never runs, so `{name}` was never set: compute it in Python")))
+    cleaned.python = "\n".join(lines)
+    return cleaned
+
+
+def _ipython_call(node):
+    """The ``get_ipython().method(...)`` call that the statement ``node`` is, or None."""
+    if not isinstance(node, (ast.Expr, ast.Assign, ast.AnnAssign, ast.AugAssign)):
+        return None
+    call = node.value
+    if (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+            and isinstance(call.func.value, ast.Call)
+            and isinstance(call.func.value.func, ast.Name)
+            and call.func.value.func.id == "get_ipython"):
+        return call
+    return None
+
+
+def _shown(call):
+    """The IPython line a transformed call came from, as the student wrote it."""
+    args = [a.value for a in call.args if isinstance(a, ast.Constant)]
+    method = call.func.attr
+    if method in ("system", "getoutput") and args:
+        return f"!{args[0]}"[:60]
+    if method == "run_line_magic" and len(args) >= 2:
+        if args[0] in ("pinfo", "pinfo2"):
+            return f"{args[1]}{'?' * (1 + (args[0] == 'pinfo2'))}"[:60]
+        return f"%{args[0]} {args[1]}".strip()[:60]
+    return ast.unparse(call)[:60]
+
+
+def _timed_statement(call):
+    """The statement ``%time STATEMENT`` runs (Jupyter keeps what it defines), or None."""
+    if call.func.attr != "run_line_magic" or len(call.args) < 2:
+        return None
+    magic, argument = (getattr(a, "value", None) for a in call.args[:2])
+    if magic not in TIMED_LINE_MAGICS or not isinstance(argument, str):
+        return None
+    argument = argument.strip()
+    if not argument or argument.startswith("-") or "\n" in argument:
+        return None
+    try:
+        tree = ast.parse(argument)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    return argument if len(tree.body) == 1 else None
 
 
 def skip_reason(node):

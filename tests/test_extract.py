@@ -174,3 +174,51 @@ def test_imported_names_are_remembered_for_the_hint(tmp_path):
     e = extract(path)
     assert e.imported == {"np": [[2, 1]], "clear_output": [[2, 2]], "display": [[2, 2]],
                           "torch": [[3, 1]]}
+
+
+def test_a_percent_that_continues_an_expression_is_python_not_a_magic(tmp_path):
+    """The older handout's print inside train: IPython reads the `%` line as Python."""
+    train = ("def train(features, labels, model, lossfunc, optimizer, num_epoch):\n"
+             "    for epoch in range(num_epoch):\n"
+             "        loss = lossfunc(model(features), labels)\n"
+             "        print ('Epoch [%d/%d], Loss: %.4f'\n"
+             "               %(epoch+1, num_epoch, loss.item()))")
+    e = extract(notebook(tmp_path, train))
+    assert codes(e) == [train] and e.report[0].status == "used" and not e.skipped
+
+
+def test_ipython_lines_never_run_and_what_they_assign_is_reported(tmp_path):
+    path = notebook(tmp_path, "%load_ext autoreload\n%autoreload 2\n?torch\ntorch.nn??\n"
+                              "%pip install tqdm\nfiles = !ls\nimport torch",
+                    "def listing():\n    out = !ls\n    %matplotlib inline\n    return out")
+    e = extract(path)
+    assert codes(e) == ["import torch", "def listing():\n    pass\n    pass\n    return out"]
+    notes = e.report[0].notes
+    assert [n.split(":")[0] for n in notes] == [f"line {i}" for i in range(1, 7)]
+    assert "IPython syntax `files = !ls` not run" in notes[5]
+    [[cell, line, why]] = e.skipped["files"]
+    assert (cell, line) == (2, 6) and "never runs, so `files` was never set" in why
+    assert "out" not in e.skipped  # a local of the function, not a name of the notebook
+
+
+def test_leading_blank_lines_keep_the_cells_line_numbers(tmp_path):
+    """IPython drops a cell's leading blank lines; tracebacks must still match the cell."""
+    e = extract(notebook(tmp_path, "\n\n%matplotlib inline\ndef f():\n    return 1",
+                         "\n%%time\n\nhidden_size = 4"))
+    assert [(s["cell"], s["line"]) for s in e.statements] == [(2, 4), (3, 4)]
+    assert e.report[0].notes == ["line 3: IPython syntax `%matplotlib inline` not run"]
+    assert e.report[1].notes[0].startswith("line 2: cell magic `%%time`")
+
+
+def test_time_keeps_the_statement_it_times_and_timeit_options_do_not_run(tmp_path):
+    e = extract(notebook(tmp_path, "%time hidden_size = 8\n%timeit -n 3 f()\n%time\nx = 1"))
+    assert codes(e) == ["hidden_size = 8", "x = 1"]
+    assert "statement it times is" in e.report[0].notes[0]
+
+
+def test_a_script_exported_by_jupyter_calls_get_ipython_which_never_runs(tmp_path):
+    path = tmp_path / "exported.py"
+    path.write_text("get_ipython().run_line_magic('matplotlib', 'inline')\n"
+                    "get_ipython().system('pip install torch')\nimport torch\n")
+    e = extract(path)
+    assert codes(e) == ["import torch"] and e.statements[0]["line"] == 3
