@@ -19,6 +19,7 @@ import traceback
 
 import pytest
 
+from . import adaptations
 from .model import CheckResult
 
 MAX_OUTPUT = 6000
@@ -27,6 +28,22 @@ CUDA_UNAVAILABLE = ("Torch not compiled with CUDA enabled", "Found no NVIDIA dri
 SKELETON = "NotImplementedError:"  # bare, as the handout's skeleton raises it
 _UNDEFINED = re.compile(r"NameError: name '(\w+)' is not defined")
 _CELL_FRAME = re.compile(r'File "<cell (\d+)>"')
+_MODULE_CALLED = re.compile(r"(?:must be Tensor, not|'|argument of type ')"
+                            r"(ReLU|Sigmoid|Tanh|LeakyReLU|Softplus|ELU)\b")
+# Errors whose cause is one known idiom: (pattern in the error, hint).
+KNOWN_ERRORS = (
+    (_MODULE_CALLED, "`nn.{0}(x)` builds an `nn.{0}` layer (x becomes its first setting); it "
+                     "does not apply one. Write `torch.{1}(x)`, or create `self.act = nn.{0}()` "
+                     "in `__init__` and call `self.act(x)` in `forward`"),
+    (re.compile(r"invalid index of a 0-dim tensor"),
+     "a 0-dim tensor has no element [0] since PyTorch 0.4: write `loss.item()` for its number"),
+    (re.compile(r"element 0 of tensors does not require grad"),
+     "backward() found no tensor that requires grad: create w and b with "
+     "requires_grad=True, and compute the loss from the model's output without .item(), "
+     ".detach() or .data"),
+)
+_TORCH_NAMES = {"ReLU": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "LeakyReLU": "nn.functional.leaky_relu",
+                "Softplus": "nn.functional.softplus", "ELU": "nn.functional.elu"}
 
 
 class CheckFailed(AssertionError):
@@ -59,11 +76,13 @@ class Context:
         self.extraction = extraction
         self.check_id = None
         self.details = {}
+        self.adapted = []
         self._outputs = []
 
     def call(self, operation, **args):
         """The plain-data value of ``operation``; a non-ok reply raises ``StudentProblem``."""
         reply = self.session.call(operation, args, self.timeouts[self.check_id])
+        self.adapted += [entry for entry in reply.adapted if entry not in self.adapted]
         if reply.output.strip():
             self._outputs.append(reply.output)
         if reply.status != "ok":
@@ -77,6 +96,7 @@ class Context:
     def _begin(self, check_id):
         self.check_id = check_id
         self.details = {}
+        self.adapted = []
         self._outputs = []
 
     def _output(self):
@@ -90,6 +110,8 @@ class GradingPlugin:
 
     def __init__(self, rubric, timeouts, selected, backstop, loop):
         self.rubric = {entry.id: entry for entry in rubric}
+        self.policies = getattr(rubric, "adaptations", {})
+        self.adapted = {}
         self.timeouts = timeouts
         self.selected = selected
         self.backstop = backstop
@@ -133,14 +155,17 @@ class GradingPlugin:
         """Every collected check against ``context``; one ``CheckResult`` per rubric entry."""
         self.context = context
         self.records = {}
+        self.adapted = {}
         for index, item in enumerate(items):
             following = items[index + 1] if index + 1 < len(items) else None
             item.ihook.pytest_runtest_protocol(item=item, nextitem=following)
         not_run = _record("error", seen="internal grader error: the check did not run",
                           hint="this is the grader's fault, not yours: tell the course staff")
-        return [self.records.get(entry.id) or _result(entry, not_run)
-                for entry in self.rubric.values()
-                if not self.selected or entry.id in self.selected]
+        results = [self.records.get(entry.id) or _result(entry, not_run)
+                   for entry in self.rubric.values()
+                   if not self.selected or entry.id in self.selected]
+        adaptations.apply(results, self.adapted, self.policies)
+        return results
 
     def pytest_runtest_setup(self, item):
         self.context._begin(item.check_id)
@@ -158,6 +183,7 @@ class GradingPlugin:
         record.output = self.context._output()
         record.duration = call.duration
         record.details.update(self.context.details)
+        self.adapted[entry.id] = list(self.context.adapted)
         self.records[entry.id] = _result(entry, record)
 
 
@@ -189,15 +215,34 @@ def _classify(excinfo):
             return _record("timeout", seen=f"`{error.operation}` gave {reply.error}",
                            hint="look for an endless loop, or work far beyond what the "
                                 "handout asks, in the code this check runs")
+        if reply.cause == "contract":
+            return _record("error", seen=reply.error, traceback=reply.traceback,
+                           hint="the grader calls your code as the handout fixes it (names, "
+                                "signatures, shapes): make it match" + (
+                                    "; the traceback shows the function concerned"
+                                    if reply.traceback else ""))
+        if reply.cause == "grader":
+            return _record("error", seen="no line of yours raised this; the grader's own code "
+                           f"failed on what your code gave it: {reply.error}",
+                           hint="if your code does what the handout asks, this is the grader's "
+                                "fault, not yours: tell the course staff, who will review it")
         hint = ("read the traceback: it points at the line of your code that failed"
                 if reply.traceback else "")
+        for pattern, known in KNOWN_ERRORS:
+            found = pattern.search(reply.error)
+            if found:
+                hint = known.format(*found.groups(), *(_TORCH_NAMES.get(g, "") for g in
+                                                       found.groups()))
+                break
         if reply.error.strip() == SKELETON:
             hint = ("this is still the handout's skeleton: replace its `raise "
                     "NotImplementedError` (the traceback says where) with your code")
         if any(marker in reply.error for marker in CUDA_UNAVAILABLE):
-            hint = ("the grader may run your code on a CPU: pick the device with "
-                    "torch.device('cuda' if torch.cuda.is_available() else 'cpu') rather "
-                    "than calling .cuda()")
+            hint = ("the grader runs your code on a CPU: it adapts .cuda(), .to('cuda') and "
+                    "device='cuda', but not this use of CUDA (torch.cuda.FloatTensor(...) or a "
+                    "CUDA default tensor type): pick the device with torch.device('cuda' if "
+                    "torch.cuda.is_available() else 'cpu') and create tensors with "
+                    "torch.tensor(..., device=device)")
         return _record("error", seen=reply.error, hint=hint, traceback=reply.traceback)
     return _internal(error)
 

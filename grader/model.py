@@ -17,6 +17,7 @@ class CheckResult:
     duration: float = 0.0
     visibility: str = "visible"
     details: dict = dataclasses.field(default_factory=dict)
+    adapted: list = dataclasses.field(default_factory=list)
 
     @property
     def passed(self):
@@ -31,6 +32,8 @@ class CheckResult:
             parts.append(f"Seen: {self.seen}")
         if self.hint:
             parts.append(f"Hint: {self.hint}")
+        for note in self.adapted:
+            parts.append(f"Adapted: {note}")
         if self.traceback:
             parts.append("Traceback (your code):\n" + self.traceback)
         if self.output:

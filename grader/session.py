@@ -31,7 +31,10 @@ LOST = ("the worker's sandbox ended under it, which no submission can cause: the
 @dataclasses.dataclass
 class Reply:
     """What one operation gave: ``status`` is ok, error, missing, timeout or crashed; or
-    lost, when the worker died of the grader's fault (the session tries again once)."""
+    lost, when the worker died of the grader's fault (the session tries again once).
+    For an error, ``cause``: ``student`` (their code raised), ``contract`` (their object
+    is not what the contract says) or ``grader`` (raised in the grader's own code).
+    ``adapted``: what the grader adapted to run the student's code (``adapt``)."""
     status: str
     value: object = None
     error: str = ""
@@ -39,6 +42,8 @@ class Reply:
     missing: str = ""
     output: str = ""
     duration: float = 0.0
+    cause: str = "student"
+    adapted: list = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
@@ -437,10 +442,21 @@ def _statement_index(value, statements):
 
 
 def _reply_from(message):
+    adapted = _adapted(message.get("adapted"))
     if message.get("ok") is True:
-        return Reply("ok", value=message.get("value"))
+        return Reply("ok", value=message.get("value"), adapted=adapted)
     kind = message.get("kind")
-    status = kind if kind in ("error", "missing") else "error"
+    status = "missing" if kind == "missing" else "error"
     return Reply(status, error=str(message.get("error", ""))[:4000],
                  traceback=str(message.get("traceback", ""))[:8000],
-                 missing=str(message.get("name", ""))[:200])
+                 missing=str(message.get("name", ""))[:200], adapted=adapted,
+                 cause={"contract": "contract", "grader": "grader",
+                        "internal": "grader"}.get(kind, "student"))
+
+
+def _adapted(entries):
+    """The worker's list of adaptations, as plain short strings (student code runs there)."""
+    if not isinstance(entries, list):
+        return []
+    return [{"policy": str(e.get("policy"))[:40], "idiom": str(e.get("idiom"))[:200]}
+            for e in entries[:20] if isinstance(e, dict)]

@@ -10,6 +10,8 @@ import importlib
 import tomllib
 from pathlib import Path
 
+from . import adaptations
+
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
 
 
@@ -20,6 +22,15 @@ class RubricEntry:
     points: float
     timeout: float
     visibility: str = "visible"
+
+
+class Rubric(list):
+    """The rubric's entries, in contract order, and its adaptation policies
+    (``grader.adaptations``)."""
+
+    def __init__(self, entries=(), policies=None):
+        super().__init__(entries)
+        self.adaptations = policies or {}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,11 +57,13 @@ class Suite:
     def rubric(self, path=None):
         """Rubric entries in contract order; ``path`` overrides the suite's own file."""
         with open(path or self.directory / "rubric.toml", "rb") as file:
-            table = tomllib.load(file)["checks"]
-        return [RubricEntry(id=check_id, name=entry["name"], points=float(entry["points"]),
-                            timeout=float(entry.get("timeout", 10)),
-                            visibility=entry.get("visibility", "visible"))
-                for check_id, entry in table.items()]
+            toml = tomllib.load(file)
+        return Rubric([RubricEntry(id=check_id, name=entry["name"],
+                                   points=float(entry["points"]),
+                                   timeout=float(entry.get("timeout", 10)),
+                                   visibility=entry.get("visibility", "visible"))
+                       for check_id, entry in toml["checks"].items()],
+                      adaptations.policies(toml.get("adaptations", {})))
 
 
 @functools.lru_cache(maxsize=8)

@@ -50,7 +50,8 @@ def _table(result):
 def _detail(check):
     lines = [f"<details><summary>{MARKS[check.outcome]}: {_plain(check.id)}</summary>\n"]
     for label, value in (("Expected", check.expected), ("Seen", check.seen),
-                         ("Hint", check.hint), ("Traceback (your code)", check.traceback),
+                         ("Hint", check.hint), ("Adapted", "\n".join(check.adapted)),
+                         ("Traceback (your code)", check.traceback),
                          ("Your code printed", check.output)):
         if value:
             lines.append(f"**{label}**\n" + _fenced(truncate(value, MAX_FIELD)))

@@ -25,6 +25,8 @@ def summary(result, verbose=True, feedback=None, advice=False, partial=False):
                                 ("hint", check.hint), ("traceback", _tail(check.traceback))):
                 if text:
                     lines.append(_indent(f"{label}: {truncate(text, 600)}", 12))
+        if verbose and not result.error:
+            lines += [_indent(f"adapted: {truncate(note, 600)}", 12) for note in check.adapted]
     lines.append(f"  total: {result.score:g} / {result.max_score:g}  ({_suite(result)})")
     if feedback:
         lines.append(f"  feedback page (plots, tracebacks, what your code printed): {feedback}")

@@ -20,7 +20,7 @@ import resource
 import sys
 import types
 
-from . import loader, runtime
+from . import adapt, loader, runtime
 from .protocol import FrameReader, encode
 from .seal import Seal
 
@@ -156,6 +156,7 @@ def configure_device(device):
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     runtime.DEVICE = device
+    adapt.install(device)
     if device == "cuda":
         torch.use_deterministic_algorithms(True)
         torch.backends.cudnn.benchmark = False
@@ -218,10 +219,18 @@ def load(channel, request_id, namespace, cells, statements):
         failure = loader.run_statement(namespace, statement)
         if failure is not None:
             failures.append(failure)
+    runtime.loaded()
     return {"ok": True, "value": {"failures": failures}}
 
 
 def call(student, operations, name, args):
+    """The reply to one operation, with the adaptations the student's code needed."""
+    reply = _call(student, operations, name, args)
+    reply["adapted"] = runtime.take_adapted()
+    return reply
+
+
+def _call(student, operations, name, args):
     operation = operations.get(name)
     if operation is None:
         return {"ok": False, "kind": "internal", "error": f"unknown operation {name!r}"}
@@ -231,15 +240,17 @@ def call(student, operations, name, args):
     except runtime.Missing as exc:
         return {"ok": False, "kind": "missing", "error": str(exc), "name": exc.name}
     except runtime.ContractError as exc:
-        return {"ok": False, "kind": "error", "error": str(exc),
-                "traceback": loader.student_traceback(exc.__cause__ or exc)}
+        return {"ok": False, "kind": "contract", "error": str(exc),
+                "traceback": loader.student_traceback(exc.__cause__ or exc)
+                or loader.definition(exc.where)}
     except BaseException as exc:  # noqa: B036 - student code may raise SystemExit
         if isinstance(exc, MemoryError):
             return {"ok": False, "kind": "error",
                     "error": "MemoryError: the submission ran out of memory",
                     "traceback": loader.student_traceback(exc)}
-        return {"ok": False, "kind": "error", "error": loader.describe(exc),
-                "traceback": loader.student_traceback(exc)}
+        trace = loader.student_traceback(exc)
+        return {"ok": False, "kind": "error" if trace else "grader", "error": loader.describe(exc),
+                "traceback": trace}
     return {"ok": True, "value": value}
 
 

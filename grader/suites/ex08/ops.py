@@ -15,7 +15,8 @@ from torch import nn
 
 from grader.suites.ex08 import measures
 from grader.worker.optim import SGD, Adam
-from grader.worker.runtime import ContractError, device, floats, operation, shape
+from grader.worker.runtime import (ContractError, adapted, device, floats, operation,
+                                   shape)
 
 # What the handout's notebook imports besides torch: a warm zygote imports these once,
 # so a forked worker does not pay for them per submission.
@@ -56,6 +57,26 @@ def same_device_loss(lossfunc):
             target = target.to(pred.device)
         return lossfunc(pred, target)
     return loss
+
+
+def output(model, x, call):
+    """``model(x)``, which the grader goes on to use as a tensor: anything else is the
+    student's (their ``forward`` returned it), named as such, with where it is defined."""
+    out = model(x)
+    if isinstance(out, torch.Tensor):
+        return out
+    what = type(out).__name__
+    hint = ""
+    if isinstance(out, nn.Module):
+        function = f" or `torch.{what.lower()}(x)`" if what in ("ReLU", "Sigmoid", "Tanh") else ""
+        hint = (f": `nn.{what}(x)` builds an `nn.{what}` layer, it does not apply one; "
+                f"create it in __init__ (`self.act = nn.{what}()`) and call `self.act(x)`"
+                f"{function}")
+    forward = getattr(getattr(model, "forward", model), "__code__", None)
+    raise ContractError(f"{call} returned a {what}, not a tensor{hint}", where=forward)
+
+
+HANDOUT_SIZES = {"input": 1, "output": 1}
 
 
 def two_parameters(model):
@@ -103,7 +124,7 @@ def linear_forward(student, xs, values):
     seen = {}
     for how, call in (("call", model), ("forward", model.forward)):
         for name, inputs in (("1d", x), ("2d", x.reshape(-1, 1))):
-            out = call(inputs)
+            out = output(call, inputs, "model(x)" if how == "call" else "model.forward(x)")
             seen[f"{how}_{name}"] = {"shape": shape(out), "values": floats(out)}
     return {"param_shapes": [shape(p) for p in params], "outputs": seen}
 
@@ -119,9 +140,10 @@ def linear_parameters(student, xs):
              "shape": shape(p)} for p in params]
     same = len(params) == len(again) and all(a is b for a, b in zip(params, again))
     grads = None
-    if len(params) == 2 and all(i["tensor"] for i in info):
+    if len(params) == 2 and all(i["tensor"] for i in info) and any(
+            i["requires_grad"] for i in info):
         x = tensor(xs).reshape(-1, 1).to(params[0].device)
-        model(x).sum().backward()
+        output(model, x, "model(x)").sum().backward()
         # .grad of a non-leaf is None unless retained; reading it warns, and that warning
         # would show as the student's own output
         grads = [floats(p.grad.sum()) if (p.is_leaf or p.retains_grad) and p.grad is not None
@@ -168,12 +190,12 @@ def linear_train_student(student, xs, ys, values, lr, epochs, seed):
     labels = np.array(ys, dtype=np.float32).reshape(-1, 1)
     inputs = torch.from_numpy(features).to(params[0].device)
     with torch.no_grad():
-        before = floats(torch.as_tensor(model(inputs)).reshape(-1))
+        before = floats(output(model, inputs, "model(x)").reshape(-1))
     train(features, labels, model, same_device_loss(lossfunc), optimizer, epochs)
     with torch.no_grad():
-        pred = model(inputs)
+        pred = output(model, inputs, "model(x)")
     return {"params": [floats(p.reshape(-1)[0]) for p in params], "before": before,
-            "pred": floats(torch.as_tensor(pred).reshape(-1))}
+            "pred": floats(pred.reshape(-1))}
 
 
 class ProbeLinear(nn.Module):
@@ -197,7 +219,9 @@ class ProbeLinear(nn.Module):
 
 
 class SpyLoss:
-    """Mean squared error that counts its calls and where its prediction came from."""
+    """Mean squared error that counts its calls and where its prediction came from. Called
+    as ``lossfunc(targets, model(inputs))`` it computes the same (it is symmetric): the
+    grader notes the swap."""
 
     def __init__(self, probe):
         self.probe = probe
@@ -206,8 +230,13 @@ class SpyLoss:
 
     def __call__(self, pred, target):
         self.calls += 1
-        if not any(pred is out for out in self.probe.outputs[-1:]):
-            self.foreign += 1
+        latest = self.probe.outputs[-1:]
+        if not any(pred is out for out in latest):
+            if any(target is out for out in latest):
+                adapted("swapped_loss_args", "`lossfunc(targets, model(inputs))`")
+                pred, target = target, pred
+            else:
+                self.foreign += 1
         target = torch.as_tensor(target, dtype=torch.float32).to(pred.device)
         return ((pred - target) ** 2).mean()
 
@@ -231,45 +260,55 @@ def linear_train_probe(student, xs, ys, w, b, lr, epochs):
 
 @operation("nn_linear.structure")
 def nn_linear_structure(student, xs, weight, bias):
-    model = student.construct("NNLinearRegression", "NNLinearRegression()")
+    model = student.construct("NNLinearRegression", "NNLinearRegression()", sizes=HANDOUT_SIZES)
     layers = linears(model)
     params = list(model.parameters())
     out = None
     if len(layers) == 1 and layers[0].weight.shape == (1, 1):
         set_linear(layers[0], [[weight]], [bias])
         with torch.no_grad():
-            y = on_device(model)(tensor(xs).reshape(-1, 1))
+            y = output(on_device(model), tensor(xs).reshape(-1, 1), "model(x)")
         out = {"shape": shape(y), "values": floats(y.reshape(-1))}
     return {"module": True, "linears": describe_linears(model),
             "param_shapes": [shape(p) for p in params], "output": out}
 
 
 @operation("nn_linear.train")
-def nn_linear_train(student, xs, ys, weight, bias, lr, epochs):
-    """The student's module trained by the reference loop (nn.MSELoss, SGD)."""
-    model = student.construct("NNLinearRegression", "NNLinearRegression()")
+def nn_linear_train(student, xs, ys, weight, bias, lr, epochs, seed=0):
+    """The student's module trained by the reference loop (nn.MSELoss, SGD), whatever
+    holds its parameters (that is ``nn_linear.structure``'s business): from the judge's
+    weight and bias where it has one ``nn.Linear(1, 1)`` or two one-number parameters,
+    else from its own initialisation, seeded. Returns the predictions before and after."""
+    torch.manual_seed(seed)
+    model = student.construct("NNLinearRegression", "NNLinearRegression()", sizes=HANDOUT_SIZES)
+    if not isinstance(model, nn.Module):
+        raise ContractError(f"expected an nn.Module, got {type(model).__name__}")
     layers = linears(model)
-    if len(layers) != 1:
-        raise ContractError(f"expected one nn.Linear, found {len(layers)}")
-    set_linear(layers[0], [[weight]], [bias])
+    params = list(model.parameters())
+    if len(layers) == 1 and layers[0].weight.shape == (1, 1):
+        set_linear(layers[0], [[weight]], [bias])
+    elif len(params) == 2 and all(p.numel() == 1 for p in params):
+        assign(params, [weight, bias])
     model = on_device(model)
     x, y = tensor(xs).reshape(-1, 1), tensor(ys).reshape(-1, 1)
+    with torch.no_grad():
+        before = floats(output(model, x, "model(x)").reshape(-1))
     optimizer = SGD(model.parameters(), lr=lr)
     lossfunc = nn.MSELoss()
     for _ in range(epochs):
-        loss = lossfunc(model(x), y)
+        loss = lossfunc(output(model, x, "model(x)").reshape(-1, 1), y)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
     with torch.no_grad():
-        return {"pred": floats(model(x).reshape(-1))}
+        return {"before": before, "pred": floats(output(model, x, "model(x)").reshape(-1))}
 
 
 # Problem 1: MLP -------------------------------------------------------------
 
 @operation("mlp.structure")
 def mlp_structure(student, hidden, xs, w1, b1, w2, b2):
-    model = student.construct("MLP", "MLP(hidden_size)", hidden)
+    model = student.construct("MLP", "MLP(hidden_size)", hidden, sizes=mlp_sizes(hidden))
     layers = linears(model)
     numel = sum(p.numel() for p in model.parameters())
     seen = {"linears": describe_linears(model), "numel": numel, "outputs": None,
@@ -282,10 +321,10 @@ def mlp_structure(student, hidden, xs, w1, b1, w2, b2):
         set_linear(first[0], w1, b1)
         set_linear(last[0], w2, b2)
         with torch.no_grad():
-            y = model(x)
+            y = output(model, x, f"MLP({hidden})(x)")
             seen["outputs"] = {"shape": shape(y), "values": floats(y.reshape(-1))}
             last[0].weight.zero_()
-            seen["output_w2_zero"] = floats(model(x).reshape(-1))
+            seen["output_w2_zero"] = floats(output(model, x, f"MLP({hidden})(x)").reshape(-1))
     return seen
 
 
@@ -296,18 +335,21 @@ def mlp_fit(student, hidden, xs, ys, grid, lr, epochs, seed, goal=None):
     the judge's ``goal`` (``measures.meets``). Returns the predictions on ``xs`` and ``grid``
     and the epochs trained."""
     torch.manual_seed(seed)
-    model = on_device(student.construct("MLP", "MLP(hidden_size)", hidden))
+    model = on_device(student.construct("MLP", "MLP(hidden_size)", hidden,
+                                        sizes=mlp_sizes(hidden)))
     x, y = tensor(xs).reshape(-1, 1), tensor(ys).reshape(-1, 1)
     x_grid = tensor(grid).reshape(-1, 1)
     optimizer = Adam(model.parameters(), lr=lr)
 
+    call = f"MLP({hidden})(x)"
+
     def predictions(trained):
         with torch.no_grad():
-            return {"pred": floats(model(x).reshape(-1)),
-                    "grid": floats(model(x_grid).reshape(-1)), "epochs": trained}
+            return {"pred": floats(output(model, x, call).reshape(-1)),
+                    "grid": floats(output(model, x_grid, call).reshape(-1)), "epochs": trained}
 
     for epoch in range(1, epochs + 1):
-        loss = ((model(x).reshape(-1, 1) - y) ** 2).mean()
+        loss = ((output(model, x, call).reshape(-1, 1) - y) ** 2).mean()
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -316,6 +358,11 @@ def mlp_fit(student, hidden, xs, ys, grid, lr, epochs, seed, goal=None):
             if measures.meets(goal, measures.fit(ys, seen["pred"], grid, seen["grid"])):
                 return seen
     return predictions(epochs)
+
+
+def mlp_sizes(hidden):
+    """The handout's sizes of an MLP with ``hidden`` hidden units."""
+    return dict(HANDOUT_SIZES, hidden=hidden)
 
 
 @operation("mlp.hyperparameters")
@@ -367,7 +414,7 @@ def vanishing_structure(student, cases):
                  "output": None}
         model = build_deep(student, case)
         with torch.no_grad():
-            y = model(tensor(case["batch"]))
+            y = output(model, tensor(case["batch"]), "DeepSigmoidNet(x)")
         entry["output"] = {"shape": shape(y), "values": floats(y.reshape(-1))}
         seen.append(entry)
     return seen
@@ -387,7 +434,8 @@ def vanishing_gradients(student, cases, measured):
         seen.append({"student": value})
         if index in measured:
             with torch.no_grad():
-                seen[-1]["output"] = floats(model(x.unsqueeze(0)).sum())
+                seen[-1]["output"] = floats(output(model, x.unsqueeze(0),
+                                                   "DeepSigmoidNet(x)").sum())
     return seen
 
 
@@ -399,7 +447,7 @@ def vanishing_autograd(student, cases):
     for case in cases:
         model = build_deep(student, case)
         hidden, _ = deep_layers(model, 3)
-        out = model(tensor(case["x"]).unsqueeze(0)).sum()
+        out = output(model, tensor(case["x"]).unsqueeze(0), "DeepSigmoidNet(x)").sum()
         (grad,) = torch.autograd.grad(out, hidden[0].weight)
         derivatives.append(floats(grad[0, 0]))
     return derivatives

@@ -14,15 +14,22 @@ def check_structure(ctx):
     for case in ctx.cases["mlp_structure"]:
         h = case["hidden"]
         seen = ctx.call("mlp.structure", **case)
-        if seen["numel"] != 3 * h + 1:
-            raise CheckFailed(f"MLP({h}) with 3h + 1 = {3 * h + 1} parameters",
-                              f"{seen['numel']} parameters in layers {seen['linears']}",
-                              "use hidden_size for the hidden layer: nn.Linear(1, hidden_size) "
-                              "and nn.Linear(hidden_size, 1)")
+        layers = [(m["in"], m["out"]) for m in seen["linears"]]
+        if len(layers) != 2:
+            raise CheckFailed(f"MLP({h}) made of two nn.Linear layers, (1, {h}) and ({h}, 1)",
+                              f"{len(layers)} nn.Linear layers {layers}",
+                              "one hidden layer: nn.Linear(1, hidden_size), a non-linearity, "
+                              "nn.Linear(hidden_size, 1), and no other layer")
         if seen["outputs"] is None:
             raise CheckFailed(f"MLP({h}) made of nn.Linear(1, {h}) and nn.Linear({h}, 1)",
-                              f"nn.Linear layers {seen['linears']}",
-                              "build the MLP from exactly two nn.Linear layers")
+                              f"nn.Linear layers {layers}",
+                              "use hidden_size for the hidden layer: nn.Linear(1, hidden_size) "
+                              "and nn.Linear(hidden_size, 1)")
+        if seen["numel"] != 3 * h + 1:
+            raise CheckFailed(f"MLP({h}) with 3h + 1 = {3 * h + 1} parameters",
+                              f"{seen['numel']} parameters in layers {layers}",
+                              "keep to the two nn.Linear layers (with their biases): no "
+                              "nn.Parameter of your own")
         out = seen["outputs"]
         if out["shape"] not in ([len(case["xs"]), 1], [len(case["xs"])]):
             raise CheckFailed(f"an output of shape ({len(case['xs'])}, 1)",
