@@ -18,6 +18,8 @@ from pathlib import Path
 import nbformat
 from IPython.core.inputtransformer2 import TransformerManager
 
+from . import cells
+
 MAX_BYTES = 16 * 1024 * 1024
 CONTRACT_ASSIGNMENTS = {"hidden_size", "learning_rate", "x_train", "y_train"}
 SAFE_CALLS = {"float", "int", "str", "bool", "list", "tuple", "dict", "set", "range", "len",
@@ -39,9 +41,13 @@ class Unreadable(Exception):
 
 @dataclasses.dataclass
 class CellReport:
+    """How one code cell was read. ``cell``: its position in the notebook, text cells
+    included; ``label`` and ``first_line``: how the student knows it (``grader.cells``)."""
     cell: int
     status: str
     notes: list = dataclasses.field(default_factory=list)
+    label: str = ""
+    first_line: str = ""
 
 
 @dataclasses.dataclass
@@ -70,7 +76,8 @@ class Extraction:
 
 
 def extract(path, mode="definitions"):
-    """The ``Extraction`` of the file at ``path``; ``error`` is set when it cannot be read."""
+    """The ``Extraction`` of the file at ``path``; ``error`` is set when it cannot be read.
+    A code cell is numbered by its position in the notebook, text cells included."""
     path = Path(path)
     try:
         data = _read_bytes(path)
@@ -84,8 +91,12 @@ def extract(path, mode="definitions"):
     except Unreadable as exc:
         extraction.error = str(exc)
         return extraction
-    for number, source in sources:
+    names = cells.labels([(number, count) for number, count, _ in sources],
+                         module=kind == "python")
+    for number, count, source in sources:
         _add_cell(extraction, number, source)
+        extraction.report[-1].label = names[number]
+        extraction.report[-1].first_line = cells.first_line(source)
     if not extraction.statements and not extraction.error:
         extraction.error = (f"{path.name}: nothing to grade: no code cell defines anything "
                             f"(see the extraction report)")
@@ -113,7 +124,7 @@ def _code_cells(data, kind, name):
     except UnicodeDecodeError as exc:
         raise Unreadable(f"{name} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     if kind == "python":
-        return [(1, text)]
+        return [(1, None, text)]
     try:
         raw = json.loads(text)
     except RecursionError:
@@ -130,12 +141,13 @@ def _code_cells(data, kind, name):
             notebook = nbformat.reads(text, as_version=4)
     except Exception as exc:  # nbformat raises many types for malformed notebooks
         raise Unreadable(f"{name}: malformed notebook ({type(exc).__name__}: {exc})") from None
-    cells = [(number, cell.get("source", "")) for number, cell
-             in enumerate(notebook.get("cells", []), start=1)
-             if cell.get("cell_type") == "code"]
-    if not cells:
+    code = [(number, cell.get("execution_count"), cell.get("source", "")) for number, cell
+            in enumerate(notebook.get("cells", []), start=1)
+            if cell.get("cell_type") == "code"]
+    if not code:
         raise Unreadable(f"{name}: the notebook has no code cells")
-    return [(number, s if isinstance(s, str) else "".join(s)) for number, s in cells]
+    return [(number, count, s if isinstance(s, str) else "".join(s))
+            for number, count, s in code]
 
 
 def _add_cell(extraction, number, source):
@@ -305,6 +317,43 @@ def _timed_statement(call):
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
     return argument if len(tree.body) == 1 else None
+
+
+def near_miss(name, defined):
+    """The name in ``defined`` that is a plausible misspelling of ``name``, or None.
+
+    Plausible: the same but for case or underscores (``mse_loss_func``), or one typo away
+    (two for a long name: ``MyLinearRegresion``). A name of the handout's data or one
+    that only adds a word (``y_train``, ``train_loop`` for ``train``) is another name,
+    not a misspelling.
+    """
+    wanted = _spelling(name)
+    best = None
+    for other in defined:
+        if other == name or other in CONTRACT_ASSIGNMENTS or name in other.split("_"):
+            continue
+        distance = _typos(wanted, _spelling(other))
+        if distance <= (1 if len(wanted) <= 8 else 2) and (best is None or distance < best[0]):
+            best = (distance, other)
+    return best[1] if best else None
+
+
+def _spelling(name):
+    return name.replace("_", "").lower()
+
+
+def _typos(a, b):
+    """Edits (insert, delete, replace, swap two neighbours) from ``a`` to ``b``."""
+    if abs(len(a) - len(b)) > 2:
+        return 3
+    previous, row = None, list(range(len(b) + 1))
+    for i, x in enumerate(a, start=1):
+        before, previous, row = previous, row, [i] + [0] * len(b)
+        for j, y in enumerate(b, start=1):
+            row[j] = min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (x != y))
+            if i > 1 and j > 1 and x == b[j - 2] and a[i - 2] == y:
+                row[j] = min(row[j], before[j - 2] + 1)
+    return row[-1]
 
 
 def skip_reason(node):

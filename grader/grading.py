@@ -11,7 +11,7 @@ import time
 
 import grader
 
-from . import audit
+from . import audit, cells
 from . import extract as extraction
 from . import sandbox as sandboxes
 from .model import CheckResult, SubmissionResult
@@ -74,7 +74,7 @@ def grade(path, options, student_id=None, spawn=None, checks=None):
             sha256=extracted.sha256, suite=options.suite, checks=[],
             grader_version=grader.__version__, device=options.device,
             seed_label=options.seed_label, extraction=extracted.report,
-            defined=extracted.defined, sandbox_level=sandbox.level,
+            defined=extracted.defined, skipped=extracted.skipped, sandbox_level=sandbox.level,
             protections=list(sandbox.protections), warnings=list(sandbox.warnings))
         review = audit.warning(extracted.cells.values())
         if review:
@@ -86,9 +86,20 @@ def grade(path, options, student_id=None, spawn=None, checks=None):
             session.submit(extracted.statements, extracted.cells)
             result.checks = _judge(session, suite, rubric, options, extracted, checks)
             result.load_failures = session.load_failures
+            _name_cells(result)
             result.device = session.worker_info.get("device", options.device)
     result.duration = time.monotonic() - started
     return result
+
+
+def _name_cells(result):
+    """Tracebacks name the cells as the student knows them (``In [7]``), not by the
+    grader's numbering."""
+    for check in result.checks:
+        check.traceback = cells.name_frames(check.traceback, result.extraction)
+    for failure in result.load_failures:
+        failure["traceback"] = cells.name_frames(failure.get("traceback", ""),
+                                                 result.extraction)
 
 
 def _judge(session, suite, rubric, options, extracted, checks):

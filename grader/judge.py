@@ -19,7 +19,8 @@ import traceback
 
 import pytest
 
-from . import adaptations
+from . import adaptations, cells
+from .extract import near_miss
 from .model import CheckResult
 
 MAX_OUTPUT = 6000
@@ -27,7 +28,6 @@ CUDA_UNAVAILABLE = ("Torch not compiled with CUDA enabled", "Found no NVIDIA dri
                     "No CUDA GPUs are available")
 SKELETON = "NotImplementedError:"  # bare, as the handout's skeleton raises it
 _UNDEFINED = re.compile(r"NameError: name '(\w+)' is not defined")
-_CELL_FRAME = re.compile(r'File "<cell (\d+)>"')
 _MODULE_CALLED = re.compile(r"(?:must be Tensor, not|'|argument of type ')"
                             r"(ReLU|Sigmoid|Tanh|LeakyReLU|Softplus|ELU)\b")
 # Errors whose cause is one known idiom: (pattern in the error, hint).
@@ -264,24 +264,27 @@ def _context_hint(context, record, excinfo):
 
 
 def _missing_hint(context, name):
-    """Why a name is missing, from what extraction and loading saw."""
+    """Why a name is missing, from what extraction and loading saw: the statement that
+    defines it failed, or was not run (and why); else a plausible misspelling of it."""
     extraction = context.extraction
-    defined = extraction.defined if extraction is not None else {}
-    whole_cells = extraction is not None and extraction.mode == "execute"
-    imported = extraction.imported if extraction is not None else {}
+    if extraction is None:
+        return ""
+    reports = extraction.report
+    whole_cells = extraction.mode == "execute"
     for failure in context.session.load_failures:
-        for places, does in ((defined, "defines"), (imported, "imports")):
+        for places, does in ((extraction.defined, "defines"), (extraction.imported, "imports")):
             if any(cell == failure["cell"] and (line == failure["line"] or whole_cells)
                    for cell, line in places.get(name, [])):
-                return (f"cell {failure['cell']} {does} `{name}`, but running line "
-                        f"{failure['line']} failed: {failure['error']}")
-    similar = [other for other in defined if other.lower() == name.lower() and other != name]
-    if similar:
-        return f"found `{similar[0]}`: names must be spelled exactly as in the handout, `{name}`"
-    skipped = extraction.skipped.get(name) if extraction is not None else None
+                return (f"{cells.name(reports, failure['cell'])} {does} `{name}`, but running "
+                        f"line {failure['line']} failed: {failure['error']}")
+    skipped = extraction.skipped.get(name)
     if skipped:
         cell, line, why = skipped[0]
-        return f"cell {cell}, line {line}: {why}"
+        return f"{cells.where(reports, cell, line)}: {why}"
+    near = near_miss(name, extraction.defined)
+    if near:
+        return (f"found `{near}`, not `{name}`: a name must be spelled exactly alike, case "
+                f"included, where it is defined and where it is used")
     return ""
 
 
@@ -289,16 +292,18 @@ def _redefined_hint(context, trace):
     """Why code that failed may not be the code the student last ran in Jupyter: the cell
     where it failed (a skeleton left below the solution, say) defines again a name that
     an earlier cell defined, and the grader runs the cells top to bottom."""
-    cells = _CELL_FRAME.findall(trace or "")
-    if not cells or context.extraction is None:
+    found = cells.worker_frames(trace)
+    if not found or context.extraction is None:
         return ""
-    failed = int(cells[-1])
+    failed = found[-1]
+    reports = context.extraction.report
     for name, places in context.extraction.defined.items():
         earlier = [cell for cell, _ in places if cell < failed]
         if earlier and places[-1][0] == failed:
-            return (f"cell {failed} defines `{name}` again after cell {max(earlier)}, and the "
-                    f"grader runs the cells top to bottom, so the last definition is the one "
-                    f"graded: delete or fix the one in cell {failed}")
+            return (f"{cells.name(reports, failed)} defines `{name}` again after "
+                    f"{cells.name(reports, max(earlier))}, and the grader runs the cells top "
+                    f"to bottom, so the last definition is the one graded: delete or fix the "
+                    f"one in {cells.name(reports, failed, quote=False)}")
     return ""
 
 

@@ -56,6 +56,8 @@ class SubmissionResult:
     extraction: list = dataclasses.field(default_factory=list)
     load_failures: list = dataclasses.field(default_factory=list)
     defined: dict = dataclasses.field(default_factory=dict)
+    # name: [[cell, line, why], ...]: statements that define it but were not run
+    skipped: dict = dataclasses.field(default_factory=dict)
     sandbox_level: str = ""
     protections: list = dataclasses.field(default_factory=list)
     warnings: list = dataclasses.field(default_factory=list)

@@ -5,7 +5,8 @@ import warnings
 import nbformat
 import pytest
 
-from grader.extract import extract
+from grader import cells
+from grader.extract import CellReport, extract, near_miss
 
 
 def notebook(tmp_path, *sources, name="nb.ipynb", version=4):
@@ -222,3 +223,47 @@ def test_a_script_exported_by_jupyter_calls_get_ipython_which_never_runs(tmp_pat
                     "get_ipython().system('pip install torch')\nimport torch\n")
     e = extract(path)
     assert codes(e) == ["import torch"] and e.statements[0]["line"] == 3
+
+
+def test_cells_are_named_by_execution_count_and_first_line(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# Problem set 08"),
+                nbformat.v4.new_code_cell("\n# Problem 1\nimport torch", execution_count=3),
+                nbformat.v4.new_code_cell("def f():\n    return 1", execution_count=None),
+                nbformat.v4.new_code_cell("x = 1", execution_count=7),
+                nbformat.v4.new_code_cell("y = `1`" + "2" * 60, execution_count=7)]
+    path = tmp_path / "counts.ipynb"
+    path.write_text(nbformat.writes(nb))
+    reports = extract(path).report
+    assert [r.label for r in reports] == ["In [3]", "cell 3", "cell 4", "cell 5"]
+    assert cells.name(reports, 2) == "In [3] (`# Problem 1`)"
+    assert cells.where(reports, 3, 2) == "cell 3 (`def f():`), line 2"
+    assert reports[3].first_line == "y = '1'" + "2" * 40 + "..."  # quoted in backticks
+    py = tmp_path / "s.py"
+    py.write_text("import torch\n")
+    assert cells.where(extract(py).report, 1, 1) == "your file, line 1"
+
+
+def test_tracebacks_name_cells_as_the_student_knows_them():
+    reports = [CellReport(2, "used", label="In [3]", first_line="import torch"),
+               CellReport(5, "used", label="cell 5", first_line="def train(...):")]
+    trace = ('  File "<cell 5>", line 4, in train\n    loss.backward()\n'
+             '  File "<cell 2>", line 1, in helper\nValueError: bad')
+    named = cells.name_frames(trace, reports)
+    assert named.splitlines()[0] == '  File "cell 5", line 4, in train'
+    assert '  File "In [3]", line 1, in helper' in named
+    assert cells.frames(named, reports) == [(5, 4, "train"), (2, 1, "helper")]
+    assert cells.worker_frames(trace) == [5, 2]
+
+
+@pytest.mark.parametrize("name, defined, near", [
+    ("train", ["y_train", "x_train", "train_loop"], None),
+    ("train", ["Train", "y_train"], "Train"),
+    ("MyLinearRegression", ["MyLinearRegresion"], "MyLinearRegresion"),
+    ("mselossfunc", ["mse_loss_func"], "mse_loss_func"),
+    ("hidden_size", ["hiddensize", "hidden"], "hiddensize"),
+    ("learning_rate", ["lr"], None),
+    ("MLP", ["MSE", "mlp"], "mlp"),
+])
+def test_a_did_you_mean_only_for_a_plausible_misspelling(name, defined, near):
+    assert near_miss(name, defined) == near

@@ -295,7 +295,8 @@ def test_handout_page_explains_every_unfinished_check(graded):
         shown = text(card)
         assert "Expected" in shown or "Seen" in shown or "Raised in" in shown, check_id
     forward = cards["linear.forward"]
-    assert "Raised in cell 3, line 13, in parameters" in text(forward)
+    assert ("Raised in cell 3 (class MyLinearRegression:), line 13, in parameters"
+            in text(forward))
     assert "NotImplementedError" in text(forward)
     assert "grader/" not in raw and "ops.py" not in raw
 
@@ -331,12 +332,12 @@ def test_notebook_page_answers_where_names_and_cells_went(graded):
     assert cells["cell-6"][0] == "not parsed" and "syntax error" in cells["cell-6"][1]
     failure = text(dom.one(id="load-failures")) + " ".join(
         text(e) for e in dom.find("div") if "load-failure" in e["attrs"].get("class", ""))
-    assert "cell 10, line 1" in failure and "undefined_name" in failure
+    assert "cell 10 (" in failure and "), line 1" in failure and "undefined_name" in failure
     structure = cards["vanishing.structure"]
-    assert "Raised in cell 8, line" in text(structure) and "in forward" in text(structure)
+    assert "Raised in cell 8 (" in text(structure) and "in forward" in text(structure)
     assert RAISED_SCRIPT in text(structure), "the exception's <script> is shown as text"
     assert "data-pwned" not in raw
-    assert "define MyLinearRegression" in text(cards["linear.forward"])
+    assert "found MyLinearRegresion, not MyLinearRegression" in text(cards["linear.forward"])
     assert "MyLinearRegresion is close" in text(cards["linear.forward"])
 
 
@@ -399,3 +400,31 @@ def test_plots_survive_numbers_that_are_not_numbers():
                      "vanishing.decay"):
         assert "not finite or far off the chart" in _plot(cards[check_id])["attrs"]["alt"]
     assert _plot(cards["mlp.nonlinear_fit"]) is None
+
+
+def test_a_name_defined_in_a_cell_that_did_not_run_is_not_run_not_misspelt(tmp_path):
+    """`train` in a cell with a syntax error: the names table says it did not run and why;
+    it never suggests renaming `y_train` to `train`. A truly absent name gets a
+    did-you-mean only for a plausible misspelling."""
+    from grader.extract import extract
+    from grader.model import SubmissionResult
+    from grader.report import html as feedback_html
+    path = tmp_path / "nb.ipynb"
+    path.write_text(_notebook([
+        ("code", "x_train = [1.0]\ny_train = [2.0]"),
+        ("code", "def train(features, labels, model, lossfunc, optimizer, num_epoch):\n"
+                 "    for epoch in range(num_epoch)\n        pass"),
+        ("code", "class MyLinearRegresion:\n    pass")]))
+    extracted = extract(path)
+    result = SubmissionResult("nb", str(path), extracted.sha256, "public", [], "0",
+                              extraction=extracted.report, defined=extracted.defined,
+                              skipped=extracted.skipped)
+    rows = {row.name: row for row in feedback_html.name_rows(result)}
+    assert rows["train"].state == "not run" and rows["train"].near_cells == [2]
+    assert "the cell has a syntax error at line 2" in rows["train"].note
+    assert rows["MyLinearRegression"].state == "not found"
+    assert "`MyLinearRegresion` is close" in rows["MyLinearRegression"].note
+    assert rows["mselossfunc"].note == "not found at the top level"
+    page = feedback_html.feedback(result)
+    assert "<strong>NOT RUN</strong>" in page and "y_train</code> is close" not in page
+    assert "cell 2 (<code>def train(features, labels, model, lossfunc, op...</code>)" in page

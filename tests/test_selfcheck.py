@@ -32,7 +32,7 @@ def test_summary_says_where_the_page_is_and_what_to_do_next(tmp_path):
     assert f"  feedback page (plots, tracebacks, what your code printed): {page}" in lines
     assert "  total: 0 / 12  (public suite: the handout's data)" in lines
     # the traceback points at the student's line, and the error cannot act on a CI log
-    assert any('File "<cell 2>", line' in line and "mselossfunc" in line for line in lines)
+    assert any('File "cell 2", line' in line and "mselossfunc" in line for line in lines)
     assert not any(line.strip().startswith("::") for line in lines)
     assert "Next: start with linear.mse (ERROR, see above); 2 check(s) to go." in lines
     assert any("--check linear.mse" in line and "--watch" in line for line in lines)

@@ -1,6 +1,7 @@
 """``results.json`` in Gradescope's autograder format (CONTRACT.md section 4)."""
 import json
 
+from .. import cells
 from .safe import truncate
 
 MAX_TEST_OUTPUT = 6000
@@ -36,8 +37,8 @@ def overall_output(result):
     if result.error:
         lines.append(f"The submission could not be graded: {result.error}")
     for failure in result.load_failures:
-        lines.append(f"cell {failure['cell']}, line {failure['line']}: {failure['error']} "
-                     f"(statement skipped)")
+        lines.append(f"{cells.where(result.extraction, failure['cell'], failure['line'])}: "
+                     f"{failure['error']} (statement skipped)")
     lines.append(f"Sandbox: {result.sandbox_level} ({'; '.join(result.protections)})")
     lines += result.warnings
     return "\n".join(lines)

@@ -6,12 +6,13 @@ extraction notes) is escaped by Jinja2, stripped of control characters, and the 
 carries a Content-Security-Policy that allows no script and no network at all.
 """
 import dataclasses
-import difflib
 import re
 
 import jinja2
 import markupsafe
 
+from .. import cells
+from ..extract import near_miss
 from ..suites.ex08 import NAMES
 from . import plots
 from .safe import printable, truncate
@@ -28,7 +29,6 @@ VERDICT_PHRASES = {"failed": "failed", "error": "raised an error", "timeout": "t
                    "missing": "missing a name"}
 _NAMED = re.compile(r"`(\w+)`")
 _QUOTED = re.compile(r"`([^`\n]{1,120})`")
-_FRAME = re.compile(r'File "<cell (\d+)>", line (\d+), in (\S+)')
 
 _ENV = jinja2.Environment(loader=jinja2.PackageLoader("grader.report", "templates"),
                           autoescape=True, trim_blocks=True, lstrip_blocks=True,
@@ -45,11 +45,13 @@ def prose(text):
 
 @dataclasses.dataclass
 class NameRow:
-    """Where a contract name was found, for "my class was not found" questions."""
+    """Where a contract name was found, for "my class was not found" questions.
+    ``state``: found, not run (defined, but its statement was left out), not found."""
     name: str
     cells: list
     note: str
     near_cells: list = dataclasses.field(default_factory=list)
+    state: str = "found"
 
 
 @dataclasses.dataclass
@@ -98,11 +100,10 @@ def card(check, result, names):
     if withheld:
         return view
     view.plot = plots.for_check(check, result)
-    frames = _FRAME.findall(check.traceback)
+    frames = cells.frames(check.traceback, result.extraction)
     if frames:
-        cell, line, function = frames[-1]
-        view.cell = int(cell)
-        view.where = f"{place(result, view.cell)}, line {line}, in {function}"
+        view.cell, line, function = frames[-1]
+        view.where = prose(f"{cells.where(result.extraction, view.cell, line)}, in {function}")
     return view
 
 
@@ -111,16 +112,21 @@ def is_module(result):
 
 
 def place(result, cell):
-    """Where a cell is, in the student's words: a ``.py`` file is read as one cell."""
-    return "your file" if is_module(result) else f"cell {cell}"
+    """The cell as the student knows it, ``In [7]`` and its first line set as code."""
+    return prose(cells.name(result.extraction, cell))
 
 
 def name_rows(result):
-    """``result.defined`` maps a name to the (cell, line) of each statement defining it."""
+    """``result.defined`` maps a name to the (cell, line) of each statement defining it;
+    ``result.skipped`` to those of the statements that would have, but were left out."""
     failed = {(f["cell"], f["line"]) for f in result.load_failures}
     rows = []
     for name in NAMES:
         places = [tuple(p) for p in result.defined.get(name, [])]
+        if not places and result.skipped.get(name):
+            cell, line, why = result.skipped[name][0]
+            rows.append(NameRow(name, [], f"line {line}: {why}", [cell], "not run"))
+            continue
         if not places:
             rows.append(_not_found(name, result.defined))
             continue
@@ -134,12 +140,10 @@ def name_rows(result):
 
 
 def _not_found(name, defined):
-    """The row of a name not defined; a near miss (a typo, another case) is pointed out."""
-    near = [n for n in defined if n.lower() == name.lower() and n != name]
-    near = near or difflib.get_close_matches(name, [n for n in defined if n not in NAMES],
-                                             n=1, cutoff=0.8)
+    """The row of a name defined nowhere; a plausible misspelling of it is pointed out."""
+    near = near_miss(name, [n for n in defined if n not in NAMES])
     if near:
-        return NameRow(name, [], f"not found, but `{near[0]}` is close: rename it to "
+        return NameRow(name, [], f"not found, but `{near}` is close: rename it to "
                                  f"`{name}` (names are case-sensitive)",
-                       [cell for cell, _ in defined[near[0]]])
-    return NameRow(name, [], "not found at the top level")
+                       [cell for cell, _ in defined[near]], "not found")
+    return NameRow(name, [], "not found at the top level", state="not found")

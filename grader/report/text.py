@@ -1,4 +1,5 @@
 """The terminal summary: one line per check, the total, and what to do next."""
+from .. import cells
 from .safe import terminal, truncate
 
 MARKS = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "timeout": "TIMEOUT",
@@ -14,8 +15,8 @@ def summary(result, verbose=True, feedback=None, advice=False, partial=False):
     if result.error:
         lines.append(f"  could not be graded: {result.error}")
     for failure in result.load_failures:
-        lines.append(f"  cell {failure['cell']}, line {failure['line']}: {failure['error']} "
-                     f"(statement skipped)")
+        lines.append(f"  {cells.where(result.extraction, failure['cell'], failure['line'])}: "
+                     f"{failure['error']} (statement skipped)")
     width = max((len(c.id) for c in result.checks), default=10)
     for check in result.checks:
         lines.append(f"  {MARKS[check.outcome]:<8}{check.id:<{width}}  "
