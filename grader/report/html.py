@@ -21,7 +21,7 @@ MAX_SHOWN = 4000
 OUTCOME_WORDS = {"passed": "PASSED", "failed": "FAILED", "error": "ERROR", "timeout": "TIMEOUT",
                  "missing": "MISSING"}
 OUTCOME_MEANINGS = {"passed": "works", "failed": "ran, but computed the wrong thing",
-                    "error": "your code raised an exception", "timeout": "ran out of time",
+                    "error": "could not run to the end (what raised, and where, is below)", "timeout": "ran out of time",
                     "missing": "a name it needs is not defined"}
 OUTCOME_SYMBOLS = {"passed": "\u2713", "failed": "\u2717", "error": "!", "timeout": "\u231b",
                    "missing": "?"}

@@ -62,6 +62,9 @@ def same_device_loss(lossfunc):
 def output(model, x, call):
     """``model(x)``, which the grader goes on to use as a tensor: anything else is the
     student's (their ``forward`` returned it), named as such, with where it is defined."""
+    if not callable(model):
+        raise ContractError(f"{call}: a {type(model).__name__} cannot be called; the handout "
+                            f"calls models as model(x) (define __call__, or subclass nn.Module)")
     out = model(x)
     if isinstance(out, torch.Tensor):
         return out
@@ -122,7 +125,11 @@ def linear_forward(student, xs, values):
     assign(params, values)
     x = tensor(xs).to(params[0].device)
     seen = {}
-    for how, call in (("call", model), ("forward", model.forward)):
+    forward = getattr(model, "forward", None)
+    if not callable(forward):
+        raise ContractError("`MyLinearRegression` has no method `forward`: the handout asks for "
+                            "forward(x), and __call__(x) returning the same")
+    for how, call in (("call", model), ("forward", forward)):
         for name, inputs in (("1d", x), ("2d", x.reshape(-1, 1))):
             out = output(call, inputs, "model(x)" if how == "call" else "model.forward(x)")
             seen[f"{how}_{name}"] = {"shape": shape(out), "values": floats(out)}
