@@ -35,12 +35,9 @@ def install(device):
 
 
 def _is_cuda(device):
-    import torch
-    if isinstance(device, torch.device):
-        return device.type == "cuda"
     if isinstance(device, str):
         return device.split(":")[0].strip() == "cuda"
-    return False
+    return getattr(device, "type", None) == "cuda" and type(device).__name__ == "device"
 
 
 def _install_cuda_on_cpu():
@@ -53,9 +50,9 @@ def _install_cuda_on_cpu():
         return to(self, "cpu", copy=True)  # a copy, as on a GPU: not a leaf when it has a graph
 
     def to_cpu(self, *args, **kwargs):
-        if any(_is_cuda(a) for a in args) or _is_cuda(kwargs.get("device")):
+        if (args and _is_cuda(args[0])) or _is_cuda(kwargs.get("device")):
             adapted("cuda_on_cpu", "`.to('cuda')`")
-            args = tuple("cpu" if _is_cuda(a) else a for a in args)
+            args = ("cpu",) + args[1:] if args and _is_cuda(args[0]) else args
             if "device" in kwargs:
                 kwargs["device"] = "cpu"
             kwargs["copy"] = True
