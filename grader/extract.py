@@ -10,8 +10,10 @@ import ast
 import collections
 import dataclasses
 import hashlib
+import io
 import json
 import re
+import tokenize
 import warnings
 from pathlib import Path
 
@@ -87,7 +89,7 @@ def extract(path, mode="definitions"):
     kind = "notebook" if path.suffix == ".ipynb" else "python"
     extraction = Extraction(str(path), digest, kind, mode)
     try:
-        sources = _code_cells(data, kind, path.name)
+        sources, note = _code_cells(data, kind, path.name)
     except Unreadable as exc:
         extraction.error = str(exc)
         return extraction
@@ -97,6 +99,8 @@ def extract(path, mode="definitions"):
         _add_cell(extraction, number, source)
         extraction.report[-1].label = names[number]
         extraction.report[-1].first_line = cells.first_line(source)
+    if note:
+        extraction.report[0].notes.insert(0, note)
     if not extraction.statements and not extraction.error:
         extraction.error = (f"{path.name}: nothing to grade: no code cell defines anything "
                             f"(see the extraction report)")
@@ -118,13 +122,33 @@ def _read_bytes(path):
     return data
 
 
+def _python_source(data, name):
+    """A ``.py`` file's text as Python reads it (a BOM, a ``# -*- coding: latin-1 -*-``
+    line, else UTF-8), and a note; a file that is not in that encoding is read as an
+    editor on Windows saved it, in cp1252 (umlauts in comments, say)."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError:  # no declaration, and a first line that is not UTF-8
+        encoding = "utf-8"
+    try:
+        return data.decode(encoding), ""
+    except (UnicodeDecodeError, LookupError):
+        pass
+    try:
+        return data.decode("cp1252"), (f"the file is not valid {encoding.upper()}: read as "
+                                       f"Windows' cp1252, as an editor would")
+    except UnicodeDecodeError as exc:
+        raise Unreadable(f"{name} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+
+
 def _code_cells(data, kind, name):
+    if kind == "python":
+        text, note = _python_source(data, name)
+        return [(1, None, text)], note
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise Unreadable(f"{name} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    if kind == "python":
-        return [(1, None, text)]
     try:
         raw = json.loads(text)
     except RecursionError:
@@ -147,7 +171,7 @@ def _code_cells(data, kind, name):
     if not code:
         raise Unreadable(f"{name}: the notebook has no code cells")
     return [(number, count, s if isinstance(s, str) else "".join(s))
-            for number, count, s in code]
+            for number, count, s in code], ""
 
 
 def _add_cell(extraction, number, source):
@@ -168,12 +192,10 @@ def _add_cell(extraction, number, source):
         where = f" at line {line}" if line else ""
         error = f"syntax error{where}: {getattr(exc, 'msg', exc)}"
         report.notes.append(f"{error}; cell skipped, the rest of the notebook is still graded")
-        for found in _DEFINES.finditer(cleaned):
-            name = found.group(1) or found.group(2)
+        for name, line in _defined_names(cleaned):
             extraction.skipped.setdefault(name, []).append([
-                number, cleaned.count("\n", 0, found.start()) + 1,
-                f"`{name}` is defined here, but the cell has a {error}, so none of it ran: "
-                f"fix that line"])
+                number, line + 1, f"`{name}` is defined here, but the cell has a {error}, so "
+                                  f"none of it ran: fix that line"])
         return
     if not tree.body:
         report.status = "empty"
@@ -224,11 +246,23 @@ def neutralise_ipython(source):
     if not header.startswith("%%"):
         return _inert(_transform(lines, 0), lines)
     if (header[2:].split() or [""])[0] not in PYTHON_CELL_MAGICS:
-        return Cleaned(None, [f"cell magic `{header[:40]}`: cell skipped"])
+        body = "\n".join(lines[first + 1:])
+        return Cleaned(None, [f"cell magic `{header[:40]}`: cell skipped"], [
+            (name, first + 2 + line, f"`{name}` is defined in a cell that starts with "
+                                     f"`{header[:40]}`, which the grader never runs: define "
+                                     f"it in a cell of Python")
+            for name, line in _defined_names(body)])
     body = _inert(_transform(lines, first + 1), lines)
     body.notes.insert(0, f"line {first + 1}: cell magic `{header[:40]}` not run, the "
                          f"cell's code is")
     return body
+
+
+def _defined_names(text):
+    """(name, line index) of what the top level of ``text``, which need not parse, would
+    define: for the hint when it is not run."""
+    return [(found.group(1) or found.group(2), text.count("\n", 0, found.start()))
+            for found in _DEFINES.finditer(text)]
 
 
 def _transform(lines, start):

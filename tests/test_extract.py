@@ -267,3 +267,25 @@ def test_tracebacks_name_cells_as_the_student_knows_them():
 ])
 def test_a_did_you_mean_only_for_a_plausible_misspelling(name, defined, near):
     assert near_miss(name, defined) == near
+
+
+@pytest.mark.parametrize("data, note", [
+    ("# -*- coding: latin-1 -*-\n# Größe\ndef f():\n    return 'é'\n".encode("latin-1"), None),
+    ("# Größe der Schicht\ndef f():\n    return 'é'\n".encode("cp1252"), "cp1252"),
+    ("# coding: utf-8\n# Größe\ndef f():\n    return 'é'\n".encode("cp1252"), "cp1252"),
+    ("\ufeff# Größe\ndef f():\n    return 'é'\n".encode("utf-8"), None),
+])
+def test_a_py_file_is_read_in_its_encoding_as_python_or_an_editor_would(tmp_path, data, note):
+    """A script exported from Jupyter and edited in a Windows editor keeps its umlauts."""
+    path = tmp_path / "s.py"
+    path.write_bytes(data)
+    e = extract(path)
+    assert not e.error and codes(e) == ["def f():\n    return 'é'"]
+    assert (note in e.report[0].notes[0]) if note else not e.report[0].notes
+
+
+def test_a_skipped_cell_magic_cell_says_what_it_would_have_defined(tmp_path):
+    e = extract(notebook(tmp_path, "%%writefile model.py\nclass MLP:\n    pass",
+                         "from model import MLP"))
+    [[cell, line, why]] = e.skipped["MLP"]
+    assert (cell, line) == (2, 2) and "`%%writefile model.py`" in why and "never runs" in why
