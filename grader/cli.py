@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 from . import devices, grading, inputs, output, watch
+from .adjustments import AdjustmentError
 from . import sandbox as sandboxes
 from .pool import PoolError
 
@@ -45,7 +46,12 @@ def parser():
                    help="run every cell in order (inside the sandbox) instead of only the "
                         "definitions")
     p.add_argument("--check", action="append", default=[], metavar="ID",
-                   help="run only this check (repeatable)")
+                   help="run only this check (repeatable); where --out holds full results, "
+                        "this run writes under its partial/ folder instead")
+    p.add_argument("--only", action="append", default=[], metavar="STUDENT",
+                   help="with a class folder or zip: grade only this student again "
+                        "(repeatable) and rebuild the class's gradebook.csv and summary.html "
+                        "from every student's stored result")
     p.add_argument("--rubric", default=None, metavar="TOML", help="points and names of the checks")
     p.add_argument("--sandbox", choices=("auto",) + sandboxes.LEVELS, default="auto",
                    help="isolation level (default: the strongest available)")
@@ -73,13 +79,25 @@ def main(argv=None):
         return EXIT_USAGE
     with tempfile.TemporaryDirectory(prefix="grader-input-") as scratch:
         try:
-            entries = inputs.collect(args.submissions or [DEFAULT_SUBMISSIONS], scratch)
+            entries = inputs.collect(args.submissions or [DEFAULT_SUBMISSIONS], scratch,
+                                     output=Path(args.out))
         except inputs.InputError as exc:
             print(f"grade.py: error: {exc}", file=sys.stderr)
             return EXIT_USAGE
         if not entries:
             print("grade.py: error: no .ipynb or .py submissions found", file=sys.stderr)
             return EXIT_USAGE
+        unknown = sorted(set(args.only) - {entry.student_id for entry in entries})
+        if unknown:
+            print(f"grade.py: error: --only: no student {', '.join(unknown)} in "
+                  f"{' '.join(args.submissions) or DEFAULT_SUBMISSIONS}; the ids are those "
+                  f"of gradebook.csv", file=sys.stderr)
+            return EXIT_USAGE
+        if args.seed is not None or os.environ.get(grading.SECRET_SEED_VARIABLE):
+            if options.suite == "public":
+                print(f"!! a secret seed is given (--seed or ${grading.SECRET_SEED_VARIABLE}) "
+                      f"but the public suite runs, on the handout's data: add --suite hidden "
+                      f"to grade with the seed", file=sys.stderr)
         for warning in options.sandbox.warnings if options.sandbox else ():
             print(f"!! {warning}", file=sys.stderr)
 
@@ -88,8 +106,9 @@ def main(argv=None):
                 with _sigterm_as_interrupt():
                     results = output.grade_all(
                         entries, options, Path(args.out), quiet=args.quiet, jobs=args.jobs,
-                        force=args.force, cluster=args.cluster, sandbox=_worker_sandbox(args))
-            except (PoolError, *_cluster_errors(args)) as exc:
+                        force=args.force, cluster=args.cluster, sandbox=_worker_sandbox(args),
+                        only=set(args.only))
+            except (PoolError, AdjustmentError, *_cluster_errors(args)) as exc:
                 print(f"grade.py: error: {exc}", file=sys.stderr)
                 return EXIT_USAGE
             except KeyboardInterrupt:

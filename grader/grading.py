@@ -8,6 +8,7 @@ import hashlib
 import os
 import re
 import time
+import unicodedata
 
 import grader
 
@@ -44,10 +45,15 @@ class Options:
 
 
 def submission_id(path):
-    """A file-system-safe id from the submission's file or folder name."""
-    name = os.path.basename(os.path.normpath(str(path)))
+    """A file-system-safe id from the submission's file or folder name.
+
+    Letters of every script are kept (``Zoë Müller`` gives ``Zoë_Müller``, in NFC, the
+    form a zip made on macOS does not use): only separators, punctuation and control
+    characters become ``_``.
+    """
+    name = unicodedata.normalize("NFC", os.path.basename(os.path.normpath(str(path))))
     stem = re.sub(r"\.(ipynb|py)$", "", name)
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", stem).strip("._") or "submission"
+    return re.sub(r"[^\w.-]+", "_", stem).strip("._") or "submission"
 
 
 def grade(path, options, student_id=None, spawn=None, checks=None):

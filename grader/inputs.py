@@ -43,8 +43,10 @@ class Entry:
     note: str = ""
 
 
-def collect(paths, scratch):
-    """Every submission under ``paths``; zips are unpacked into ``scratch``."""
+def collect(paths, scratch, output=None):
+    """Every submission under ``paths``; zips are unpacked into ``scratch``. ``output``,
+    the folder results are written to, is never taken for a student's folder (``grade.py
+    class/ --out class/results``)."""
     entries = []
     for raw in paths:
         path = Path(raw)
@@ -53,7 +55,7 @@ def collect(paths, scratch):
         if path.is_file() and path.suffix.lower() == ".zip":
             entries += _folder(_unzip(path, Path(scratch)))
         elif path.is_dir():
-            entries += _folder(path)
+            entries += _folder(path, output)
         else:
             entries.append(Entry(submission_id(path), path))
     seen = {}
@@ -80,11 +82,11 @@ def lms_student(name):
     return None
 
 
-def _folder(folder):
+def _folder(folder, output=None):
     entries = []
     students = collections.defaultdict(list)
     for child in sorted(folder.iterdir()):
-        if child.name.startswith((".", "__")):
+        if child.name.startswith((".", "__")) or _same(child, output):
             continue
         if not child.is_dir() and child.suffix.lower() not in SUFFIXES:
             continue
@@ -98,6 +100,13 @@ def _folder(folder):
     for student, children in students.items():
         entries.append(_pick(student, children, children[0]))
     return sorted(entries, key=lambda entry: entry.student_id)
+
+
+def _same(path, other):
+    try:
+        return other is not None and path.is_dir() and path.samefile(other)
+    except OSError:
+        return False
 
 
 def _pick(student, paths, where):

@@ -18,6 +18,13 @@ class CheckResult:
     visibility: str = "visible"
     details: dict = dataclasses.field(default_factory=dict)
     adapted: list = dataclasses.field(default_factory=list)
+    adjustments: list = dataclasses.field(default_factory=list)
+    auto_score: float = None
+
+    @property
+    def adjusted(self):
+        """Whether course staff changed the points the checks gave (``grader.adjustments``)."""
+        return self.auto_score is not None
 
     @property
     def passed(self):
@@ -38,6 +45,9 @@ class CheckResult:
             parts.append("Traceback (your code):\n" + self.traceback)
         if self.output:
             parts.append("Your code printed:\n" + self.output)
+        for change in self.adjustments:
+            parts.append(f"Adjusted by {change['who']}: {change['points']:+g} points "
+                         f"({change['reason']})")
         return "\n".join(parts)
 
 

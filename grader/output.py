@@ -17,12 +17,13 @@ import glob
 import hashlib
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 
 import grader
 
-from . import grading, pool, progress
+from . import adjustments, grading, pool, progress
 from .model import from_dict, to_dict
 from .report import classroom, gradescope, html, junit, markdown, summary, text
 from .report.safe import terminal
@@ -32,61 +33,114 @@ RENDERERS = {"junit": junit.document, "markdown": markdown.summary,
              "classroom": classroom.encode}
 RESUME_FILE = ".result.json"
 LOG_DIR = ".logs"
+PARTIAL_DIR = "partial"
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
 
 
 def grade_all(entries, options, out_dir, quiet=False, jobs=1, force=False, cluster=None,
-              sandbox="auto"):
+              sandbox="auto", only=()):
     """Every entry's ``SubmissionResult``, in the order given.
 
     A batch is graded by the local pool, or with ``cluster`` (a ``--cluster`` address) on
-    Dask workers; the files written are the same either way.
+    Dask workers; the files written are the same either way. ``only`` (student ids): grade
+    those again and take every other student's stored result for the class files.
+    Raises ``AdjustmentError`` for a bad ``adjustments.csv``, before grading anything.
     """
+    known = {e.student_id for e in entries} | {
+        path.parent.name for path in out_dir.glob("*/" + RESUME_FILE)}
+    changes = adjustments.load(out_dir / adjustments.FILE, known,
+                               [entry.id for entry in _rubric(options)])
+    out_dir = partial_home(out_dir, options)
     out_dir.mkdir(parents=True, exist_ok=True)
     key = grading_key(options)
     results = {}
     todo = []
     for entry in entries:
-        previous = None if force else resumed(entry, key, out_dir)
-        if previous is None:
-            todo.append(entry)
+        if only and entry.student_id not in only:
+            previous = stored(entry, key, out_dir)
         else:
+            previous = None if force or only else resumed(entry, key, out_dir)
+            if previous is None:
+                todo.append(entry)
+                continue
+        if previous is not None:
+            if adjustments.apply(previous, changes.get(entry.student_id, ())):
+                write_submission(previous, out_dir, key)
             results[entry.student_id] = previous
+
+    def record(entry, result, documents=None):
+        if adjustments.apply(result, changes.get(entry.student_id, ())):
+            documents = None
+        results[entry.student_id] = finish(entry, result, key, out_dir, documents)
+        return result
+
     if len(entries) == 1 and not cluster:
         for entry in todo:
-            result = grading.grade(entry.path, options, student_id=entry.student_id)
-            results[entry.student_id] = finish(entry, result, key, out_dir)
+            record(entry, grading.grade(entry.path, options, student_id=entry.student_id))
         result = results[entries[0].student_id]
         print(text.summary(result, verbose=not quiet,
                            feedback=out_dir / result.submission_id / "feedback.html",
                            advice=not quiet, partial=bool(options.selected)), flush=True)
         return [result]
-    with progress.Progress(len(entries), resumed=len(results), quiet=quiet) as bar:
-        if results:
-            bar.note(f"{len(results)} already graded with the same file, suite, seed and "
+    reused = 0 if only else len(results)
+    with progress.Progress(len(todo) + reused, resumed=reused, quiet=quiet) as bar:
+        if reused:
+            bar.note(f"{reused} already graded with the same file, suite, seed and "
                      f"grader version: skipped (--force regrades them)")
-
-        def record(entry, result, documents=None):
-            results[entry.student_id] = finish(entry, result, key, out_dir, documents)
-            bar.add(_line(result))
-
+        for entry in entries:
+            if only and entry.student_id not in only and entry.student_id not in results:
+                bar.note(f"{entry.student_id}: no stored result with this suite, seed and "
+                         f"grader version: left out of the class files (grade it with "
+                         f"--only {entry.student_id}, or grade the class)")
         if cluster:
             from . import cluster as clusters
-            clusters.grade_on_cluster(todo, options, cluster, record, sandbox=sandbox)
+            clusters.grade_on_cluster(todo, options, cluster,
+                                      lambda *a: bar.add(_line(record(*a))), sandbox=sandbox)
         else:
-            with pool.Pool(options, jobs, out_dir / LOG_DIR, on_note=bar.note) as workers:
+            with pool.Pool(options, jobs, out_dir / LOG_DIR, on_note=bar.note,
+                           on_wait=bar.waiting) as workers:
                 for entry, result, documents in workers.grade(todo):
-                    record(entry, result, documents)
-    ordered = [results[entry.student_id] for entry in entries]
-    statuses = [status(result) for result in ordered]
-    write_gradebook(ordered, statuses, out_dir / "gradebook.csv")
-    overview = summary.summarize(ordered, statuses, skipped=len(entries) - len(todo))
+                    bar.waiting(workers.in_flight())
+                    bar.add(_line(record(entry, result, documents)))
+    ordered = [results[e.student_id] for e in entries if e.student_id in results]
+    write_class(ordered, out_dir, options, skipped=len(ordered) - len(todo))
+    return ordered
+
+
+def write_class(results, out_dir, options, skipped=0):
+    """The class's files (``gradebook.csv``, ``summary.html``) and the final table."""
+    statuses = [status(result) for result in results]
+    write_gradebook(results, statuses, out_dir / "gradebook.csv")
+    overview = summary.summarize(results, statuses, skipped=skipped, suite=options.suite,
+                                 seed_label=options.seed_label)
     atomic_write(out_dir / "summary.html", summary.html(overview))
     print(summary.table(overview), flush=True)
     print(f"gradebook: {out_dir / 'gradebook.csv'}; class summary: {out_dir / 'summary.html'}",
           flush=True)
-    return ordered
+
+
+def partial_home(out_dir, options):
+    """Where this run writes: ``out_dir``, or for a run of chosen checks (``--check``) in a
+    folder that holds a full result, its ``partial/`` subfolder, so that a partial result
+    never replaces a full one."""
+    if not options.selected or not any(_full(path) for path in out_dir.glob("*/" + RESUME_FILE)):
+        return out_dir
+    print(f"!! only the checks chosen with --check run; {out_dir} holds full results, so "
+          f"this run writes under {out_dir / PARTIAL_DIR}", file=sys.stderr, flush=True)
+    return out_dir / PARTIAL_DIR
+
+
+def _full(resume_file):
+    try:
+        return json.loads(resume_file.read_text(encoding="utf-8"))["key"]["checks"] == []
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
+def _rubric(options):
+    from . import suite as suites
+    return suites.load(options.suite_name).rubric(options.rubric_path)
 
 
 def finish(entry, result, key, out_dir, documents=None):
@@ -148,17 +202,25 @@ def resumed(entry, key, out_dir):
 
     A submission the grader itself failed on is graded again.
     """
+    result = stored(entry, key, out_dir, same_file=True)
+    return None if result is None or status(result) == "failed" else result
+
+
+def stored(entry, key, out_dir, same_file=False):
+    """The stored result of ``entry`` graded with ``key`` (and, with ``same_file``, from
+    the file it has now), whole on disk; else None."""
     folder = out_dir / entry.student_id
     try:
-        stored = json.loads((folder / RESUME_FILE).read_text(encoding="utf-8"))
-        if stored["key"] != dict(key, sha256=pool.file_hash(entry.path)):
+        kept = json.loads((folder / RESUME_FILE).read_text(encoding="utf-8"))
+        wanted = dict(key, sha256=pool.file_hash(entry.path) if same_file
+                      else kept["key"]["sha256"])
+        if kept["key"] != wanted:
             return None
         if not (folder / "results.json").is_file() or not (folder / "feedback.html").is_file():
             return None
-        result = from_dict(stored["result"])
+        return from_dict(kept["result"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return None if status(result) == "failed" else result
 
 
 def write_submission(result, out_dir, key=None, documents=None):
@@ -189,12 +251,19 @@ def _append(path, content):
 
 
 def write_gradebook(results, statuses, path):
+    """One row per student: the contract's columns, then the suite and seed it was graded
+    with, and the course staff's adjustments (total points and who changed what, why)."""
     ids = list(dict.fromkeys(c.id for r in results for c in r.checks))
-    rows = [["student_id", "score", "max_score", *ids, "status", "sha256"]]
+    rows = [["student_id", "score", "max_score", *ids, "status", "sha256", "suite", "seed",
+             "adjustment", "adjusted_by"]]
     for result, state in zip(results, statuses):
         scores = {c.id: c.score for c in result.checks}
+        changes = [(c.id, a) for c in result.checks for a in c.adjustments]
         rows.append([_cell(result.submission_id), result.score, result.max_score,
-                     *(scores.get(i, 0) for i in ids), state, result.sha256])
+                     *(scores.get(i, 0) for i in ids), state, result.sha256, result.suite,
+                     result.seed_label, round(sum(a["points"] for _, a in changes), 4),
+                     _cell("; ".join(f"{check} {a['points']:+g} by {a['who']}: {a['reason']}"
+                                     for check, a in changes))])
     atomic_write(path, _csv(rows))
 
 

@@ -46,6 +46,7 @@ GRADER_FAILURE = "the grader failed on this submission"
 ZYGOTE_STARTUP_TIMEOUT = 180.0
 JUDGE_STARTUP_TIMEOUT = 300.0
 MAX_JUDGE_STARTS = 3
+WAIT_TICK = 1.0  # seconds between progress updates while every judge is busy
 PR_SET_PDEATHSIG = 1
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
@@ -61,11 +62,12 @@ class Pool:
     as they finish: ``documents`` are the files its judge rendered (``output.rendered``),
     None for a result made here (its judge died or overran)."""
 
-    def __init__(self, options, jobs, log_dir, on_note=print):
+    def __init__(self, options, jobs, log_dir, on_note=print, on_wait=None):
         self.options = options
         self.jobs = jobs
         self.log_dir = Path(log_dir)
         self.on_note = on_note
+        self.on_wait = on_wait
         self.notes = []
         self._queue = collections.deque()
         self._judges = []
@@ -90,9 +92,17 @@ class Pool:
         if judge.ready and judge.entry is None and self._queue:
             judge.assign(self._queue.popleft())
 
+    def in_flight(self):
+        """The entries being graded now, each with when it was handed to its judge."""
+        return sorted(((j.entry, j.since) for j in self._judges if j.entry is not None),
+                      key=lambda pair: pair[1])
+
     def _wait(self):
         deadline = min((j.deadline for j in self._judges if j.deadline), default=None)
         timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+        if self.on_wait:
+            self.on_wait(self.in_flight())
+            timeout = WAIT_TICK if timeout is None else min(timeout, WAIT_TICK)
         for key, _ in self._selector.select(timeout):
             judge = key.data
             for message in judge.receive():
@@ -151,6 +161,7 @@ class JudgeProcess:
         self.ready = False
         self.dead = False
         self.entry = None
+        self.since = None
         self.cap = None
         self.log_path = log_dir / f"judge-{index}.log"
         log_dir.mkdir(parents=True, exist_ok=True)
@@ -173,7 +184,8 @@ class JudgeProcess:
 
     def assign(self, entry):
         self.entry = entry
-        self.deadline = time.monotonic() + self.cap
+        self.since = time.monotonic()
+        self.deadline = self.since + self.cap
         self._send({"grade": {"path": str(entry.path), "student_id": entry.student_id,
                               "note": entry.note}})
 

@@ -2,6 +2,8 @@
 import sys
 import time
 
+from .report.safe import terminal
+
 BAR_WIDTH = 30
 
 
@@ -15,6 +17,7 @@ class Progress:
         self.quiet = quiet
         self.started = time.monotonic()
         self._bar_shown = False
+        self._waiting = ""
 
     def __enter__(self):
         self._draw()
@@ -40,7 +43,19 @@ class Progress:
             self._line(text)
         else:
             self._line(f"[{self.done:>{len(str(self.total))}}/{self.total}] {text}  "
-                       f"({self.figures()})")
+                       f"({self.figures()}){self._waiting}")
+
+    def waiting(self, in_flight):
+        """``in_flight``: (entry, since) pairs, oldest first; the bar names the oldest."""
+        if not in_flight:
+            self._waiting = ""
+        else:
+            entry, since = in_flight[0]
+            others = f" and {len(in_flight) - 1} more" if len(in_flight) > 1 else ""
+            self._waiting = (f"  waiting on {terminal(entry.student_id)} "
+                             f"({time.monotonic() - since:.0f} s){others}")
+        if self.tty:
+            self._draw()
 
     def figures(self):
         """Rate and ETA from the submissions graded in this run (resumed ones cost nothing)."""
@@ -62,7 +77,8 @@ class Progress:
             return
         filled = BAR_WIDTH * self.done // max(self.total, 1)
         bar = "#" * filled + "." * (BAR_WIDTH - filled)
-        self.stream.write(f"\r\x1b[K[{bar}] {self.done}/{self.total}  {self.figures()}")
+        self.stream.write(f"\r\x1b[K[{bar}] {self.done}/{self.total}  {self.figures()}"
+                          f"{self._waiting}")
         self.stream.flush()
         self._bar_shown = True
 

@@ -3,6 +3,7 @@ import json
 
 from .. import cells
 from .safe import truncate
+from .text import suite_line
 
 MAX_TEST_OUTPUT = 6000
 
@@ -28,12 +29,15 @@ def _test(check):
         "status": "passed" if check.passed else "failed",
         "output": truncate(check.message(), MAX_TEST_OUTPUT),
         "visibility": check.visibility,
-        "extra_data": {"outcome": check.outcome, "duration_s": round(check.duration, 3)},
+        "extra_data": {"outcome": check.outcome, "duration_s": round(check.duration, 3),
+                       **({"auto_score": check.auto_score, "adjustments": check.adjustments}
+                          if check.adjusted else {})},
     }
 
 
 def overall_output(result):
-    lines = [f"Score: {result.score:g} / {result.max_score:g} ({result.suite} suite)"]
+    lines = [f"Score: {result.score:g} / {result.max_score:g} "
+             f"({suite_line(result.suite, result.seed_label)})"]
     if result.error:
         lines.append(f"The submission could not be graded: {result.error}")
     for failure in result.load_failures:

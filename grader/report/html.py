@@ -7,6 +7,7 @@ carries a Content-Security-Policy that allows no script and no network at all.
 """
 import dataclasses
 import re
+from pathlib import PurePath
 
 import jinja2
 import markupsafe
@@ -36,6 +37,7 @@ _ENV = jinja2.Environment(loader=jinja2.PackageLoader("grader.report", "template
 _ENV.filters["student"] = lambda text: printable(truncate(text, MAX_SHOWN))
 _ENV.filters["prose"] = lambda text: prose(printable(truncate(text, MAX_SHOWN)))
 _ENV.filters["points"] = lambda value: f"{value:g}"
+_ENV.filters["filename"] = lambda path: PurePath(path).name
 
 
 def prose(text):
@@ -91,7 +93,11 @@ def verdict(result):
 
 
 def card(check, result, names):
-    withheld = result.suite == "hidden" and check.visibility != "visible"
+    """The check's card. On a hidden-suite page a check whose rubric ``visibility`` is
+    ``hidden`` withholds its data (inputs, expected and seen values, plot, output): the page
+    is handed back once grades are out, so ``after_published`` and ``after_due_date`` show
+    it, as Gradescope shows such tests then."""
+    withheld = result.suite == "hidden" and check.visibility == "hidden"
     view = Card(check, OUTCOME_WORDS[check.outcome], OUTCOME_MEANINGS[check.outcome],
                 OUTCOME_SYMBOLS[check.outcome], withheld)
     if check.outcome == "missing":

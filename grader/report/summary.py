@@ -4,32 +4,45 @@
 graded, timeout (graded, but some check hit its deadline), unreadable (the file
 could not be read) or failed (the grader itself could not finish it).
 """
+import collections
 import dataclasses
 import statistics
+from pathlib import PurePath
 
 import jinja2
 
 from .safe import terminal
+from .text import suite_line
 
 LABELS = {"graded": "graded", "timeout": "timed out", "unreadable": "failed to read",
           "failed": "grader failed"}
 HISTOGRAM_BINS = 10
 SLOWEST = 10
+COMMON_FAILURES = 3
+OUTCOMES = ("passed", "failed", "error", "timeout", "missing")
 
 _ENV = jinja2.Environment(loader=jinja2.PackageLoader("grader.report", "templates"),
                           autoescape=True, trim_blocks=True, lstrip_blocks=True)
+_ENV.filters["filename"] = lambda path: PurePath(path).name
 
 
 @dataclasses.dataclass
 class CheckRate:
+    """One check across the class: how many got each outcome, and the commonest reasons
+    it did not pass (the first line of what was seen, with how many saw it)."""
     id: str
     name: str
     passed: int
     total: int
+    outcomes: collections.Counter = dataclasses.field(default_factory=collections.Counter)
+    failures: collections.Counter = dataclasses.field(default_factory=collections.Counter)
 
     @property
     def rate(self):
         return self.passed / self.total if self.total else 0.0
+
+    def common_failures(self):
+        return self.failures.most_common(COMMON_FAILURES)
 
 
 @dataclasses.dataclass
@@ -44,11 +57,15 @@ class ClassSummary:
     slowest: list
     unreadable: list
     failed: list
+    roster: list
     skipped: int = 0
+    suite: str = "public"
+    seed_label: str = "public"
 
 
-def summarize(results, statuses, skipped=0):
-    """``results`` and their ``statuses`` (same order) as one ``ClassSummary``."""
+def summarize(results, statuses, skipped=0, suite="public", seed_label="public"):
+    """``results`` and their ``statuses`` (same order) as one ``ClassSummary``; ``suite``
+    and ``seed_label``: what the batch was graded with."""
     scores = [r.score for r in results]
     max_score = max((r.max_score for r in results), default=0.0)
     counts = {status: statuses.count(status) for status in LABELS}
@@ -58,6 +75,9 @@ def summarize(results, statuses, skipped=0):
             rate = rates.setdefault(check.id, CheckRate(check.id, check.name, 0, 0))
             rate.total += 1
             rate.passed += check.passed
+            rate.outcomes[check.outcome] += 1
+            if not check.passed:
+                rate.failures[_reason(check)] += 1
     pairs = list(zip(results, statuses))
     return ClassSummary(
         count=len(results), statuses=counts, max_score=max_score,
@@ -66,7 +86,15 @@ def summarize(results, statuses, skipped=0):
         histogram=_histogram(scores, max_score), checks=list(rates.values()),
         slowest=sorted(results, key=lambda r: r.duration, reverse=True)[:SLOWEST],
         unreadable=[r for r, s in pairs if s == "unreadable"],
-        failed=[r for r, s in pairs if s == "failed"], skipped=skipped)
+        failed=[r for r, s in pairs if s == "failed"], skipped=skipped,
+        roster=sorted(pairs, key=lambda pair: pair[0].submission_id.casefold()),
+        suite=suite, seed_label=seed_label)
+
+
+def _reason(check):
+    """One line that groups the same mistake of different students."""
+    text = (check.seen or check.expected or check.hint or check.outcome).strip()
+    return f"{check.outcome}: {text.splitlines()[0][:160]}" if text else check.outcome
 
 
 def _histogram(scores, max_score):
@@ -82,7 +110,8 @@ def _histogram(scores, max_score):
 
 
 def html(summary):
-    return _ENV.get_template("summary.html.j2").render(s=summary, labels=LABELS)
+    return _ENV.get_template("summary.html.j2").render(s=summary, labels=LABELS,
+                                                       outcomes=OUTCOMES)
 
 
 def table(summary):
@@ -92,7 +121,7 @@ def table(summary):
         rows.append(("of which resumed", str(summary.skipped)))
     rows.append(("mean score", f"{summary.mean:.1f} / {summary.max_score:g}"))
     width = max(len(label) for label, _ in rows)
-    lines = [f"{summary.count} submissions"]
+    lines = [f"{summary.count} submissions, {suite_line(summary.suite, summary.seed_label)}"]
     lines += [f"  {label:<{width}}  {value:>8}" for label, value in rows]
     for result in summary.unreadable + summary.failed:
         lines.append(f"  !! {result.submission_id}: {result.error[:200]}")

@@ -28,7 +28,7 @@ def summary(result, verbose=True, feedback=None, advice=False, partial=False):
                     lines.append(_indent(f"{label}: {truncate(text, 600)}", 12))
         if verbose and not result.error:
             lines += [_indent(f"adapted: {truncate(note, 600)}", 12) for note in check.adapted]
-    lines.append(f"  total: {result.score:g} / {result.max_score:g}  ({_suite(result)})")
+    lines.append(f"  total: {result.score:g} / {result.max_score:g}  ({suite_line(result.suite, result.seed_label)})")
     if feedback:
         lines.append(f"  feedback page (plots, tracebacks, what your code printed): {feedback}")
     if advice:
@@ -46,10 +46,11 @@ def _tail(traceback, count=8):
     return "\n".join((["..."] if len(lines) > count else []) + lines[-count:])
 
 
-def _suite(result):
-    if result.suite == "public":
+def suite_line(suite, seed_label):
+    """Which suite graded a result, in the words of every output that names it."""
+    if suite == "public":
         return "public suite: the handout's data"
-    return f"hidden suite, seed {result.seed_label}"
+    return f"hidden suite, seed {seed_label}"
 
 
 def next_steps(result, partial=False):
