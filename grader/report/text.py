@@ -28,7 +28,8 @@ def summary(result, verbose=True, feedback=None, advice=False, partial=False):
                     lines.append(_indent(f"{label}: {truncate(text, 600)}", 12))
         if verbose and not result.error:
             lines += [_indent(f"adapted: {truncate(note, 600)}", 12) for note in check.adapted]
-    lines.append(f"  total: {result.score:g} / {result.max_score:g}  ({suite_line(result.suite, result.seed_label)})")
+    lines.append(f"  total: {result.score:g} / {result.max_score:g}  "
+                 f"({suite_line(result.suite, result.seed_label)})")
     if feedback:
         lines.append(f"  feedback page (plots, tracebacks, what your code printed): {feedback}")
     if advice:
