@@ -54,12 +54,29 @@ VARIANTS = {
              "        self.linear = nn.Linear(1, 1)\n        import time\n        time.sleep(1)\n"),
     "endless": ("    return abs(float(x[0])) * (3 / 4) ** num_layers", "    while True:\n        pass"),
     "crash": ("    model.zero_grad()\n    output = model", "    import os\n    os._exit(3)\n    output = model"),
+    # the endless loops of the mixed class: a pure-Python loop, a loop over a module's
+    # forward (progress inside, none at the top), a loop of large matrix products (in C,
+    # off the interpreter lock), a loop of sleeps, and one in a constructor
+    "endless_forward": ("        return self.output(torch.sigmoid(self.hidden(x)))",
+                        "        while True:\n            h = torch.sigmoid(self.hidden(x))"),
+    "endless_matmul": ("    return abs(float(x[0])) * (3 / 4) ** num_layers",
+                       "    a = torch.rand(400, 400)\n    while True:\n        a = (a @ a).clamp(0, 1)"),
+    "endless_sleep": ("    return abs(float(x[0])) * (3 / 4) ** num_layers",
+                      "    import time\n    while True:\n        time.sleep(0.05)"),
+    "endless_init": ("        self.output = nn.Linear(width, 1)\n",
+                     "        while len(self.layers) <= num_layers:\n            nn.Linear(width, width)\n"),
 }
+ENDLESS = ("endless", "endless_forward", "endless_matmul", "endless_sleep", "endless_init")
 
 
 EXPECTED = {"correct": {}, "slow": {}, "wrong": {"linear.mse": "failed"},
             "nozerograd": {"linear.train_matches_reference": "failed"},
-            "endless": {"vanishing.bound": "timeout"}, "crash": {"vanishing.gradient": "error"}}
+            "endless": {"vanishing.bound": "timeout"}, "crash": {"vanishing.gradient": "error"},
+            "endless_forward": {"mlp.structure": "timeout", "mlp.nonlinear_fit": "timeout"},
+            "endless_matmul": {"vanishing.bound": "timeout"},
+            "endless_sleep": {"vanishing.bound": "timeout"},
+            "endless_init": {"vanishing.structure": "timeout", "vanishing.gradient": "timeout",
+                             "vanishing.decay": "timeout", "vanishing.bound": "passed"}}
 
 
 def build(folder, n):
@@ -73,6 +90,18 @@ def build(folder, n):
             (folder / f"{name}.ipynb").write_bytes(b"\x00\x01 not a notebook")
             continue
         (folder / f"{name}.ipynb").write_text(json.dumps(variant(kind, index)))
+    return kinds
+
+
+def build_mixed(folder, n, hangs):
+    """The mixed class: ``n`` ordinary submissions (correct, a tenth wrong, one crash in 30)
+    and, with ``hangs``, the five kinds of endless loop and one slow correct submission."""
+    kinds = (["wrong", "nozerograd"] * max(1, n // 20) + ["crash"] * max(1, n // 30))
+    kinds = (kinds + ["correct"] * n)[:n]
+    if hangs:
+        kinds += list(ENDLESS) + ["slow"]
+    for index, kind in enumerate(kinds):
+        (folder / f"s{index:04d}_{kind}.ipynb").write_text(json.dumps(variant(kind, index)))
     return kinds
 
 
@@ -206,9 +235,9 @@ def wrong_results(kinds, results):
             want = {check: "error" for check in seen}
         else:
             special = EXPECTED[kind]
-            group = next(iter(special), "-").split(".")[0] + "."
+            groups = {check.split(".")[0] + "." for check in special}
             want = {check: special.get(check, "passed") for check in seen
-                    if check in special or not check.startswith(group)}
+                    if check in special or check.split(".")[0] + "." not in groups}
         for test in data["tests"]:
             if test["number"] in want and test["extra_data"]["outcome"] != want[test["number"]]:
                 wrong.append(f"{name}: {test['number']} {test['extra_data']['outcome']}: "
@@ -316,7 +345,13 @@ def main():
                         help="submissions graded the naive way (a sample of the batch; 0: none)")
     parser.add_argument("--floor-repeats", type=int, default=7)
     parser.add_argument("--keep", metavar="DIR", help="build and grade in DIR, and keep it")
+    parser.add_argument("--mixed", action="store_true",
+                        help="grade a class of n (correct, wrong, crashes) with and without 5 "
+                             "endless loops and 1 slow correct submission added, and print the "
+                             "time per outcome class")
     args = parser.parse_args()
+    if args.mixed:
+        return mixed(args)
     with tempfile.TemporaryDirectory(prefix="grader-bench-") as scratch:
         scratch = Path(args.keep or scratch)
         folder = scratch / "class"
@@ -392,6 +427,40 @@ def main():
               f"other jobs and the grader's processes, and the calls to the worker) and "
               f"{mean_correct - in_checks:.2f} s outside them (reading the notebook, starting "
               f"the worker, loading the code, pytest between checks)")
+
+
+def mixed(args):
+    """Grade the mixed class with and without its hangs: the hangs' cost, and the time per
+    outcome class."""
+    with tempfile.TemporaryDirectory(prefix="grader-bench-") as scratch:
+        scratch = Path(args.keep or scratch)
+        runs = {}
+        for hangs in (False, True):
+            folder = scratch / ("with-hangs" if hangs else "plain")
+            folder.mkdir(parents=True)
+            kinds = build_mixed(folder, args.n, hangs)
+            seconds, _, cpu, results = batch(folder, scratch / f"out-{folder.name}", args.jobs)
+            runs[hangs] = (kinds, seconds, results)
+    print(f"machine: {len(os.sched_getaffinity(0))} cores, --jobs {args.jobs}, load average "
+          f"{os.getloadavg()[0]:.1f} at the end")
+    for hangs, (kinds, seconds, results) in runs.items():
+        wrong = wrong_results(kinds, results)
+        counts = ", ".join(f"{kinds.count(k)} {k}" for k in dict.fromkeys(kinds))
+        print(f"{'with hangs' if hangs else 'plain':>10}: {seconds:6.1f} s wall for "
+              f"{len(kinds)} submissions ({counts}); {len(kinds) - len(wrong)} as expected")
+        for line in wrong:
+            print(f"  NOT AS EXPECTED {line}")
+    plain, with_hangs = runs[False][1], runs[True][1]
+    print(f"ratio: {with_hangs / plain:.2f}x the plain class's wall time "
+          f"(+{with_hangs - plain:.1f} s for {len(ENDLESS)} endless loops and 1 slow correct)")
+    kinds, _, results = runs[True]
+    per_kind = {}
+    for index, kind in enumerate(kinds):
+        data = results.get(f"s{index:04d}_{kind}")
+        if data is not None:
+            per_kind.setdefault(kind, []).append(data["execution_time"])
+    print("seconds per submission by outcome class (with hangs): " + ", ".join(
+        f"{kind} {statistics.fmean(times):.2f}" for kind, times in per_kind.items()))
 
 
 if __name__ == "__main__":

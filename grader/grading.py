@@ -20,6 +20,9 @@ from .session import WorkerSession
 
 SECRET_SEED_VARIABLE = "GRADER_SECRET_SEED"
 LOAD_SECONDS = {"definitions": 30, "execute": 300}
+# An operation whose worker reports no progress (a forward call, an optimizer step...) for
+# this long, times the machine's slowdown, is stopped as a timeout (grader.worker.progress)
+NO_PROGRESS_SECONDS = 1.5
 TIME_LIMIT = 300.0
 
 
@@ -113,6 +116,7 @@ def _judge(session, suite, rubric, options, extracted, checks):
     factor = calibrate.slowdown()
     session.load_timeout = (LOAD_SECONDS[options.mode]) * factor
     session.time_budget = options.time_limit * factor if options.time_limit else None
+    session.stall_timeout = NO_PROGRESS_SECONDS * factor
     cases = suite.cases(options.suite, options.seed)
     context = judge.Context(session, cases, check_timeouts(rubric), extracted)
     if checks is not None:

@@ -5,6 +5,8 @@ runs named operations with a deadline each, all within one time budget for the
 submission. What comes back is a ``Reply`` of plain data. A worker that hangs,
 crashes or sends garbage is killed with everything it started; the next call starts
 a fresh one and loads the submission again, so one bad operation costs one check.
+An operation whose heartbeats show no progress for ``stall_timeout`` seconds is
+stopped then, not at its deadline (``Stall``; the worker's side: ``worker.progress``).
 """
 import dataclasses
 import fcntl
@@ -61,6 +63,51 @@ class Limits:
                 "open_files": self.open_files}
 
 
+@dataclasses.dataclass
+class Stall:
+    """The progress one operation has shown, from its heartbeats: it is stalled once its
+    count of progress events has not moved for ``interval`` seconds.
+
+    The heartbeats come from the worker, whose student code can fake them: that buys it
+    the operation's full deadline, no more.
+    """
+    interval: float
+    last: float
+    count: object = None
+    at: object = None
+    fired: bool = False
+
+    def beat(self, message, now):
+        count = message.get("alive")
+        if isinstance(count, int) and count != self.count:
+            self.count, self.last = count, now
+        self.at = message.get("at")
+
+    def deadline(self):
+        return self.last + self.interval
+
+    def error(self, elapsed, cells):
+        """Why the operation was stopped, and the student's line it was on."""
+        self.fired = True
+        return (f"no answer within {elapsed:.0f} s: it made no progress (no forward call "
+                f"returned, no optimizer step) for {self.interval:.1f} s"
+                f"{_where(self.at, cells)}")
+
+
+def _where(at, cells):
+    """``at`` (``[cell, line, function]``, from the worker: unchecked) in words, with the
+    line quoted from the judge's own copy of the cell."""
+    if not (isinstance(at, list) and len(at) == 3 and all(
+            isinstance(v, int) and not isinstance(v, bool) for v in at[:2])
+            and isinstance(at[2], str)):
+        return ", outside the lines of your notebook (in a library it called)"
+    cell, line, function = at
+    source = cells.get(cell, cells.get(str(cell), ""))
+    lines = source.splitlines() if isinstance(source, str) else []
+    quoted = f": `{lines[line - 1].strip()[:200]}`" if 0 < line <= len(lines) else ""
+    return f", stuck at cell {cell}, line {line}, in `{function[:80]}`{quoted}"
+
+
 class Capture:
     """The head and tail of what the student printed; the middle is counted, not kept."""
 
@@ -108,6 +155,7 @@ class WorkerSession:
         self.startup_timeout = startup_timeout
         self.load_timeout = load_timeout
         self.time_budget = time_budget
+        self.stall_timeout = None  # seconds without progress that stop an operation
         self.load_failures = []
         self.worker_info = {}
         self.progress = None
@@ -135,7 +183,7 @@ class WorkerSession:
                 if self.broken is None:
                     return Reply("timeout", error=self._spent())
                 return Reply("error", error=self.broken)
-            reply = self._request({"op": operation, "args": args}, timeout)
+            reply = self._request({"op": operation, "args": args}, timeout, watch=True)
             if reply.status != "lost":
                 return reply
         return reply
@@ -247,31 +295,37 @@ class WorkerSession:
             fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_NONBLOCK)
         return ""
 
-    def _request(self, message, timeout):
+    def _request(self, message, timeout, watch=False):
+        """Send ``message`` and wait for its reply; with ``watch``, stop it when it stalls."""
         capture = Capture()
         started = time.monotonic()
         self._request_id += 1
         budget = self._budget_left()
+        stall = None
+        if watch and self.stall_timeout:
+            stall = Stall(self.stall_timeout, started)
         try:
             _write_all(self._requests, encode(dict(message, id=self._request_id)))
         except OSError:
             reply = self._death()
         else:
-            reply = self._await(min(timeout, budget), capture, self._request_id)
-            if reply.status == "timeout" and budget < timeout:
+            reply = self._await(min(timeout, budget), capture, self._request_id, stall)
+            if reply.status == "timeout" and budget < timeout and not (stall and stall.fired):
                 reply.error = (f"no answer within {budget:.0f} s, when the submission's time "
                                f"budget of {self.time_budget:.0f} s ran out")
         reply.output = capture.text()
         reply.duration = time.monotonic() - started
         return reply
 
-    def _await(self, timeout, capture, request_id=None):
-        """Wait for the reply to ``request_id``, collecting output, until the deadline.
+    def _await(self, timeout, capture, request_id=None, stall=None):
+        """Wait for the reply to ``request_id``, collecting output, until the deadline, or
+        until ``stall`` says the operation stopped making progress.
 
         Frames answering another request (a forked copy of the worker answering twice,
         say) are dropped.
         """
-        deadline = time.monotonic() + timeout
+        started = time.monotonic()
+        deadline = started + timeout
         with selectors.DefaultSelector() as selector:
             selector.register(self._replies, selectors.EVENT_READ)
             selector.register(self._output, selectors.EVENT_READ)
@@ -291,9 +345,20 @@ class WorkerSession:
                     if "progress" in message:
                         self.progress = _statement_index(message["progress"], self.statements)
                         continue
+                    if "alive" in message:
+                        if stall is not None:
+                            stall.beat(message, time.monotonic())
+                        continue
                     self._drain(capture)
                     return _reply_from(message)
-                remaining = deadline - time.monotonic()
+                now = time.monotonic()
+                remaining = deadline - now
+                if stall is not None and stall.deadline() < deadline:
+                    remaining = stall.deadline() - now
+                    if remaining <= 0:
+                        self._drain(capture)
+                        self._kill()
+                        return Reply("timeout", error=stall.error(now - started, self.cells))
                 if remaining <= 0:
                     self._drain(capture)
                     self._kill()

@@ -6,6 +6,8 @@ so one broken import costs only what depends on it.
 import linecache
 import traceback
 
+CELL_PREFIX = "<cell "
+
 
 def register_sources(cells):
     """Make tracebacks show the student's lines as ``<cell N>``."""
@@ -16,7 +18,7 @@ def register_sources(cells):
 
 
 def cell_filename(number):
-    return f"<cell {number}>"
+    return f"{CELL_PREFIX}{number}>"
 
 
 def run_statement(namespace, statement):
@@ -44,7 +46,7 @@ def student_traceback(exc):
     traceback of grader frames only would send the student looking for a line of theirs
     that is not there)."""
     frames = [f for f in traceback.extract_tb(exc.__traceback__)
-              if f.filename.startswith("<cell ")]
+              if f.filename.startswith(CELL_PREFIX)]
     if not frames:
         return ""
     lines = traceback.format_list(frames[-8:])

@@ -20,7 +20,7 @@ import resource
 import sys
 import types
 
-from . import adapt, loader, runtime
+from . import adapt, loader, progress, runtime
 from .protocol import FrameReader, encode
 from .seal import Seal
 
@@ -90,6 +90,7 @@ def serve(channel, config, seal=None):
                                         "limits": applied, "dropped_privileges": dropped}})
     namespace = new_namespace()
     student = runtime.Student(namespace)
+    heartbeat = start_heartbeat(channel)
     while True:
         request = channel.receive()
         if request is None:
@@ -97,13 +98,24 @@ def serve(channel, config, seal=None):
         if request["op"] == "load":
             reply = load(channel, request["id"], namespace, **request["args"])
         else:
-            reply = call(student, seal.operations, request["op"], request["args"])
+            heartbeat.start(request["id"])
+            try:
+                reply = call(student, seal.operations, request["op"], request["args"])
+            finally:
+                heartbeat.stop()
         _flush_student_streams()
         if request["op"] != "load" and broken(seal):
             body = TAMPERED % request["id"]
             write(reply_fd, b"%d\n" % len(body) + body)
             continue
         channel.send(dict(reply, id=request["id"]))
+
+
+def start_heartbeat(channel):
+    """Count progress events from now on, and report them while an operation runs (the
+    judge stops one that makes none for a while: ``progress``)."""
+    progress.install()
+    return progress.Heartbeat(channel.send)
 
 
 def _take_channel(reply_fd):

@@ -9,6 +9,8 @@ import inspect
 import math
 import re
 
+from . import progress
+
 OPERATIONS = {}
 DEVICE = "cpu"
 _ADAPTED = {}
@@ -84,13 +86,15 @@ class Student:
             adapted("constructor_args", f"{name}{_parameters(cls)} for `{signature}`")
             return cls(*call_args, **call_kwargs)
         try:
-            return cls(*args)
+            instance = cls(*args)
         except TypeError as exc:
             if _raised_by_the_call(exc):
                 raise ContractError(
                     f"the contract says `{signature}`, but `{name}{_show(args)}` raised "
                     f"TypeError: {exc}") from exc
             raise
+        progress.made()
+        return instance
 
 
 _SIZE_NAMES = {"hidden": re.compile(r"hid"),

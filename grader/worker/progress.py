@@ -1,0 +1,112 @@
+"""Whether an operation is still getting somewhere, as the worker sees it.
+
+A running operation counts *progress events*: a top-level ``nn.Module`` forward call
+that returned, an optimizer step, a student object constructed, a module imported or a
+file opened. A ``Heartbeat`` thread sends the count, with the student's line the
+operation's thread is on, a few times a second on the reply channel; the judge stops an
+operation whose count stops moving for its no-progress interval (``grader.session``),
+long before its deadline. An endless loop makes no events; slow code that works makes
+them all along. Student code can make events without doing anything useful: that buys it
+no more than the operation's full deadline.
+
+The thread samples the student's line with the interpreter lock, which a pure-Python
+loop gives up every few milliseconds and torch's kernels release while they compute.
+"""
+import sys
+import threading
+import time
+
+from .loader import CELL_PREFIX
+
+PERIOD = 0.2  # seconds between two heartbeats
+AUDITED = frozenset({"import", "open"})  # audit events that are progress
+
+_count = 0
+_depth = 0
+
+
+def made():
+    """Count one progress event."""
+    global _count
+    _count += 1
+
+
+def count():
+    return _count
+
+
+def install():
+    """Count the events of this process from now on: top-level forward calls and the
+    audited ones (the optimizers and ``Student.construct`` call ``made`` themselves)."""
+    from torch.nn.modules import module
+    module.register_module_forward_pre_hook(_enter_forward)
+    module.register_module_forward_hook(_leave_forward, always_call=True)
+    sys.addaudithook(_audited)
+
+
+def _enter_forward(_module, _args):
+    global _depth
+    _depth += 1
+
+
+def _leave_forward(_module, _args, _output):
+    """A forward call returned: progress when it is the outermost one (a module's calls of
+    its own layers in an endless loop are not)."""
+    global _depth
+    _depth = max(0, _depth - 1)
+    if not _depth:
+        made()
+
+
+def _audited(event, _args):
+    if event in AUDITED:
+        made()
+
+
+def student_line(thread_id):
+    """``[cell, line, function]`` of the innermost student frame that thread ``thread_id``
+    is running, or None."""
+    frame = sys._current_frames().get(thread_id)
+    while frame is not None:
+        code = frame.f_code
+        if code.co_filename.startswith(CELL_PREFIX):
+            try:
+                cell = int(code.co_filename[len(CELL_PREFIX):-1])
+            except ValueError:
+                return None
+            return [cell, frame.f_lineno, code.co_name]
+        frame = frame.f_back
+    return None
+
+
+class Heartbeat:
+    """A daemon thread that, while an operation runs, sends ``{"id", "alive", "at"}``
+    frames with ``send`` every ``PERIOD`` seconds. ``stop`` returns once no more will be
+    sent, so the operation's reply never interleaves with a heartbeat."""
+
+    def __init__(self, send):
+        self.send = send
+        self.worker = threading.get_ident()
+        self.request_id = None
+        self.lock = threading.Lock()
+        self.wake = threading.Event()
+        threading.Thread(target=self._run, name="grader-heartbeat", daemon=True).start()
+
+    def start(self, request_id):
+        with self.lock:
+            self.request_id = request_id
+        self.wake.set()
+
+    def stop(self):
+        with self.lock:
+            self.request_id = None
+            self.wake.clear()
+
+    def _run(self):
+        while True:
+            self.wake.wait()
+            time.sleep(PERIOD)
+            with self.lock:
+                if self.request_id is not None:
+                    self.send({"id": self.request_id, "alive": _count,
+                               "at": student_line(self.worker)})
