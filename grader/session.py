@@ -19,6 +19,7 @@ import time
 
 from . import processes
 from . import sandbox as sandboxes
+from .worker.progress import PERIOD as HEARTBEAT_PERIOD
 from .worker.protocol import FrameReader, ProtocolError, encode
 
 OUTPUT_HEAD = 3072
@@ -26,6 +27,7 @@ OUTPUT_TAIL = 1024
 MAX_LOAD_ATTEMPTS = 4
 PIPE_SIZE = 1 << 20
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
+MAX_GAP = 2 * HEARTBEAT_PERIOD  # of the time between two heartbeats, what counts as stalled
 LOST = ("the worker's sandbox ended under it, which no submission can cause: the grader's "
         "fault, not yours")
 
@@ -65,30 +67,38 @@ class Limits:
 
 @dataclasses.dataclass
 class Stall:
-    """The progress one operation has shown, from its heartbeats: it is stalled once its
-    count of progress events has not moved for ``interval`` seconds.
+    """The progress one operation has shown, from its heartbeats: it is stalled once they
+    have reported the same count of progress events for ``interval`` seconds.
 
-    The heartbeats come from the worker, whose student code can fake them: that buys it
-    the operation's full deadline, no more.
+    Only time the heartbeats cover counts, each gap between two of them at most
+    ``MAX_GAP``: a worker that gets no CPU (a loaded machine, or its own fork bomb) or that
+    holds the interpreter lock in a long C call sends none, and is not called stalled for
+    it (the deadline still bounds it). The heartbeats come from the worker, whose student
+    code can fake them: that buys it the operation's full deadline, no more.
     """
     interval: float
-    last: float
+    last_beat: float
     count: object = None
+    stalled: float = 0.0
     at: object = None
-    fired: bool = False
 
     def beat(self, message, now):
+        """Take one heartbeat; whether the operation is stalled now."""
         count = message.get("alive")
         if isinstance(count, int) and count != self.count:
-            self.count, self.last = count, now
+            self.count, self.stalled = count, 0.0
+        else:
+            self.stalled += min(now - self.last_beat, MAX_GAP)
+        self.last_beat = now
         self.at = message.get("at")
+        return self.fired
 
-    def deadline(self):
-        return self.last + self.interval
+    @property
+    def fired(self):
+        return self.stalled >= self.interval
 
     def error(self, elapsed, cells):
         """Why the operation was stopped, and the student's line it was on."""
-        self.fired = True
         return (f"no answer within {elapsed:.0f} s: it made no progress (no forward call "
                 f"returned, no optimizer step) for {self.interval:.1f} s"
                 f"{_where(self.at, cells)}")
@@ -100,7 +110,7 @@ def _where(at, cells):
     if not (isinstance(at, list) and len(at) == 3 and all(
             isinstance(v, int) and not isinstance(v, bool) for v in at[:2])
             and isinstance(at[2], str)):
-        return ", outside the lines of your notebook (in a library it called)"
+        return ", outside the lines of your notebook"
     cell, line, function = at
     source = cells.get(cell, cells.get(str(cell), ""))
     lines = source.splitlines() if isinstance(source, str) else []
@@ -346,19 +356,15 @@ class WorkerSession:
                         self.progress = _statement_index(message["progress"], self.statements)
                         continue
                     if "alive" in message:
-                        if stall is not None:
-                            stall.beat(message, time.monotonic())
+                        if stall is not None and stall.beat(message, time.monotonic()):
+                            self._drain(capture)
+                            self._kill()
+                            return Reply("timeout", error=stall.error(
+                                time.monotonic() - started, self.cells))
                         continue
                     self._drain(capture)
                     return _reply_from(message)
-                now = time.monotonic()
-                remaining = deadline - now
-                if stall is not None and stall.deadline() < deadline:
-                    remaining = stall.deadline() - now
-                    if remaining <= 0:
-                        self._drain(capture)
-                        self._kill()
-                        return Reply("timeout", error=stall.error(now - started, self.cells))
+                remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     self._drain(capture)
                     self._kill()

@@ -1,8 +1,8 @@
 """Whether an operation is still getting somewhere, as the worker sees it.
 
 A running operation counts *progress events*: a top-level ``nn.Module`` forward call
-that returned, an optimizer step, a student object constructed, a module imported or a
-file opened. A ``Heartbeat`` thread sends the count, with the student's line the
+that returned, an optimizer step, a student object constructed, a module imported, a
+file opened or a process started. A ``Heartbeat`` thread sends the count, with the student's line the
 operation's thread is on, a few times a second on the reply channel; the judge stops an
 operation whose count stops moving for its no-progress interval (``grader.session``),
 long before its deadline. An endless loop makes no events; slow code that works makes
@@ -12,6 +12,7 @@ no more than the operation's full deadline.
 The thread samples the student's line with the interpreter lock, which a pure-Python
 loop gives up every few milliseconds and torch's kernels release while they compute.
 """
+import os
 import sys
 import threading
 import time
@@ -19,7 +20,8 @@ import time
 from .loader import CELL_PREFIX
 
 PERIOD = 0.2  # seconds between two heartbeats
-AUDITED = frozenset({"import", "open"})  # audit events that are progress
+# audit events that are progress
+AUDITED = frozenset({"import", "open", "os.fork", "subprocess.Popen"})
 
 _count = 0
 _depth = 0
@@ -86,6 +88,7 @@ class Heartbeat:
 
     def __init__(self, send):
         self.send = send
+        self.owner = os.getpid()
         self.worker = threading.get_ident()
         self.request_id = None
         self.lock = threading.Lock()
@@ -93,11 +96,15 @@ class Heartbeat:
         threading.Thread(target=self._run, name="grader-heartbeat", daemon=True).start()
 
     def start(self, request_id):
+        if os.getpid() != self.owner:
+            return  # a copy forked by student code: it has no heartbeat thread
         with self.lock:
             self.request_id = request_id
         self.wake.set()
 
     def stop(self):
+        if os.getpid() != self.owner:
+            return  # forked while the thread held the lock, it would wait for it forever
         with self.lock:
             self.request_id = None
             self.wake.clear()
