@@ -2,6 +2,7 @@
 """How fast a TA's batch grades, against a naive baseline and the floor, on this machine.
 
     python benchmarks/batch.py [-n 40] [--jobs N] [--naive 8]
+    python benchmarks/batch.py --mixed [-n 90] [--jobs N]
 
 Builds ``n`` notebooks (copies of the filled handout, wrong ones, slow ones,
 one endless loop, one crash, one unreadable file), grades them with one
@@ -21,7 +22,12 @@ overhead around them: alone, and with ``--jobs`` such processes at once (the bat
 that share their execution units, as hyperthreads do, one alone runs faster than one of
 two).
 
-It prints submissions per second, mean and p95 seconds per submission, CPU seconds
+With ``--mixed`` it grades a class of ``n`` (correct, a tenth wrong, a few crashes) and,
+in a second run, the same class with five endless loops of different kinds and one slow
+but correct submission added; it prints both wall times, their ratio (what the hangs
+cost) and the mean seconds per submission of each outcome class.
+
+Otherwise it prints submissions per second, mean and p95 seconds per submission, CPU seconds
 per submission (the whole machine's: run it on a quiet machine) and peak memory
 (proportional set size) of the whole process tree, whether every result is the one
 its kind must get, and the ratios; and how a correct submission's time in the batch
