@@ -213,8 +213,11 @@ def _classify(excinfo):
                                 f"with the name and signature of the handout")
         if reply.status == "timeout":
             return _record("timeout", seen=f"`{error.operation}` gave {reply.error}",
+                           traceback=reply.traceback,
                            hint="look for an endless loop, or work far beyond what the "
-                                "handout asks, in the code this check runs")
+                                "handout asks, in the code this check runs" + (
+                                    ": the traceback shows where it was when stopped"
+                                    if reply.traceback else ""))
         if reply.cause == "contract":
             return _record("error", seen=reply.error, traceback=reply.traceback,
                            hint="the grader calls your code as the handout fixes it (names, "

@@ -19,6 +19,7 @@ import time
 
 from . import processes
 from . import sandbox as sandboxes
+from .worker.loader import cell_filename
 from .worker.progress import PERIOD as HEARTBEAT_PERIOD
 from .worker.protocol import FrameReader, ProtocolError, encode
 
@@ -97,25 +98,36 @@ class Stall:
     def fired(self):
         return self.stalled >= self.interval
 
-    def error(self, elapsed, cells):
-        """Why the operation was stopped, and the student's line it was on."""
-        return (f"no answer within {elapsed:.0f} s: it made no progress (no forward call "
-                f"returned, no optimizer step) for {self.interval:.1f} s"
-                f"{_where(self.at, cells)}")
+    def reply(self, elapsed, cells):
+        """The timeout: why the operation was stopped, and where the student's code was
+        (a traceback of the last heartbeat's frames, as the worker writes tracebacks)."""
+        frames = _frames(self.at, cells)
+        where = ", outside the lines of your notebook"
+        if frames:
+            _, _, function, text = frames[-1]
+            where = f", stuck in `{function}`" + (f": `{text}`" if text else "")
+        return Reply("timeout", traceback="".join(
+            f'  File "{cell_filename(cell)}", line {line}, in {function}\n'
+            + (f"    {text}\n" if text else "") for cell, line, function, text in frames),
+            error=f"no answer within {elapsed:.0f} s: it made no progress (no forward call "
+                  f"returned, no optimizer step) for {self.interval:.1f} s{where}")
 
 
-def _where(at, cells):
-    """``at`` (``[cell, line, function]``, from the worker: unchecked) in words, with the
-    line quoted from the judge's own copy of the cell."""
-    if not (isinstance(at, list) and len(at) == 3 and all(
-            isinstance(v, int) and not isinstance(v, bool) for v in at[:2])
-            and isinstance(at[2], str)):
-        return ", outside the lines of your notebook"
-    cell, line, function = at
-    source = cells.get(cell, cells.get(str(cell), ""))
-    lines = source.splitlines() if isinstance(source, str) else []
-    quoted = f": `{lines[line - 1].strip()[:200]}`" if 0 < line <= len(lines) else ""
-    return f", stuck at cell {cell}, line {line}, in `{function[:80]}`{quoted}"
+def _frames(stack, cells):
+    """(cell, line, function, the line's text) of each frame of ``stack`` (a heartbeat's
+    ``at``: unchecked, from the worker) that names a line of ``cells``, quoted from the
+    judge's own copy of the cell."""
+    frames = []
+    for frame in stack if isinstance(stack, list) else []:
+        if not (isinstance(frame, list) and len(frame) == 3 and isinstance(frame[2], str)
+                and all(type(v) is int for v in frame[:2])):
+            continue
+        cell, line, function = frame
+        source = cells.get(cell, cells.get(str(cell)))
+        lines = source.splitlines() if isinstance(source, str) else []
+        if 0 < line <= len(lines):
+            frames.append((cell, line, function[:80], lines[line - 1].strip()[:200]))
+    return frames
 
 
 class Capture:
@@ -359,8 +371,7 @@ class WorkerSession:
                         if stall is not None and stall.beat(message, time.monotonic()):
                             self._drain(capture)
                             self._kill()
-                            return Reply("timeout", error=stall.error(
-                                time.monotonic() - started, self.cells))
+                            return stall.reply(time.monotonic() - started, self.cells)
                         continue
                     self._drain(capture)
                     return _reply_from(message)

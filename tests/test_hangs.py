@@ -32,7 +32,7 @@ HANGS = {
                                 "            h = torch.sigmoid(self.hidden(x))",
                    {"mlp.structure", "mlp.nonlinear_fit"}, "forward"),
 }
-STUCK_AT = re.compile(r"stuck at cell \d+, line \d+, in `(\w+)`: `(.*)`")
+STUCK_AT = re.compile(r"stuck in `(\w+)`: `(.*)`")
 
 
 @pytest.fixture(scope="module")
@@ -67,3 +67,5 @@ def test_a_hang_is_stopped_for_lack_of_progress_at_the_students_line(graded, nam
             assert stuck, test["output"]
             assert stuck.group(1) == function
             assert stuck.group(2) in [line.strip() for line in loop.splitlines()], stuck.group(2)
+            assert f'File "your file", line' in test["output"], test["output"]
+            assert f"in {function}\n    {stuck.group(2)}" in test["output"], test["output"]

@@ -2,14 +2,14 @@
 
 A running operation counts *progress events*: a top-level ``nn.Module`` forward call
 that returned, an optimizer step, a student object constructed, a module imported, a
-file opened or a process started. A ``Heartbeat`` thread sends the count, with the student's line the
-operation's thread is on, a few times a second on the reply channel; the judge stops an
-operation whose count stops moving for its no-progress interval (``grader.session``),
-long before its deadline. An endless loop makes no events; slow code that works makes
+file opened or a process started. A ``Heartbeat`` thread sends the count, with the
+student's frames the operation's thread is in, a few times a second on the reply
+channel; the judge stops an operation whose count stops moving for its no-progress
+interval (``grader.session``), long before its deadline. An endless loop makes no events; slow code that works makes
 them all along. Student code can make events without doing anything useful: that buys it
 no more than the operation's full deadline.
 
-The thread samples the student's line with the interpreter lock, which a pure-Python
+The thread samples the student's frames with the interpreter lock, which a pure-Python
 loop gives up every few milliseconds and torch's kernels release while they compute.
 """
 import os
@@ -20,6 +20,7 @@ import time
 from .loader import CELL_PREFIX
 
 PERIOD = 0.2  # seconds between two heartbeats
+STACK_LIMIT = 6  # student frames a heartbeat reports
 # audit events that are progress
 AUDITED = frozenset({"import", "open", "os.fork", "subprocess.Popen"})
 
@@ -65,25 +66,26 @@ def _audited(event, _args):
         made()
 
 
-def student_line(thread_id):
-    """``[cell, line, function]`` of the innermost student frame that thread ``thread_id``
-    is running, or None."""
+def student_stack(thread_id, limit=STACK_LIMIT):
+    """``[cell, line, function]`` of each student frame that thread ``thread_id`` is running,
+    outermost first, the innermost ``limit`` of them."""
     frame = sys._current_frames().get(thread_id)
-    while frame is not None:
+    stack = []
+    while frame is not None and len(stack) < limit:
         code = frame.f_code
         if code.co_filename.startswith(CELL_PREFIX):
             try:
-                cell = int(code.co_filename[len(CELL_PREFIX):-1])
+                stack.append([int(code.co_filename[len(CELL_PREFIX):-1]), frame.f_lineno,
+                              code.co_name])
             except ValueError:
-                return None
-            return [cell, frame.f_lineno, code.co_name]
+                pass
         frame = frame.f_back
-    return None
+    return stack[::-1]
 
 
 class Heartbeat:
     """A daemon thread that, while an operation runs, sends ``{"id", "alive", "at"}``
-    frames with ``send`` every ``PERIOD`` seconds. ``stop`` returns once no more will be
+    frames with ``send`` every ``PERIOD`` seconds (``at``: ``student_stack``). ``stop`` returns once no more will be
     sent, so the operation's reply never interleaves with a heartbeat."""
 
     def __init__(self, send):
@@ -116,4 +118,4 @@ class Heartbeat:
             with self.lock:
                 if self.request_id is not None:
                     self.send({"id": self.request_id, "alive": _count,
-                               "at": student_line(self.worker)})
+                               "at": student_stack(self.worker)})
