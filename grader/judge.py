@@ -25,7 +25,7 @@ from .model import CheckResult
 
 MAX_OUTPUT = 6000
 CUDA_UNAVAILABLE = ("Torch not compiled with CUDA enabled", "Found no NVIDIA driver",
-                    "No CUDA GPUs are available")
+                    "No CUDA GPUs are available", "Cannot initialize CUDA without ATen_cuda")
 SKELETON = "NotImplementedError:"  # bare, as the handout's skeleton raises it
 _UNDEFINED = re.compile(r"NameError: name '(\w+)' is not defined")
 _MODULE_CALLED = re.compile(r"(?:must be Tensor, not|'|argument of type ')"
@@ -241,11 +241,11 @@ def _classify(excinfo):
             hint = ("this is still the handout's skeleton: replace its `raise "
                     "NotImplementedError` (the traceback says where) with your code")
         if any(marker in reply.error for marker in CUDA_UNAVAILABLE):
-            hint = ("the grader runs your code on a CPU: it adapts .cuda(), .to('cuda') and "
-                    "device='cuda', but not this use of CUDA (torch.cuda.FloatTensor(...) or a "
-                    "CUDA default tensor type): pick the device with torch.device('cuda' if "
-                    "torch.cuda.is_available() else 'cpu') and create tensors with "
-                    "torch.tensor(..., device=device)")
+            hint = ("the grader runs your code on a CPU: it adapts .cuda(), .to('cuda'), "
+                    "device='cuda' and the torch.cuda tensor types, but not this use of CUDA "
+                    "(a torch.cuda function, see the traceback): pick the device with "
+                    "torch.device('cuda' if torch.cuda.is_available() else 'cpu'), create "
+                    "tensors with device=device and call torch.cuda only when it is available")
         return _record("error", seen=reply.error, hint=hint, traceback=reply.traceback)
     return _internal(error)
 

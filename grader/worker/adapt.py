@@ -7,8 +7,9 @@ rubric's policy for it (``[adaptations]`` in the suite's ``rubric.toml``; no
 deduction by default). Nothing here changes what correct modern code computes.
 
 ``cuda_on_cpu`` (installed only when grading on the CPU): ``.cuda()``,
-``.to('cuda')``, ``.type(torch.cuda.FloatTensor)`` and ``device='cuda'`` in the
-tensor factories run on the CPU. ``old_torch``: ``loss.data[0]`` on a 0-dim loss gives
+``.to('cuda')``, ``.type(torch.cuda.FloatTensor)``, ``torch.cuda.FloatTensor(...)``,
+``torch.set_default_tensor_type('torch.cuda.FloatTensor')`` and ``device='cuda'`` in
+the tensor factories run on the CPU. ``old_torch``: ``loss.data[0]`` on a 0-dim loss gives
 its number, as before PyTorch 0.4; ``import torch.tensor as tensor`` binds
 ``torch.tensor``, as it did while ``torch/tensor.py`` existed.
 """
@@ -18,6 +19,8 @@ import sys
 
 from .runtime import adapted
 
+LEGACY_TYPES = ("FloatTensor", "DoubleTensor", "HalfTensor", "BFloat16Tensor", "LongTensor",
+                "IntTensor", "ShortTensor", "CharTensor", "ByteTensor", "BoolTensor")
 FACTORIES = ("tensor", "as_tensor", "randn", "rand", "randint", "zeros", "ones", "empty",
              "full", "arange", "linspace", "logspace", "eye", "normal", "randperm",
              "zeros_like", "ones_like", "randn_like", "rand_like", "empty_like", "full_like")
@@ -73,6 +76,19 @@ def _install_cuda_on_cpu():
         factory = getattr(torch, name, None)
         if factory is not None:
             setattr(torch, name, _on_cpu(factory, name))
+    for name in LEGACY_TYPES:
+        if hasattr(torch, name):
+            setattr(torch.cuda, name, _legacy_on_cpu(getattr(torch, name), name))
+    set_default = torch.set_default_tensor_type
+
+    def set_default_on_cpu(kind):
+        name = kind if isinstance(kind, str) else f"{kind.__module__}.{kind.__name__}"
+        if name.startswith("torch.cuda."):
+            adapted("cuda_on_cpu", f"`torch.set_default_tensor_type('{name}')`")
+            kind = "torch." + name.rsplit(".", 1)[1]
+        return set_default(kind)
+
+    torch.set_default_tensor_type = set_default_on_cpu
 
 
 def _on_cpu(factory, name):
@@ -83,6 +99,16 @@ def _on_cpu(factory, name):
         return factory(*args, **kwargs)
     make.__name__ = make.__qualname__ = name
     make.__doc__ = factory.__doc__
+    return make
+
+
+def _legacy_on_cpu(cpu_type, name):
+    """``torch.cuda.FloatTensor(...)`` and friends, made on the CPU; ``.type()`` and
+    ``torch.set_default_tensor_type`` read the CUDA name off it."""
+    def make(*args, **kwargs):
+        adapted("cuda_on_cpu", f"`torch.cuda.{name}(...)`")
+        return cpu_type(*args, **kwargs)
+    make.__module__, make.__name__, make.__qualname__ = "torch.cuda", name, name
     return make
 
 
