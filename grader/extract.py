@@ -74,6 +74,8 @@ class Extraction:
     # name: [[cell, line, why], ...] for each definition of it that did not run
     skipped: dict = dataclasses.field(default_factory=dict)
     imported: dict = dataclasses.field(default_factory=dict)  # name: [[cell, line], ...]
+    # names with a definition that is more than the handout's skeleton
+    solved: set = dataclasses.field(default_factory=set)
     error: str = ""
 
 
@@ -211,6 +213,10 @@ def _add_cell(extraction, number, source):
     for node in tree.body:
         if isinstance(node, ast.Pass):
             continue
+        leftover = _leftover_skeleton(extraction, node)
+        if leftover:
+            skipped.append(f"line {node.lineno}: {leftover}")
+            continue
         reason = skip_reason(node)
         if reason:
             skipped.append(f"line {node.lineno}: {reason}")
@@ -224,9 +230,58 @@ def _add_cell(extraction, number, source):
         extraction.statements.append({"cell": number, "line": _first_line(node),
                                       "code": _segment(lines, node)})
         _note_definitions(extraction, node, number)
+        if not is_skeleton(node):
+            extraction.solved.update(_assigned(node))
     if skipped:
         report.status = "partly used" if len(skipped) < len(tree.body) else "skipped"
         report.notes += skipped
+
+
+def _leftover_skeleton(extraction, node):
+    """Why ``node`` is not run: it is the handout's skeleton again (``raise
+    NotImplementedError``), below the student's solution of the same name; else ''.
+    In Jupyter the solution ran last (it is what the student saw work); a skeleton is
+    never an answer, so it does not replace one."""
+    names = _assigned(node)
+    if not names or not set(names) <= extraction.solved or not is_skeleton(node):
+        return ""
+    where = cells.name(extraction.report, extraction.defined[names[0]][-1][0])
+    return (f"the handout's skeleton of `{names[0]}` again, below your solution in {where}: "
+            f"not run, so your solution is graded (delete the skeleton)")
+
+
+def is_skeleton(node):
+    """A handout skeleton left as given: a function that only raises NotImplementedError,
+    a class whose methods do nothing else (or do nothing at all but ``super().__init__``,
+    or pass a call on), or ``name = ...``."""
+    if isinstance(node, (ast.Assign, ast.AnnAssign)):
+        return isinstance(node.value, ast.Constant) and node.value.value is Ellipsis
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return _raises_only(node.body)
+    if isinstance(node, ast.ClassDef):
+        methods = [s for s in node.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))]
+        rest = [s for s in node.body if s not in methods and not _is_filler(s)]
+        return (not rest and any(_raises_only(m.body) for m in methods)
+                and all(_raises_only(m.body) or _delegates(m.body) or _raises_only(
+                    m.body + [ast.Raise(ast.Name("NotImplementedError"))]) for m in methods))
+    return False
+
+
+def _raises_only(body):
+    *before, last = body
+    return (isinstance(last, ast.Raise) and "NotImplementedError" in ast.unparse(last)
+            and all(_is_filler(s) or "super()" in ast.unparse(s) for s in before))
+
+
+def _delegates(body):
+    statements = [s for s in body if not _is_filler(s)]
+    return len(statements) == 1 and isinstance(statements[0], ast.Return) and isinstance(
+        statements[0].value, ast.Call)
+
+
+def _is_filler(statement):
+    return isinstance(statement, ast.Pass) or (
+        isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant))
 
 
 def neutralise_ipython(source):

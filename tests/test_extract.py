@@ -289,3 +289,22 @@ def test_a_skipped_cell_magic_cell_says_what_it_would_have_defined(tmp_path):
                          "from model import MLP"))
     [[cell, line, why]] = e.skipped["MLP"]
     assert (cell, line) == (2, 2) and "`%%writefile model.py`" in why and "never runs" in why
+
+
+def test_the_handouts_skeleton_left_below_a_solution_does_not_replace_it(tmp_path):
+    solution = "class MLP(nn.Module):\n    def forward(self, x):\n        return x"
+    skeleton = ("class MLP(nn.Module):\n    def __init__(self, hidden_size):\n"
+                "        super().__init__()\n        # TODO\n\n    def forward(self, x):\n"
+                "        raise NotImplementedError\n\n    def __call__(self, x):\n"
+                "        return self.forward(x)\n\n"
+                "def train(a):\n    '''TODO'''\n    raise NotImplementedError()\n"
+                "hidden_size = ...")
+    e = extract(notebook(tmp_path, "hidden_size = 2\n" + solution, skeleton))
+    assert codes(e) == ["hidden_size = 2", solution, "def train(a):\n    '''TODO'''\n"
+                        "    raise NotImplementedError()"]
+    assert e.report[1].status == "partly used"
+    assert "skeleton of `MLP` again, below your solution in cell 2" in e.report[1].notes[0]
+    # a skeleton above the solution, or a copy that does something, is run as Jupyter would
+    assert len(extract(notebook(tmp_path, skeleton, solution)).statements) == 4
+    half = skeleton.replace("# TODO", "self.fc = nn.Linear(1, hidden_size)")
+    assert len(extract(notebook(tmp_path, solution, half)).statements) == 4
