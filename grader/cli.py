@@ -37,9 +37,13 @@ def parser():
     p.add_argument("--fail-under", type=float, default=None, metavar="SCORE",
                    help="exit 1 if any score is below SCORE")
     p.add_argument("--format", action="append", default=[], metavar="NAME[=PATH]",
-                   help="also write a CI report (repeatable): junit (JUnit XML, default "
-                        "DIR/junit.xml), markdown (default DIR/summary.md), classroom "
-                        "(GitHub Classroom's base64 runner result, default DIR/classroom.b64)")
+                   help="also write a CI report or an LMS import (repeatable): junit (JUnit "
+                        "XML, default DIR/junit.xml), markdown (default DIR/summary.md), "
+                        "classroom (GitHub Classroom's base64 runner result, default "
+                        "DIR/classroom.b64), moodle (grading worksheet, default "
+                        "DIR/moodle-grading-worksheet.csv, and beside it "
+                        "moodle-feedback-files.zip), canvas (gradebook import, default "
+                        "DIR/canvas-gradebook.csv)")
     p.add_argument("--watch", action="store_true",
                    help="grade again each time the file is saved (Ctrl-C to stop)")
     p.add_argument("--execute", action="store_true",
@@ -65,6 +69,10 @@ def parser():
                    help="grade on a Dask cluster: a scheduler address (tcp://HOST:8786) or "
                         "local:N (N worker processes here); its workers need bubblewrap unless "
                         "--sandbox names a weaker level (needs pip install '.[cluster]')")
+    p.add_argument("--autograder-zip", default=None, metavar="FILE",
+                   help="write a Gradescope autograder (setup.sh, run_autograder and this "
+                        "grader) that grades with --suite, --seed and --rubric, and exit; "
+                        "it holds the seed: upload it to Gradescope only")
     p.add_argument("-q", "--quiet", action="store_true", help="only the totals")
     return p
 
@@ -77,6 +85,12 @@ def main(argv=None):
     except UsageError as exc:
         print(f"grade.py: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if args.autograder_zip:
+        from . import autograder
+        autograder.build(Path(args.autograder_zip), options)
+        print(f"Gradescope autograder ({options.suite} suite, seed {options.seed_label}): "
+              f"{args.autograder_zip}")
+        return EXIT_OK
     with tempfile.TemporaryDirectory(prefix="grader-input-") as scratch:
         try:
             entries = inputs.collect(args.submissions or [DEFAULT_SUBMISSIONS], scratch,

@@ -102,6 +102,11 @@ def _folder(folder, output=None):
     return sorted(entries, key=lambda entry: entry.student_id)
 
 
+def student_folder(folder, student_id):
+    """The submission in one student's ``folder``, by the rule of the module docstring."""
+    return _pick(student_id, [folder], folder)
+
+
 def _same(path, other):
     try:
         return other is not None and path.is_dir() and path.samefile(other)

@@ -25,12 +25,15 @@ import grader
 
 from . import adjustments, grading, pool, progress
 from .model import from_dict, to_dict
-from .report import classroom, gradescope, html, junit, markdown, summary, text
+from .report import classroom, gradescope, html, junit, lms, markdown, summary, text
 from .report.safe import terminal
 
-REPORT_FILES = {"junit": "junit.xml", "markdown": "summary.md", "classroom": "classroom.b64"}
+REPORT_FILES = {"junit": "junit.xml", "markdown": "summary.md", "classroom": "classroom.b64",
+                "moodle": "moodle-grading-worksheet.csv", "canvas": "canvas-gradebook.csv"}
 RENDERERS = {"junit": junit.document, "markdown": markdown.summary,
-             "classroom": classroom.encode}
+             "classroom": classroom.encode, "moodle": lms.moodle_worksheet,
+             "canvas": lms.canvas_gradebook}
+MOODLE_FEEDBACK_ZIP = "moodle-feedback-files.zip"
 RESUME_FILE = ".result.json"
 LOG_DIR = ".logs"
 PARTIAL_DIR = "partial"
@@ -239,6 +242,13 @@ def write_reports(results, formats, environ):
     for name, path in formats:
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(path, RENDERERS[name](results).rstrip("\n") + "\n")
+        if name == "moodle":
+            atomic_write(path.with_name(MOODLE_FEEDBACK_ZIP), lms.moodle_feedback_zip(results))
+        if name in ("moodle", "canvas"):
+            left_out = lms.matched(results)[1]
+            if left_out:
+                print(f"!! {name}: left out of {path.name}, no {name.capitalize()} number in "
+                      f"their id: {', '.join(left_out)}", file=sys.stderr)
     if environ.get("GITHUB_STEP_SUMMARY"):
         _append(environ["GITHUB_STEP_SUMMARY"], markdown.summary(results))
     if environ.get("GITHUB_OUTPUT"):
@@ -289,7 +299,8 @@ def atomic_write(path, content):
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         os.chmod(temporary, 0o666 & ~_UMASK)
-        with open(fd, "w", encoding="utf-8", newline="") as file:
+        text = {} if isinstance(content, bytes) else {"encoding": "utf-8", "newline": ""}
+        with open(fd, "wb" if isinstance(content, bytes) else "w", **text) as file:
             file.write(content)
         os.replace(temporary, path)
     except BaseException:

@@ -7,6 +7,7 @@ copy of that output.
 import csv
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -193,3 +194,67 @@ def test_hidden_suite_pages_follow_the_rubric_visibility(tmp_path):
                   for check in ("linear.mse", "vanishing.bound"))
     assert 'class="expected"' in mse and "withheld" not in mse
     assert 'class="expected"' not in bound and "does not show this check's data" in bound
+
+
+def test_moodle_and_canvas_imports(term):
+    import zipfile
+    folder, out = term
+    run = run_grade(folder, *HIDDEN, "--format", "moodle", "--format", "canvas", out=out)
+    assert run.returncode == 0, run.stderr
+    assert "left out of moodle-grading-worksheet.csv" in run.stderr and "ann, bob" in run.stderr
+    with open(out / "moodle-grading-worksheet.csv", encoding="utf-8", newline="") as file:
+        rows = list(csv.reader(file))
+    assert rows[0] == ["Identifier", "Full name", "Email address", "Status", "Grade",
+                       "Maximum Grade", "Grade can be changed", "Last modified (submission)",
+                       "Last modified (grade)", "Feedback comments"]
+    assert rows[1][:2] == ["Participant 100185", "Zoë Müller"] and rows[1][4] == "100.00"
+    assert rows[1][8] and "hidden suite" in rows[1][9] and len(rows) == 2
+    with zipfile.ZipFile(out / "moodle-feedback-files.zip") as bundle:
+        (name,) = bundle.namelist()
+        assert name == "Zoë Müller_100185_assignfeedback_file/feedback.html"
+        assert bundle.read(name) == (out / "Zoë_Müller_100185" / "feedback.html").read_bytes()
+    with open(out / "canvas-gradebook.csv", encoding="utf-8", newline="") as file:
+        rows = list(csv.reader(file))
+    assert rows == [["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "ex08"],
+                    ["Points Possible", "", "", "", "", "100"],
+                    ["Zoë Müller", "100185", "", "", "", "100"]]
+
+
+def test_gradescope_autograder_grades_a_submission_laid_out_as_gradescope_does(tmp_path):
+    """The zip unpacked into /autograder/source, run_autograder copied beside it, the
+    student's upload in /autograder/submission: /autograder is a bind mount (bubblewrap)."""
+    import subprocess
+    import sys
+    import zipfile
+    if not shutil.which("bwrap"):
+        pytest.skip("bubblewrap is not installed")
+    archive = tmp_path / "autograder.zip"
+    made = run_grade("--autograder-zip", archive, *HIDDEN, out=tmp_path / "unused")
+    assert made.returncode == 0, made.stderr
+    root = tmp_path / "autograder"
+    with zipfile.ZipFile(archive) as bundle:
+        assert {"setup.sh", "run_autograder", "grade.py", "autograder.json"} <= set(
+            bundle.namelist())
+        assert json.loads(bundle.read("autograder.json"))["seed"] == 4242
+        bundle.extractall(root / "source")
+    for name in ("setup.sh", "run_autograder"):
+        (root / "source" / name).chmod(0o755)
+    assert subprocess.run(["bash", "-n", root / "source" / "setup.sh"]).returncode == 0
+    shutil.copy(root / "source" / "run_autograder", root / "run_autograder")
+    (root / "submission").mkdir()
+    (root / "submission" / "ex08.py").write_text(WRONG_MSE)
+    python = Path(sys.executable).resolve()
+    system = [arg for path in ("/usr", "/etc", str(python.parents[2]))
+              for arg in ("--ro-bind", path, path)]
+    links = [arg for name in ("lib", "lib64", "bin", "sbin") if Path("/usr", name).exists()
+             for arg in ("--symlink", f"usr/{name}", f"/{name}")]
+    done = subprocess.run(
+        ["bwrap", *system, *links, "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+         "--bind", root, "/autograder", "--setenv", "PATH", f"{python.parent}:/usr/bin:/bin",
+         "--chdir", "/", "/autograder/run_autograder"],
+        capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    data = json.loads((root / "results" / "results.json").read_text())
+    assert (data["score"], data["extra_data"]["suite"]) == (83.0, "hidden")
+    assert outcomes(root / "results" / "results.json")["linear.mse"] == "failed"
+    assert data["extra_data"]["seed"].startswith("hidden-")
