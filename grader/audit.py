@@ -5,6 +5,7 @@ observe it (docs/security.md, "What is not stopped"). Doing so needs tools a lab
 linear regression never uses; this reads the source (judge side, nothing runs) and
 names them. A flag changes no score: it asks the course staff to look.
 """
+import ast
 import io
 import re
 import tokenize
@@ -17,15 +18,22 @@ _TOOLS = {
                              r"\b__globals__\b|\bgc\.get_(?:referrers|objects)\b",
     "dynamic code": rf"\b__import__\b|\bimportlib\b|{_BARE}(?:exec|eval|compile)\s*\(",
     "native code": r"\bctypes\b|\bcffi\b|\bprctl\b",
-    "raw descriptors and processes": r"\bos\.(?:write|dup2?|fork|_exit|kill|setsid|execv\w*)\b|"
+    "raw descriptors and processes": r"\bos\.(?:write|read|open|fdopen|pipe2?|dup2?|fork|"
+                                     r"_exit|kill|setsid|execv\w*|set_inheritable|"
+                                     r"pidfd_open|sendfile|splice)\b|\bfcntl\b|\bfromfd\b|"
                                      r"\bsubprocess\b|\bos\.system\b|\bregister_at_fork\b",
+    "memory outside the limits": r"\bmemfd_create\b|\bmmap\b|\bshm_open\b|\bSharedMemory\b|"
+                                 r"\bshared_memory\b|\bposix_ipc\b|\bsysv_ipc\b",
+    "threads": r"\bthreading\b|\b_thread\b|\bstart_new_thread\b",
+    "namespaces and raw system calls": r"\bunshare\b|\bsetns\b|\bsyscall\b|\bseccomp\b|"
+                                       r"\bptrace\b|\buserfaultfd\b|\bsetrlimit\b",
     "patched builtins or libraries": r"\bbuiltins\b|\b__builtins__\b|\bsetattr\s*\(|"
                                      r"\b(?:torch|np|numpy|nn|F|math|operator|json)"
                                      r"(?:\.\w+)+\s*=(?!=)",
     "the network": r"\bsocket\b|\burllib\b|\brequests\b|\bhttp\.client\b",
 }
 _PATTERNS = {label: re.compile(pattern) for label, pattern in _TOOLS.items()}
-_PROC = re.compile(r"/proc/")
+_PROC = re.compile(r"/proc/|/dev/(?:fd|shm|mqueue)\b")
 
 
 def flags(sources):
@@ -46,7 +54,33 @@ def flags(sources):
     found = [label for label, pattern in _PATTERNS.items() if pattern.search("\n".join(code))]
     if _PROC.search("\n".join(strings)) and "raw descriptors and processes" not in found:
         found.append("raw descriptors and processes")
+    if "threads" in found and any(map(_starts_at_import, sources)):
+        found.append("a thread started at import")
     return found
+
+
+_STARTERS = {"start", "start_new_thread", "start_new", "Thread", "Timer"}
+
+
+def _starts_at_import(source):
+    """Whether a statement that runs when the code is loaded (outside every function)
+    calls something that starts a thread: it would run beside every later operation."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return False
+    todo = list(tree.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            continue
+        if isinstance(node, ast.Call):
+            callee = node.func
+            name = callee.attr if isinstance(callee, ast.Attribute) else getattr(callee, "id", "")
+            if name in _STARTERS:
+                return True
+        todo += ast.iter_child_nodes(node)
+    return False
 
 
 def warning(sources):
@@ -54,7 +88,7 @@ def warning(sources):
     found = flags(sources)
     if not found:
         return ""
-    return ("REVIEW: the code uses " + ", ".join(found) + ", which a submission can use to "
+    return ("REVIEW: the code uses " + ", ".join(found) + "; a submission can use them to "
             "tamper with the grader from inside its sandbox; the score stands, but a person "
             "should read it")
 

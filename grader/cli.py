@@ -27,6 +27,8 @@ def parser():
                         "the secret seed (grading)")
     p.add_argument("--seed", type=int, default=None,
                    help=f"secret seed of the hidden suite (default: ${grading.SECRET_SEED_VARIABLE})")
+    p.add_argument("--new-seed", action="store_true",
+                   help="print a fresh secret seed for the hidden suite (keep it secret) and exit")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--jobs", type=int, default=_cores(), metavar="N",
                    help=f"submissions graded at once (default: the number of cores, {_cores()})")
@@ -79,6 +81,10 @@ def parser():
 
 def main(argv=None):
     args = parser().parse_args(argv)
+    if args.new_seed:
+        print(grading.new_seed())
+        return 0
+    sandboxes.protect_from_oom()
     try:
         options = _options(args)
         formats = _formats(args)
@@ -114,6 +120,10 @@ def main(argv=None):
                       f"to grade with the seed", file=sys.stderr)
         for warning in options.sandbox.warnings if options.sandbox else ():
             print(f"!! {warning}", file=sys.stderr)
+        for entry in entries:
+            for note in entry.note.splitlines():
+                if note.startswith(inputs.IDENTICAL):
+                    print(f"!! {entry.student_id}: {note}", file=sys.stderr)
 
         def grade_once():
             try:
@@ -177,6 +187,10 @@ def _options(args):
             seed = int(value)
         except ValueError:
             raise UsageError(f"${grading.SECRET_SEED_VARIABLE} is not an integer") from None
+    weak = grading.weak_seed(seed) if args.suite == "hidden" else ""
+    if weak:
+        raise UsageError(f"the hidden suite's seed is too easy to guess ({weak}): students see "
+                         f"the cases it draws. Make one with: python grade.py --new-seed")
     if args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
     if not args.time_limit > 0:

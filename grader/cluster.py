@@ -31,7 +31,7 @@ from distributed.diagnostics.plugin import WorkerPlugin
 
 import grader
 
-from . import devices, grading, model, pool
+from . import devices, files, grading, model, pool
 from . import sandbox as sandboxes
 from . import suite as suites
 from .model import CheckResult, SubmissionResult
@@ -180,9 +180,9 @@ def grade_on_cluster(entries, options, address, on_result, sandbox="auto"):
     with _client(address) as client:
         _install_plugin(client, accepted_levels(sandbox))
         for entry in entries:
-            if not entry.path.is_file():  # nothing to read, so nothing to run: graded here
+            if not _sendable(entry.path):  # nothing to read, so nothing to run: graded here
                 on_result(entry, grading.grade(entry.path, options, student_id=entry.student_id))
-        waiting = (entry for entry in entries if entry.path.is_file())
+        waiting = (entry for entry in entries if _sendable(entry.path))
         futures, running = {}, as_completed()
 
         def refill():
@@ -201,8 +201,13 @@ def grade_on_cluster(entries, options, address, on_result, sandbox="auto"):
             refill()
 
 
+def _sendable(path):
+    """A regular file (not a link) within the size limit: what ``files.read`` accepts."""
+    return files.regular(path) and path.lstat().st_size <= files.MAX_BYTES
+
+
 def _submit(client, entry, payload, batch):
-    data = entry.path.read_bytes()
+    data = files.read(entry.path)
     return client.submit(grade_task, entry.student_id, entry.path.name, data,
                          hashlib.sha256(data).hexdigest(), payload,
                          key=f"ex08-grade-{batch}-{entry.student_id}", pure=False,
@@ -285,6 +290,6 @@ def lost_result(entry, options, reason):
               for e in rubric if not options.selected or e.id in options.selected]
     return SubmissionResult(
         submission_id=entry.student_id, path=str(entry.path),
-        sha256=hashlib.sha256(entry.path.read_bytes()).hexdigest(), suite=options.suite,
+        sha256=pool.file_hash(entry.path), suite=options.suite,
         checks=checks, grader_version=grader.__version__, device=options.device,
         seed_label=options.seed_label, error=reason)

@@ -22,6 +22,8 @@ from IPython.core.inputtransformer2 import TransformerManager
 
 from . import cells
 
+from . import files
+
 MAX_BYTES = 16 * 1024 * 1024
 CONTRACT_ASSIGNMENTS = {"hidden_size", "learning_rate", "x_train", "y_train"}
 SAFE_CALLS = {"float", "int", "str", "bool", "list", "tuple", "dict", "set", "range", "len",
@@ -110,13 +112,10 @@ def extract(path, mode="definitions"):
 
 
 def _read_bytes(path):
-    if not path.is_file():
-        raise Unreadable(f"{path.name}: no .ipynb or .py submission found there")
-    size = path.stat().st_size
-    if size > MAX_BYTES:
-        raise Unreadable(f"{path.name} is {size / 1e6:.1f} MB, over the "
-                         f"{MAX_BYTES // 2**20} MiB limit for a submission")
-    data = path.read_bytes()
+    try:
+        data = files.read(path, MAX_BYTES)
+    except files.Refused as exc:
+        raise Unreadable(str(exc)) from None
     if not data.strip():
         raise Unreadable(f"{path.name} is empty")
     if b"\0" in data:

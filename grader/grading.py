@@ -4,9 +4,11 @@ The worker is started first, so that its start-up (Python, torch) overlaps the
 judge's own imports.
 """
 import dataclasses
+import functools
 import hashlib
 import os
 import re
+import secrets
 import time
 import unicodedata
 
@@ -44,7 +46,40 @@ class Options:
         """Which hidden seed was used, without revealing it."""
         if self.suite != "hidden":
             return "public"
-        return "hidden-" + hashlib.sha256(str(self.seed).encode()).hexdigest()[:8]
+        return seed_label(self.suite_name, self.seed)
+
+
+MIN_SEED_DIGITS = 16
+NEW_SEED_DIGITS = 19
+
+
+def new_seed():
+    """A fresh secret seed: 19 random decimal digits (about 62 bits)."""
+    return secrets.randbelow(9 * 10 ** (NEW_SEED_DIGITS - 1)) + 10 ** (NEW_SEED_DIGITS - 1)
+
+
+def weak_seed(seed):
+    """Why ``seed`` is too easy to guess for the hidden suite, or '' when it is not.
+
+    Students see the hidden cases their code is run on, and the grader's source: a seed
+    from a small range is found by drawing the cases of every candidate.
+    """
+    digits = str(abs(seed))
+    if len(digits) < MIN_SEED_DIGITS:
+        return f"it has {len(digits)} digits, fewer than {MIN_SEED_DIGITS}"
+    if len(set(digits)) < 4:
+        return "its digits repeat a pattern"
+    return ""
+
+
+@functools.lru_cache(maxsize=None)
+def seed_label(suite_name, seed):
+    """``hidden-`` and 8 hex digits of a slow, salted hash of the seed (scrypt, the salt
+    fixed per lab and public): the label tells runs apart, and costs a brute force of the
+    seed ~20 ms per guess on top of drawing the cases."""
+    salt = f"{suite_name} autograder: hidden suite seed label".encode()
+    digest = hashlib.scrypt(str(seed).encode(), salt=salt, n=2 ** 14, r=8, p=1, dklen=8)
+    return "hidden-" + digest.hex()[:8]
 
 
 def submission_id(path):

@@ -15,6 +15,7 @@ chosen by the rule above.
 """
 import collections
 import dataclasses
+import hashlib
 import os
 import re
 import stat
@@ -24,6 +25,7 @@ import time
 import zipfile
 from pathlib import Path
 
+from . import files
 from .grading import submission_id
 
 SUFFIXES = (".ipynb", ".py")
@@ -46,12 +48,19 @@ class Entry:
 def collect(paths, scratch, output=None):
     """Every submission under ``paths``; zips are unpacked into ``scratch``. ``output``,
     the folder results are written to, is never taken for a student's folder (``grade.py
-    class/ --out class/results``)."""
+    class/ --out class/results``).
+
+    The paths the TA names are taken as given (a link among them is the TA's own);
+    nothing inside them is followed through a link (``_walk``), and ``grader.files``
+    refuses to read a submission that is one.
+    """
     entries = []
     for raw in paths:
         path = Path(raw)
         if not path.exists():
             raise InputError(f"{raw}: no such file or folder")
+        if path.is_symlink():
+            path = Path(os.path.realpath(path))
         if path.is_file() and path.suffix.lower() == ".zip":
             entries += _folder(_unzip(path, Path(scratch)))
         elif path.is_dir():
@@ -60,11 +69,48 @@ def collect(paths, scratch, output=None):
             entries.append(Entry(submission_id(path), path))
     seen = {}
     for entry in entries:
-        count = seen.get(entry.student_id, 0)
-        seen[entry.student_id] = count + 1
+        entry.student_id = _not_an_output(entry.student_id)
+        count = seen.get(entry.student_id.lower(), 0)
+        seen[entry.student_id.lower()] = count + 1
         if count:
             entry.student_id = f"{entry.student_id}-{count + 1}"
+    _flag_identical(entries)
     return entries
+
+
+# Names a batch writes beside the students' folders in --out, and the suffixes of its files.
+OUTPUT_NAMES = {"gradebook.csv", "summary.html", "similarity.csv", "junit.xml", "summary.md",
+                "classroom.b64"}
+_OUTPUT_SUFFIX = re.compile(r"\.(csv|html?|json|xml|md|b64|txt|log|toml|zip|pdf)$", re.I)
+
+
+def _not_an_output(student_id):
+    """A student id that can never be the name of one of the batch's own files
+    (``gradebook.csv.ipynb`` would otherwise make a folder where the gradebook goes)."""
+    if student_id.lower() in OUTPUT_NAMES or _OUTPUT_SUFFIX.search(student_id):
+        stem, _, suffix = student_id.rpartition(".")
+        return f"{stem}_{suffix}"
+    return student_id
+
+
+def _flag_identical(entries):
+    """Add a review note to every entry whose file is byte for byte another student's."""
+    groups = collections.defaultdict(list)
+    for entry in entries:
+        try:
+            digest = hashlib.sha256(files.read(entry.path)).hexdigest()
+        except files.Refused:
+            continue
+        groups[digest].append(entry)
+    for digest, same in groups.items():
+        for entry in same if len(same) > 1 else ():
+            others = ", ".join(other.student_id for other in same if other is not entry)
+            flag = (f"{IDENTICAL}: byte for byte the same (sha256 {digest[:12]}) as the file of "
+                    f"{others}; the score stands, but a person should look")
+            entry.note = f"{entry.note}\n{flag}" if entry.note else flag
+
+
+IDENTICAL = "REVIEW: identical file"
 
 
 _MOODLE = re.compile(r"^(?P<student>.+?_\d+)_assignsubmission_[A-Za-z]+(?:_.*)?$")
@@ -88,12 +134,13 @@ def _folder(folder, output=None):
     for child in sorted(folder.iterdir()):
         if child.name.startswith((".", "__")) or _same(child, output):
             continue
-        if not child.is_dir() and child.suffix.lower() not in SUFFIXES:
+        is_folder = child.is_dir() and not child.is_symlink()
+        if not is_folder and not _linked_folder(child) and child.suffix.lower() not in SUFFIXES:
             continue
         student = lms_student(child.name)
         if student is not None:
             students[student].append(child)
-        elif child.is_dir():
+        elif is_folder:
             entries.append(_pick(submission_id(child), [child], child))
         else:
             entries.append(Entry(submission_id(child), child))
@@ -114,13 +161,23 @@ def _same(path, other):
         return False
 
 
+def _linked_folder(path):
+    """A link that stands where a student's folder would: kept, so that reading it is
+    refused with the reason and the student is listed, not silently dropped."""
+    return path.is_symlink() and path.is_dir()
+
+
 def _pick(student, paths, where):
-    """The submission among ``paths`` (files, folders), by the rule in the module docstring."""
-    files = [p for path in paths for p in ([path] if path.is_file() else path.rglob("*"))
-             if p.is_file() and p.suffix.lower() in SUFFIXES
-             and ".ipynb_checkpoints" not in p.parts]
-    notebooks = [p for p in files if p.suffix.lower() == ".ipynb"]
-    scripts = [p for p in files if p.suffix.lower() == ".py"]
+    """The submission among ``paths`` (files, folders), by the rule in the module docstring.
+
+    Links are never followed into; a link among the candidates is chosen only when there
+    is no regular file, so that its student is told why nothing was graded.
+    """
+    found = [p for p in _walk(paths) if p.suffix.lower() in SUFFIXES]
+    regular = [p for p in found if not p.is_symlink()]
+    usable = regular or found
+    notebooks = [p for p in usable if p.suffix.lower() == ".ipynb"]
+    scripts = [p for p in usable if p.suffix.lower() == ".py"]
     if len(notebooks) == 1:
         return Entry(student, notebooks[0])
     if not notebooks and len(scripts) == 1:
@@ -128,10 +185,24 @@ def _pick(student, paths, where):
     candidates = notebooks or scripts
     if not candidates:
         return Entry(student, where, note="no .ipynb or .py file in the folder")
-    chosen = max(candidates, key=lambda p: (p.stat().st_mtime, str(p)))
+    chosen = max(candidates, key=lambda p: (p.lstat().st_mtime, str(p)))
     others = ", ".join(p.name for p in candidates if p != chosen)
     return Entry(student, chosen,
                  note=f"several candidates; graded the newest, {chosen.name} (not {others})")
+
+
+def _walk(paths):
+    """Every non-folder entry under ``paths`` (files or folders), links included as
+    entries but never followed, ``.ipynb_checkpoints`` left out."""
+    for path in paths:
+        if not path.is_dir() or path.is_symlink():
+            yield path
+            continue
+        for folder, subfolders, names in os.walk(path):
+            subfolders[:] = sorted(d for d in subfolders if d != ".ipynb_checkpoints")
+            linked = [d for d in subfolders if os.path.islink(os.path.join(folder, d))]
+            for name in sorted(names) + linked:
+                yield Path(folder, name)
 
 
 def _unzip(archive, scratch):

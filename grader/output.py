@@ -155,8 +155,9 @@ def finish(entry, result, key, out_dir, documents=None):
 
 def completed(entry, result):
     """``result`` with what the batch knows of the entry: its input's note, its file's hash."""
-    if entry.note and entry.note not in result.warnings:
-        result.warnings.append(entry.note)
+    for note in entry.note.splitlines():
+        if note not in result.warnings:
+            result.warnings.append(note)
     result.sha256 = result.sha256 or pool.file_hash(entry.path)
     return result
 
@@ -265,7 +266,7 @@ def write_gradebook(results, statuses, path):
     with, and the course staff's adjustments (total points and who changed what, why)."""
     ids = list(dict.fromkeys(c.id for r in results for c in r.checks))
     rows = [["student_id", "score", "max_score", *ids, "status", "sha256", "suite", "seed",
-             "adjustment", "adjusted_by"]]
+             "adjustment", "adjusted_by", "review"]]
     for result, state in zip(results, statuses):
         scores = {c.id: c.score for c in result.checks}
         changes = [(c.id, a) for c in result.checks for a in c.adjustments]
@@ -273,8 +274,18 @@ def write_gradebook(results, statuses, path):
                      *(scores.get(i, 0) for i in ids), state, result.sha256, result.suite,
                      result.seed_label, round(sum(a["points"] for _, a in changes), 4),
                      _cell("; ".join(f"{check} {a['points']:+g} by {a['who']}: {a['reason']}"
-                                     for check, a in changes))])
+                                     for check, a in changes)), _cell(review(result))])
     atomic_write(path, _csv(rows))
+
+
+def review(result):
+    """Why a person should read this submission (the ``REVIEW:`` warnings, short), or ''."""
+    reasons = [warning[len(REVIEW):].split(";")[0].strip() for warning in result.warnings
+               if warning.startswith(REVIEW)]
+    return terminal("; ".join(reasons))
+
+
+REVIEW = "REVIEW:"
 
 
 def _cell(value):

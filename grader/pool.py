@@ -34,11 +34,12 @@ from pathlib import Path
 
 import grader
 
-from . import grading
+from . import files, grading
 from . import sandbox as sandboxes
 from . import suite as suites
 from .inputs import Entry
 from .model import SubmissionResult, from_dict, to_dict
+from .session import Limits
 from .worker.protocol import FrameReader, ProtocolError, encode
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -238,8 +239,8 @@ def failure(entry, options, why):
 def file_hash(path):
     """The submission's sha256, as extraction computes it; empty when it cannot be read."""
     try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    except OSError:
+        return hashlib.sha256(files.read(path)).hexdigest()
+    except files.Refused:
         return ""
 
 
@@ -349,6 +350,7 @@ class Zygote:
         self.device = device
         self.isolation = ""
         self.process = None
+        self.cgroup = None
         self.control = None
         self.generation = 0
         self._exited = {}
@@ -360,7 +362,8 @@ class Zygote:
                   "threads": 1, "isolate": self.sandbox.level != "none",
                   "tmp_size": sandboxes.TMP_SIZE, "control_fd": theirs.fileno(),
                   "scratch": sandboxes.scratch(self.sandbox)[0]}
-        argv = sandboxes.worker_command(self.sandbox, config)
+        self.cgroup = sandboxes.new_cgroup(Limits().as_config())
+        argv = sandboxes.worker_command(self.sandbox, config, self.cgroup)
         self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=2,
                                         pass_fds=(theirs.fileno(),),
                                         env=sandboxes.environment(self.device))
@@ -469,6 +472,9 @@ class Zygote:
                 self.process.kill()
             self.process.wait()
             self.process = None
+        if self.cgroup is not None:
+            self.cgroup.remove()
+            self.cgroup = None
 
 
 @dataclasses.dataclass

@@ -19,9 +19,11 @@ import ctypes
 import dataclasses
 import fcntl
 import functools
+import importlib.util
 import json
 import os
 import shutil
+import site
 import subprocess
 import sys
 import sysconfig
@@ -30,11 +32,16 @@ from pathlib import Path
 
 import grader
 
+from . import cgroups
+
 PACKAGE_DIR = Path(grader.__file__).resolve().parent
 PROJECT_DIR = PACKAGE_DIR.parent
 SANDBOX_ROOT = "/opt/grader-worker"
 SANDBOX_SCRATCH = "/tmp/work"
 TMP_SIZE = 256 * 1024 * 1024
+SANDBOX_OVERHEAD = 1024 * 1024 * 1024  # a zygote and its spare, torch imported
+SANDBOX_PROCESSES = 192  # their threads, the init maker and its PID 1s
+OOM_SCORE_GRADER = -500  # the main, judge and zygote processes: killed after any worker
 BASE_UID = 61000
 MAX_SLOTS = 1000
 PR_SET_DUMPABLE = 4
@@ -122,9 +129,13 @@ def choose(requested="auto"):
 def _protections(level):
     common = ["scrubbed environment", "own scratch directory", "memory, CPU time, file size, "
               "process and open-file limits", "per-operation deadlines",
-              "per-submission time budget"]
+              "per-submission time budget", "first in line for the OOM killer"]
     if os.geteuid() == 0:
         common.append("unprivileged uid")
+    if not cgroups.available():
+        common.append("own cgroup (memory with shared memory, processes, CPU share)")
+    if seccomp_available():
+        common.append("seccomp filter (no namespaces, mounts, ptrace, bpf, memfd, io_uring)")
     if level == "bwrap":
         return tuple(["bubblewrap filesystem (read-only system, project and other "
                       "submissions masked)", "no network (network namespace)",
@@ -143,17 +154,43 @@ _EXPOSED = {
 
 
 def _warnings(level, skipped, requested):
+    warnings = _confinement_warnings()
     if level == "bwrap":
-        return []
+        return warnings
     why = (f"{', '.join(skipped)} unavailable" if requested == "auto"
            else f"--sandbox {level} requested")
-    warnings = [f"WEAKER SANDBOX: {why}; student code runs at the '{level}' level and "
-                f"{_EXPOSED[level]}. Install bubblewrap, or pass --require-sandbox to refuse."]
+    warnings.insert(0, f"WEAKER SANDBOX: {why}; student code runs at the '{level}' level and "
+                       f"{_EXPOSED[level]}. Install bubblewrap, or pass --require-sandbox to "
+                       f"refuse.")
     closed = _closed_to_others(sys.prefix)
     if os.geteuid() == 0 and closed:
         warnings.append(f"the worker's uid cannot enter {closed}: student code can import only "
                         f"what the worker imported before dropping privileges (torch, numpy)")
     return warnings
+
+
+def _confinement_warnings():
+    """What staff grading as root lose on this machine (a student's self-check, not root,
+    is no one else's risk: docs/security.md, "The weaker levels")."""
+    if os.geteuid() != 0:
+        return []
+    warnings = []
+    why = cgroups.available()
+    if why:
+        warnings.append(f"WEAKER SANDBOX: no cgroup per worker ({why}): memory a submission "
+                        f"holds in shared memory escapes its limit, and the kernel's OOM killer "
+                        f"may end other processes than the worker")
+    if not seccomp_available():
+        warnings.append("WEAKER SANDBOX: no seccomp filter on this machine (kernel or "
+                        "architecture): student code may try kernel interfaces a lab never "
+                        "needs (namespaces, bpf, io_uring)")
+    return warnings
+
+
+def seccomp_available():
+    """Whether the worker can install its system-call filter here (``worker.confine``)."""
+    from .worker import confine
+    return confine.supported()
 
 
 def _closed_to_others(path):
@@ -176,16 +213,36 @@ def scratch(sandbox):
     return folder, folder
 
 
-def worker_command(sandbox, config):
-    """The argv that starts a worker for ``config`` (a JSON-able dict) in ``sandbox``."""
+def worker_command(sandbox, config, cgroup=None):
+    """The argv that starts a worker for ``config`` (a JSON-able dict) in ``sandbox``, in
+    ``cgroup`` when given (``new_cgroup``)."""
     root = SANDBOX_ROOT if sandbox.level == "bwrap" else str(PROJECT_DIR)
     code = f"import sys; sys.path.insert(0, {root!r}); from grader.worker.main import main; main()"
     python = [sys.executable, "-I", "-B", "-c", code, json.dumps(config)]
+    joined = cgroup.join_command() if cgroup is not None else []
     if sandbox.level == "bwrap":
-        return _bwrap_prefix(config["device"]) + _worker_binds(config["operations"]) + python
+        return (joined + _bwrap_prefix(config["device"]) + _worker_binds(config["operations"])
+                + python)
     if sandbox.level == "unshare":
-        return _unshare_prefix() + python
-    return python
+        return joined + _unshare_prefix() + python
+    return joined + python
+
+
+def new_cgroup(limits):
+    """A cgroup for one sandbox started with worker ``limits`` (``Limits.as_config()``),
+    or None where the machine offers none (``_warnings`` says so).
+
+    Its memory holds the worker's own allowance, its ``/tmp``, and the torch-laden
+    processes around it (a zygote and its spare); its processes, the worker's and theirs.
+    """
+    if cgroups.available():
+        return None
+    memory = (limits.get("address_space") or 0) + TMP_SIZE + SANDBOX_OVERHEAD
+    processes = (limits.get("processes") or 0) + SANDBOX_PROCESSES
+    try:
+        return cgroups.Cgroup(memory, processes)
+    except OSError:
+        return None
 
 
 def worker_uid(slot):
@@ -215,10 +272,24 @@ def process_slot():
 _HELD_SLOTS = []
 
 
+def protect_from_oom():
+    """As root, make this process and what it starts (judges, zygotes) the OOM killer's
+    late choice; workers make themselves its first (``worker.confine``)."""
+    if os.geteuid() != 0:
+        return
+    try:
+        with open("/proc/self/oom_score_adj", "w") as score:
+            score.write(str(OOM_SCORE_GRADER))
+    except OSError:
+        pass
+
+
 @functools.lru_cache(maxsize=None)
 def protect_judge():
     """Make this process non-dumpable: a worker of the same uid cannot read its memory or
-    ``/proc/<pid>/environ`` (where ``GRADER_SECRET_SEED`` lives) at the weaker levels."""
+    ``/proc/<pid>/environ`` (where ``GRADER_SECRET_SEED`` lives) at the weaker levels.
+    And keep the OOM killer off it while a worker is there to end."""
+    protect_from_oom()
     try:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     except (OSError, AttributeError):
@@ -287,12 +358,21 @@ def installed():
     return PROJECT_DIR.name in ("site-packages", "dist-packages")
 
 
+WORKER_PACKAGES = ("torch", "numpy", "matplotlib")
+
+
 def _python_paths():
-    """The interpreter's prefixes and any import directory outside them; from a checkout,
-    never the checkout or a folder holding it (installed, the packages are masked)."""
+    """The interpreter's prefixes, its site-packages, and the import directories holding
+    the packages the worker needs (``WORKER_PACKAGES``); from a checkout, never the
+    checkout or a folder holding it (installed, the packages are masked).
+
+    Not every entry of ``sys.path``: ``$PYTHONPATH`` may name a TA's course folder, with
+    the class's notebooks, results and seed in it.
+    """
     roots = []
     candidates = [sys.base_prefix, sys.prefix, sysconfig.get_paths()["purelib"],
-                  sysconfig.get_paths()["platlib"], *sys.path]
+                  sysconfig.get_paths()["platlib"], *site.getsitepackages(),
+                  *map(_import_directory, WORKER_PACKAGES)]
     checkout = "" if installed() else str(PROJECT_DIR)
     for candidate in candidates:
         if not candidate or not os.path.isdir(candidate):
@@ -305,6 +385,19 @@ def _python_paths():
         if not any(_inside(path, root) for root in roots):
             roots = [r for r in roots if not _inside(r, path)] + [path]
     return roots
+
+
+def _import_directory(package):
+    """The entry of ``sys.path`` that ``package`` is imported from ('' if none), found
+    without importing it."""
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return ""
+    if spec is None or not spec.origin:
+        return ""
+    origin = Path(spec.origin)
+    return str(origin.parent.parent if spec.submodule_search_locations else origin.parent)
 
 
 def _masked_paths():

@@ -27,6 +27,7 @@ OUTPUT_HEAD = 3072
 OUTPUT_TAIL = 1024
 MAX_LOAD_ATTEMPTS = 4
 PIPE_SIZE = 1 << 20
+DRAIN_SECONDS = 1.0
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 MAX_GAP = 2 * HEARTBEAT_PERIOD  # of the time between two heartbeats, what counts as stalled
 LOST = ("the worker's sandbox ended under it, which no submission can cause: the grader's "
@@ -394,7 +395,10 @@ class WorkerSession:
                         self._reader.feed(data)
 
     def _drain(self, capture):
-        while True:
+        """Take the output already written, for at most ``DRAIN_SECONDS``: a process of
+        the student's that keeps printing would otherwise keep the judge here for ever."""
+        deadline = time.monotonic() + DRAIN_SECONDS
+        while time.monotonic() < deadline:
             data = _read(self._output)
             if not data:
                 return
@@ -448,10 +452,11 @@ class WorkerSession:
         ``discard()`` (kill it, for good: no one asks for its status) and ``lost`` (after
         ``wait``: true when its sandbox ended under it, which its own code cannot cause).
         """
-        argv = sandboxes.worker_command(self.sandbox, dict(config, reply_fd=reply_w))
+        cgroup = sandboxes.new_cgroup(config["limits"])
+        argv = sandboxes.worker_command(self.sandbox, dict(config, reply_fd=reply_w), cgroup)
         return ProcessGroup(subprocess.Popen(
             argv, stdin=request_r, stdout=output_w, stderr=output_w, pass_fds=(reply_w,),
-            env=sandboxes.environment(self.device), start_new_session=True))
+            env=sandboxes.environment(self.device), start_new_session=True), cgroup)
 
 
 class ProcessGroup:
@@ -459,9 +464,10 @@ class ProcessGroup:
 
     lost = False
 
-    def __init__(self, process):
+    def __init__(self, process, cgroup=None):
         self.process = process
         self.pid = process.pid
+        self.cgroup = cgroup
 
     def kill(self):
         try:
@@ -470,7 +476,11 @@ class ProcessGroup:
             pass
 
     def wait(self, timeout=None):
-        return self.process.wait(timeout)
+        code = self.process.wait(timeout)
+        if self.cgroup is not None:
+            self.cgroup.remove()
+            self.cgroup = None
+        return code
 
     def discard(self):
         self.kill()

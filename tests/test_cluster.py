@@ -20,7 +20,7 @@ from conftest import ROOT, outcomes, run_grade
 
 pytest.importorskip("distributed", reason="Dask is an optional extra: pip install '.[cluster]'")
 
-SEED = "739284615"
+SEED = "7392846150418273645"
 CHECKS = ("--check", "linear.forward", "--check", "linear.mse")
 BATCH = ("--suite", "hidden", "--seed", SEED, *CHECKS)
 EXPECTED = {

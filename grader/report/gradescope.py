@@ -1,8 +1,12 @@
-"""``results.json`` in Gradescope's autograder format (CONTRACT.md section 4)."""
+"""``results.json`` in Gradescope's autograder format (CONTRACT.md section 4).
+
+Its text is made safe as the terminal's is (``safe.terminal``): Gradescope and CI jobs
+print it, so student output must not carry escape sequences or workflow commands there.
+"""
 import json
 
 from .. import cells
-from .safe import truncate
+from .safe import terminal, truncate
 from .text import suite_line
 
 MAX_TEST_OUTPUT = 6000
@@ -13,7 +17,7 @@ def to_dict(result):
         "score": float(result.score),
         "max_score": float(result.max_score),
         "execution_time": round(result.duration, 3),
-        "output": truncate(overall_output(result), 20000),
+        "output": truncate(terminal(overall_output(result)), 20000),
         "tests": [_test(check) for check in result.checks],
         "extra_data": {"submission_id": result.submission_id, "sha256": result.sha256,
                        "suite": result.suite, "seed": result.seed_label,
@@ -27,7 +31,7 @@ def _test(check):
         "number": check.id, "name": check.name, "score": float(check.score),
         "max_score": float(check.max_score),
         "status": "passed" if check.passed else "failed",
-        "output": truncate(check.message(), MAX_TEST_OUTPUT),
+        "output": truncate(terminal(check.message()), MAX_TEST_OUTPUT),
         "visibility": check.visibility,
         "extra_data": {"outcome": check.outcome, "duration_s": round(check.duration, 3),
                        **({"auto_score": check.auto_score, "adjustments": check.adjustments}

@@ -20,7 +20,7 @@ import resource
 import sys
 import types
 
-from . import adapt, loader, progress, runtime
+from . import adapt, confine, loader, progress, runtime
 from .protocol import FrameReader, encode
 from .seal import Seal
 
@@ -84,10 +84,11 @@ def serve(channel, config, seal=None):
                                 Seal.broken.__defaults__)
     write, reply_fd = os.write, channel.write_fd
     applied = apply_limits(config["limits"])
+    confined = confine.apply()
     dropped = enter_scratch_and_drop_privileges(config)
     channel.send({"ok": True, "value": {"pid": os.getpid(), "uid": os.getuid(),
-                                        "device": runtime.DEVICE,
-                                        "limits": applied, "dropped_privileges": dropped}})
+                                        "device": runtime.DEVICE, "limits": applied,
+                                        "dropped_privileges": dropped, **confined}})
     namespace = new_namespace()
     student = runtime.Student(namespace)
     heartbeat = start_heartbeat(channel)

@@ -7,6 +7,7 @@ malformed notebooks, a zip with ``../`` paths and a zip bomb, and the reference 
 (graded first and last: the batch around an attack is unaffected). The threat model
 and the layer that stops each attack: docs/security.md.
 """
+import csv
 import json
 import os
 import re
@@ -30,7 +31,7 @@ SELECTED = {"linear.forward": 8, "linear.parameters": 5, "linear.mse": 7,
             "linear.train_decreases_loss": 10, "mlp.hyperparameters": 5,
             "vanishing.bound": 5}
 SHORT_TIMEOUT = 4
-SEED = "740185296318"  # fixed: the hidden cases, hence every outcome, are reproducible
+SEED = "7401852963182057394"  # fixed: the hidden cases, hence every outcome, are reproducible
 ZIP_ESCAPE = f"zip-escape-{secrets.token_hex(4)}.py"
 
 P = "passed"
@@ -86,6 +87,10 @@ EXPECTED = {
     "deep_json": (_all("error"), ["nested too deeply"]),
     "zip_alice": (_all(P), []),
     "zip_bomb": (_all("error"), ["over the 16 MiB limit"]),
+    "memfd_hoard": (dict(_all(P), **{"linear.mse": "error", "linear.train_decreases_loss": "error"}),
+                    ["Operation not permitted", "REVIEW: the code uses memory outside the limits"]),
+    "user_namespace": (_bound("error"), ["unshare(CLONE_NEWUSER) refused", "REVIEW"]),
+    "thread_at_import": (_all(P), ["REVIEW: the code uses threads, a thread started at import"]),
 }
 
 
@@ -311,10 +316,29 @@ def test_markup_escapes_and_workflow_commands_are_neutralised(batch, tmp_path):
     assert "##vso[" not in terminal
 
 
+def test_results_json_carries_no_escapes_or_workflow_commands(batch):
+    data = batch.results["html_ci"]
+    for text in [data["output"]] + [test["output"] for test in data["tests"]]:
+        assert "\x1b" not in text and "\x07" not in text
+        assert not re.search(r"(?m)^\s*::", text) and "##vso[" not in text
+
+
+def test_the_review_flag_is_in_the_gradebook(batch):
+    with open(batch.out / "gradebook.csv", newline="") as file:
+        review = {row["student_id"]: row["review"] for row in csv.DictReader(file)}
+    assert "memory outside the limits" in review["memfd_hoard"]
+    assert "a thread started at import" in review["thread_at_import"]
+    assert "the grader's own modules" in review["forge_observations"]
+    # The references are the same file (the zip's too): flagged as such, for nothing else.
+    assert review["aa_reference"].startswith("identical file: byte for byte the same")
+    assert review["aa_reference"].endswith("as the file of zz_reference, zip_alice")
+    assert review["infinite_loop"] == ""
+
+
 def test_ordinary_code_is_not_flagged_for_review(batch):
     for name in ("aa_reference", "zz_reference", "zip_alice", "infinite_loop", "nan_inf",
                  "lying_objects", "html_ci", "fake_results"):
-        assert "REVIEW" not in batch.text(name), name
+        assert "REVIEW: the code uses" not in batch.text(name), name
 
 
 def test_forged_frames_award_nothing(batch):

@@ -1,0 +1,75 @@
+"""Resources shared across students, and what the sandbox may see of the TA's machine.
+
+One batch, graded with a ``$PYTHONPATH`` that names a course folder (as a TA's shell
+might): a reference before and after, a submission whose children hold more memory
+together than its sandbox may, and one that looks for the course folder's files.
+docs/security.md, "Resources".
+"""
+import os
+import threading
+
+import pytest
+
+from conftest import ROOT, run_grade
+
+from grader import cgroups, session
+from test_attacks import Batch, _short_rubric, _source
+
+HERE = __import__("pathlib").Path(__file__).resolve().parent
+RESOURCES = HERE / "submissions" / "resources"
+CHECKS = ("linear.mse", "linear.forward")
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    base = tmp_path_factory.mktemp("resources")
+    folder, out, course = base / "class", base / "out", base / "course"
+    (course / "classmate").mkdir(parents=True)
+    (course / "seed.txt").write_text("the course's secret seed\n")
+    (course / "classmate" / "ex08.py").write_text("# a classmate's work\n")
+    folder.mkdir()
+    reference = (ROOT / "reference" / "ex08.py").read_text()
+    for name in ("aa_reference", "zz_reference"):
+        (folder / f"{name}.py").write_text(reference)
+    for attack in sorted(RESOURCES.glob("*.py")):
+        (folder / attack.name).write_text(_source(attack, {"COURSE": course}))
+    env = dict(os.environ, PYTHONPATH=str(course))
+    # Children fault their memory in at about 300 MB/s on a virtual machine: time enough.
+    process = run_grade(folder, "--jobs", "2", "--rubric", _short_rubric(base / "rubric.toml", 120),
+                        *[arg for check in CHECKS for arg in ("--check", check)],
+                        out=out, env=env)
+    return Batch(process, out, folder)
+
+
+def test_the_batch_completes(batch):
+    assert batch.process.returncode == 0, batch.process.stderr[-3000:]
+    for name in ("aa_reference", "zz_reference"):
+        assert batch.results[name]["score"] == 15
+
+
+@pytest.mark.skipif(bool(cgroups.available()), reason="no cgroup on this machine: "
+                    f"{cgroups.available()} (the grader warns; docs/security.md)")
+def test_children_cannot_hold_more_memory_than_the_sandbox(batch):
+    assert batch.outcomes("memory_fork") == {"linear.mse": "error", "linear.forward": "passed"}
+
+
+def test_the_python_path_is_not_bound_into_the_sandbox(batch):
+    text = batch.text("course_folder")
+    assert "MISSING seed.txt" in text and "MISSING classmate/ex08.py" in text
+    assert "FOUND" not in text
+
+
+def test_the_output_drain_has_a_deadline():
+    """A process of the student's that keeps writing must not hold the judge: /dev/zero
+    always has more to read."""
+    worker = session.WorkerSession.__new__(session.WorkerSession)
+    worker._output = os.open("/dev/zero", os.O_RDONLY | os.O_NONBLOCK)
+    capture = session.Capture()
+    drain = threading.Thread(target=worker._drain, args=(capture,), daemon=True)
+    try:
+        drain.start()
+        drain.join(30)
+        assert not drain.is_alive()
+    finally:
+        os.close(worker._output)
+    assert capture.dropped > 0
