@@ -206,20 +206,20 @@ def linear_train_student(student, xs, ys, values, lr, epochs, seed):
 
 
 class ProbeLinear(nn.Module):
-    """``w * x + b`` that records its parameters at every forward call."""
+    """``w * x + b`` that counts its forward calls and keeps its latest output."""
 
     def __init__(self, w, b):
         super().__init__()
         self.w = nn.Parameter(torch.tensor([w], device=device()))
         self.b = nn.Parameter(torch.tensor([b], device=device()))
-        self.trajectory = []
+        self.forward_calls = 0
         self.outputs = []
 
     def forward(self, x):
         """On a GPU, computed there and handed back on the input's device: a train that
         builds its own loss on the CPU gets the verdict it would get on a CPU machine."""
         x = torch.as_tensor(x, dtype=torch.float32)
-        self.trajectory.append([self.w.item(), self.b.item()])
+        self.forward_calls += 1
         out = (self.w * x.to(self.w.device) + self.b).to(x.device)
         self.outputs.append(out)
         return out
@@ -248,19 +248,41 @@ class SpyLoss:
         return ((pred - target) ** 2).mean()
 
 
+class StepRecorder(SGD):
+    """SGD that records the parameters before every step it takes: the trajectory of the
+    training, however many times ``train`` also evaluates the model or the loss (to log a
+    learning curve, say)."""
+
+    def __init__(self, probe, lr):
+        super().__init__(probe.parameters(), lr=lr)
+        self.probe = probe
+        self.before_steps = []
+        self.steps = 0
+
+    def step(self, closure=None):
+        self.steps += 1
+        if len(self.before_steps) < MAX_RECORDED:
+            self.before_steps.append([self.probe.w.item(), self.probe.b.item()])
+        return super().step(closure)
+
+
+MAX_RECORDED = 1000
+
+
 @operation("linear.train_probe")
 def linear_train_probe(student, xs, ys, w, b, lr, epochs):
-    """The student's train on a recording model and loss: what it does, step by step."""
+    """The student's train on a recording model, loss and optimizer: what it does, step
+    by step."""
     train = student.get("train")
     probe = ProbeLinear(w, b)
     spy = SpyLoss(probe)
-    optimizer = SGD(probe.parameters(), lr=lr)
+    optimizer = StepRecorder(probe, lr)
     features = np.array(xs, dtype=np.float32).reshape(-1, 1)
     labels = np.array(ys, dtype=np.float32).reshape(-1, 1)
     train(features, labels, probe, spy, optimizer, epochs)
-    return {"trajectory": probe.trajectory[:1000], "forward_calls": len(probe.trajectory),
-            "loss_calls": spy.calls, "foreign_predictions": spy.foreign,
-            "final": [probe.w.item(), probe.b.item()]}
+    return {"trajectory": optimizer.before_steps, "steps": optimizer.steps,
+            "forward_calls": probe.forward_calls, "loss_calls": spy.calls,
+            "foreign_predictions": spy.foreign, "final": [probe.w.item(), probe.b.item()]}
 
 
 # Problem 1: NNLinearRegression ---------------------------------------------
