@@ -219,7 +219,7 @@ def _add_cell(extraction, number, source):
         reason = skip_reason(node)
         if reason:
             skipped.append(f"line {node.lineno}: {reason}")
-            for name in _assigned(node):
+            for name in dict.fromkeys(_set_by(node)):
                 extraction.skipped.setdefault(name, []).append([
                     number, node.lineno,
                     f"{reason}. The grader runs only the notebook's definitions (imports, "
@@ -559,6 +559,20 @@ def _assigned(node):
     if isinstance(node, (ast.If, ast.Try)):
         return [name for statement in _block(node) for name in _assigned(statement)]
     return []
+
+
+def _set_by(node):
+    """The names a skipped top-level statement would have set had it run: also a loop's
+    variable and what its body or a ``with`` block assigns (``for learning_rate in
+    [0.01, 0.1]:``), for the hint when one is missing."""
+    if isinstance(node, (ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith)):
+        names = [n.id for n in ast.walk(node.target) if isinstance(n, ast.Name)] if isinstance(
+            node, (ast.For, ast.AsyncFor)) else []
+        names += [n.id for item in getattr(node, "items", []) if item.optional_vars
+                  for n in ast.walk(item.optional_vars) if isinstance(n, ast.Name)]
+        return names + [name for statement in node.body + getattr(node, "orelse", [])
+                        for name in _set_by(statement)]
+    return _assigned(node)
 
 
 def _block(node):

@@ -308,3 +308,12 @@ def test_the_handouts_skeleton_left_below_a_solution_does_not_replace_it(tmp_pat
     assert len(extract(notebook(tmp_path, skeleton, solution)).statements) == 4
     half = skeleton.replace("# TODO", "self.fc = nn.Linear(1, hidden_size)")
     assert len(extract(notebook(tmp_path, solution, half)).statements) == 4
+
+
+def test_a_name_set_only_by_a_skipped_loop_says_so(tmp_path):
+    e = extract(notebook(tmp_path, "for learning_rate in [0.01, 0.1]:\n"
+                                   "    hidden_size = 2\n    train(x, y)",
+                         "with open('f') as handle:\n    data = handle.read()"))
+    assert [s[:2] for s in e.skipped["learning_rate"]] == [[2, 1]]
+    assert "top-level `for` statement not run" in e.skipped["hidden_size"][0][2]
+    assert sorted(e.skipped) == ["data", "handle", "hidden_size", "learning_rate"]
