@@ -15,7 +15,8 @@ from conftest import ROOT, outcomes, run_grade
 
 REFERENCE = (ROOT / "reference" / "ex08.py").read_text()
 WRONG_MSE = REFERENCE.replace("return ((pred - y) ** 2).mean()", "return ((pred - y) ** 2).sum()")
-HIDDEN = ("--suite", "hidden", "--seed", "4242")
+SEED = "7305518826419047731"
+HIDDEN = ("--suite", "hidden", "--seed", SEED)
 MOODLE_NAME = "Zoë Müller_100185_assignsubmission_file_"
 STUDENTS = ["Zoë_Müller_100185", "ann", "bob", "garbage"]
 
@@ -57,7 +58,7 @@ def results(out, student):
 def test_every_output_names_the_suite_and_the_seed(graded, tmp_path):
     folder, out, run = graded
     label = results(out, "ann")["extra_data"]["seed"]
-    assert label.startswith("hidden-") and "4242" not in label
+    assert label.startswith("hidden-") and SEED not in label
     assert f"4 submissions, hidden suite, seed {label}" in run.stdout
     assert "waiting on " in run.stdout.splitlines()[0]
     rows = gradebook(out)
@@ -68,7 +69,7 @@ def test_every_output_names_the_suite_and_the_seed(graded, tmp_path):
         (out / "summary.html").read_text(encoding="utf-8")
 
     public = run_grade(folder / "ann.py", out=tmp_path / "public",
-                       env={"PATH": "/usr/bin:/bin", "GRADER_SECRET_SEED": "4242"})
+                       env={"PATH": "/usr/bin:/bin", "GRADER_SECRET_SEED": SEED})
     assert public.returncode == 0, public.stderr
     assert "a secret seed is given" in public.stderr and "--suite hidden" in public.stderr
     assert results(tmp_path / "public", "ann")["extra_data"]["seed"] == "public"
@@ -235,7 +236,7 @@ def test_gradescope_autograder_grades_a_submission_laid_out_as_gradescope_does(t
     with zipfile.ZipFile(archive) as bundle:
         assert {"setup.sh", "run_autograder", "grade.py", "autograder.json"} <= set(
             bundle.namelist())
-        assert json.loads(bundle.read("autograder.json"))["seed"] == 4242
+        assert json.loads(bundle.read("autograder.json"))["seed"] == int(SEED)
         bundle.extractall(root / "source")
     for name in ("setup.sh", "run_autograder"):
         (root / "source" / name).chmod(0o755)
