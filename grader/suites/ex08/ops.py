@@ -102,6 +102,20 @@ def linears(model):
     return [m for m in model.modules() if isinstance(m, nn.Linear)]
 
 
+def unregistered_linears(model):
+    """The nn.Linear layers a module holds in a plain list, tuple or dict attribute, which
+    nn.Module does not register (``self.layers = [nn.Linear(...), ...]``)."""
+    found = []
+    for module in model.modules():
+        for name, value in vars(module).items():
+            if name.startswith("_"):
+                continue
+            items = value.values() if isinstance(value, dict) else (
+                value if isinstance(value, (list, tuple)) else ())
+            found += [m for m in items if isinstance(m, nn.Linear)]
+    return found
+
+
 def describe_linears(model):
     return [{"in": m.in_features, "out": m.out_features, "bias": m.bias is not None}
             for m in linears(model)]
@@ -403,8 +417,11 @@ def mlp_hyperparameters(student):
 # Problem 2: the vanishing gradient -----------------------------------------
 
 def deep_layers(model, width):
-    """The hidden layers in registration order and the output layer."""
+    """The hidden layers in registration order and the output layer. Layers kept in a
+    plain list (not registered: ``vanishing.structure``'s business) count too, so that
+    the gradient checks can set their weights: the student's forward uses them."""
     layers = linears(model)
+    layers = [m for m in unregistered_linears(model) if all(m is not r for r in layers)] + layers
     hidden = [m for m in layers if m.out_features == width]
     output = [m for m in layers if m.out_features == 1]
     return hidden, output
