@@ -7,7 +7,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import devices, grading, inputs, output, watch
+from . import answers, devices, grading, inputs, output, watch
 from .adjustments import AdjustmentError
 from . import sandbox as sandboxes
 from .pool import PoolError
@@ -75,6 +75,9 @@ def parser():
                    help="write a Gradescope autograder (setup.sh, run_autograder and this "
                         "grader) that grades with --suite, --seed and --rubric, and exit; "
                         "it holds the seed: upload it to Gradescope only")
+    p.add_argument("--build-student-wheel", default=None, metavar="DIR",
+                   help="write the student edition (a wheel: the public suite, its expected "
+                        "values as data, no reference solution) into DIR, and grade nothing")
     p.add_argument("-q", "--quiet", action="store_true", help="only the totals")
     return p
 
@@ -84,6 +87,8 @@ def main(argv=None):
     if args.new_seed:
         print(grading.new_seed())
         return 0
+    if args.build_student_wheel is not None:
+        return _build_student_wheel(args.build_student_wheel)
     sandboxes.protect_from_oom()
     try:
         options = _options(args)
@@ -150,6 +155,18 @@ def main(argv=None):
         return EXIT_INTERRUPTED if status is None else status
 
 
+def _build_student_wheel(directory):
+    from . import student_edition
+    try:
+        wheel = student_edition.build(directory)
+    except student_edition.BuildError as exc:
+        print(f"grade.py: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"student edition: {wheel}\n  install it with  python -m pip install {wheel}  "
+          f"(or from a URL where you publish it); it grades the public suite only")
+    return EXIT_OK
+
+
 class UsageError(Exception):
     pass
 
@@ -176,6 +193,11 @@ def _options(args):
     if unknown:
         raise UsageError(f"unknown check id(s) {unknown}; known: {sorted(known)}")
     seed = args.seed
+    if args.suite == "hidden" and answers.is_student_edition():
+        raise UsageError(
+            "--suite hidden is not available in the student edition of the grader (it holds "
+            "neither the secret seed nor the reference solution the hidden suite is graded "
+            "with). The public suite (the default) runs the same checks on the handout's data")
     if args.suite == "hidden" and seed is None:
         value = os.environ.get(grading.SECRET_SEED_VARIABLE)
         if value is None:

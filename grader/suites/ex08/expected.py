@@ -1,21 +1,21 @@
-"""Judge-side reference computations and comparisons for the ex08 checks.
+"""What the ex08 checks compare with: expected values, and how to compare.
 
-Everything the checks compare against is computed here with the reference
-solution (``reference/ex08.py``), on the same inputs the worker was given.
-The costly computations are pure functions of plain data, so they are
-remembered: a judge that grades a whole class computes each one once.
+Each expected value is a question to ``grader.answers`` (its function here words it:
+canonical plain data), answered with the reference solution in the staff edition
+(``answers.py``) and from the build's table in the student edition, which ships
+without the reference. A check that needs a new expected value adds it here, its
+computation to ``answers.py``, and its public questions to ``answers.questions``.
 """
-import copy
-import functools
-import pickle
-
 import numpy as np
-import torch
 
+from grader.answers import Unanswered, expected_value  # noqa: F401 - checks catch E.Unanswered
 from grader.suites.ex08.measures import (  # noqa: F401 - the checks read them as E.mse...
     best_line, curvature, fit, line, meets, mse)
-from grader.worker.optim import SGD, Adam
-from reference import ex08 as ref
+
+question = expected_value("ex08")
+
+# mlp.hyperparameters: the MSE the reference MLP must reach with the student's values.
+HYPERPARAMETERS_MSE = 0.20
 
 
 def flat(values):
@@ -42,53 +42,10 @@ def show(values, limit=5):
     return f"[{text}{', ...' if len(values) > limit else ''}] ({len(values)} values)"
 
 
-def remembered(function):
-    """Compute once per distinct arguments; hand out copies of the result.
-
-    The arguments are the checks' own plain data (cases hold whole nets' weights), so the
-    key is their pickle: eight times cheaper to make than their JSON, and never loaded.
-    """
-    cache = {}
-
-    @functools.wraps(function)
-    def lookup(*args, **kwargs):
-        try:
-            key = pickle.dumps((args, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
-        except (TypeError, ValueError, pickle.PicklingError):
-            return function(*args, **kwargs)
-        if key not in cache:
-            if len(cache) >= MEMORY:
-                cache.clear()
-            cache[key] = function(*args, **kwargs)
-        return copy.deepcopy(cache[key])
-    return lookup
-
-
-MEMORY = 4096
-
-
-def _column(values):
-    return torch.tensor(values, dtype=torch.float32).reshape(-1, 1)
-
-
-@remembered
+@question
 def linear_trajectory(xs, ys, w, b, lr, epochs, zero_grad=True):
-    """Parameters seen at each forward pass of the reference ``train``, and after it."""
-    model = ref.MyLinearRegression()
-    with torch.no_grad():
-        model.w.fill_(w)
-        model.b.fill_(b)
-    optimizer = SGD(model.parameters(), lr=lr)
-    x, y = _column(xs), _column(ys)
-    seen = []
-    for _ in range(epochs):
-        seen.append([model.w.item(), model.b.item()])
-        loss = ref.mselossfunc(model(x), y)
-        if zero_grad:
-            optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    return seen, [model.w.item(), model.b.item()]
+    """[parameters seen at each forward pass of the reference ``train``, and after it]."""
+    return flat(xs), flat(ys), float(w), float(b), float(lr), int(epochs), bool(zero_grad)
 
 
 def sgd_line_loss(xs, ys, w, b, lr, epochs):
@@ -97,20 +54,10 @@ def sgd_line_loss(xs, ys, w, b, lr, epochs):
     return mse(line(xs, w_end, b_end), ys)
 
 
-@remembered
-def train_reference_mlp(hidden_size, learning_rate, seed, epochs=300):
-    """MSE of the reference MLP trained with Adam on the handout data."""
-    torch.manual_seed(seed)
-    model = ref.MLP(hidden_size)
-    optimizer = Adam(model.parameters(), lr=learning_rate)
-    x, y = torch.from_numpy(ref.x_train), torch.from_numpy(ref.y_train)
-    for _ in range(epochs):
-        loss = ref.mselossfunc(model(x), y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    with torch.no_grad():
-        return float(ref.mselossfunc(model(x), y))
+@question
+def train_reference_mlp(hidden_size, learning_rate, seed):
+    """MSE of the reference MLP trained with Adam for 300 epochs on the handout data."""
+    return int(hidden_size), float(learning_rate), int(seed)
 
 
 def losses(xs, ys, parameters):
@@ -118,32 +65,18 @@ def losses(xs, ys, parameters):
     return [mse(line(xs, w, b), ys) for w, b in parameters]
 
 
-@remembered
+@question
 def reference_mlp_curve(hidden, xs, ys, grid, lr, epochs, seed):
     """The reference MLP trained as ``mlp.fit`` trains the student's, evaluated on ``grid``
     (in a batch every submission of a suite plots the same curve, computed once)."""
-    torch.manual_seed(seed)
-    model = ref.MLP(hidden)
-    x, y = _column(xs), _column(ys)
-    optimizer = Adam(model.parameters(), lr=lr)
-    for _ in range(epochs):
-        loss = ((model(x) - y) ** 2).mean()
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    with torch.no_grad():
-        return flat(model(_column(grid)))
+    return int(hidden), flat(xs), flat(ys), flat(grid), float(lr), int(epochs), int(seed)
 
 
-def deep_net(case):
-    """The reference DeepSigmoidNet in float64 with the case's weights."""
-    model = ref.DeepSigmoidNet(case["layers"], case["input_dim"]).double()
-    layers = list(model.layers) + [model.output]
-    with torch.no_grad():
-        for layer, values in zip(layers, case["weights"]):
-            layer.weight.copy_(torch.tensor(values["weight"], dtype=torch.float64))
-            layer.bias.copy_(torch.tensor(values["bias"], dtype=torch.float64))
-    return model
+def net(case):
+    """A case's DeepSigmoidNet, as the questions about it name it."""
+    return {"layers": int(case["layers"]), "input_dim": int(case["input_dim"]),
+            "weights": [{"weight": np.asarray(layer["weight"], dtype=float).tolist(),
+                         "bias": flat(layer["bias"])} for layer in case["weights"]]}
 
 
 def without_output_bias(case):
@@ -151,16 +84,16 @@ def without_output_bias(case):
     return dict(case, weights=case["weights"][:-1] + [dict(case["weights"][-1], bias=[0.0])])
 
 
-@remembered
+@question
 def deep_outputs(case, batch):
-    with torch.no_grad():
-        return flat(deep_net(case)(torch.tensor(batch, dtype=torch.float64)))
+    """The reference DeepSigmoidNet's outputs (float64) with the case's weights."""
+    return net(case), [flat(row) for row in batch]
 
 
-@remembered
+@question
 def deep_derivative(case):
-    model = deep_net(case)
-    return ref.first_weight_gradient(model, torch.tensor(case["x"], dtype=torch.float64))
+    """The reference ``first_weight_gradient`` at the case's x, with its weights."""
+    return net(case), flat(case["x"])
 
 
 def deep_batch(case):

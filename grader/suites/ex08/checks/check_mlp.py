@@ -6,7 +6,7 @@ from grader.judge import CheckFailed
 from grader.suites.ex08 import expected as E
 
 MAX_HIDDEN = 1024
-TARGET_MSE = 0.20
+TARGET_MSE = E.HYPERPARAMETERS_MSE
 
 
 @pytest.mark.check("mlp.structure")
@@ -95,14 +95,34 @@ def check_hyperparameters(ctx):
                           "set hidden_size = 2 (or another small integer)")
     if not 0 < lr <= 10:
         raise CheckFailed("0 < learning_rate <= 10", repr(lr), "try learning_rate = 0.1")
-    losses = []
+    losses, trained = [], "the reference"
     for seed in ctx.cases["hyper_seeds"]:
-        losses.append(E.train_reference_mlp(int(hidden), lr, seed))
+        try:
+            losses.append(E.train_reference_mlp(int(hidden), lr, seed))
+        except E.Unanswered:
+            losses.append(_own_mlp_loss(ctx, int(hidden), lr, seed))
+            trained = "your own"
         if losses[-1] <= TARGET_MSE:
             return
     raise CheckFailed(
-        f"the reference MLP({int(hidden)}) trained with Adam(lr={lr:g}) for 300 epochs to "
+        f"{trained} MLP({int(hidden)}) trained with Adam(lr={lr:g}) for 300 epochs to "
         f"reach MSE <= {TARGET_MSE} in one of {len(ctx.cases['hyper_seeds'])} seeds",
         "MSE " + ", ".join(f"{v:.3g}" for v in losses),
         "the handout's hidden_size = 2 and learning_rate = 0.1 work; a learning rate far "
-        "from 0.01-0.5 usually does not")
+        "from 0.01-0.5 usually does not" + (OWN_MLP_NOTE if trained == "your own" else ""))
+
+
+OWN_MLP_NOTE = (" (the student edition of the grader knows the reference MLP's results for "
+                "common values only: for yours it trained your own MLP; your grade uses the "
+                "reference's)")
+
+
+def _own_mlp_loss(ctx, hidden, lr, seed):
+    """The student edition's stand-in for the reference MLP: the student's own, trained the
+    same way on the handout data (Adam, full batch, 300 epochs, stopping once it is there)."""
+    xs, ys = ctx.cases["xs"], ctx.cases["ys"]
+    seen = ctx.call("mlp.fit", hidden=hidden, xs=xs, ys=ys, grid=xs, lr=lr, epochs=300,
+                    seed=seed, goal={"mse": TARGET_MSE, "curvature": 0.0})
+    if not E.is_numbers(seen["pred"], len(xs)):
+        raise CheckFailed(f"{len(xs)} predictions from your MLP", repr(seen)[:200])
+    return E.mse(seen["pred"], ys)
