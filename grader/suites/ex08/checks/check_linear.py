@@ -155,6 +155,9 @@ def check_train_matches_reference(ctx):
         raise CheckFailed(f"num_epoch={epochs}: {epochs} optimizer steps, one per epoch",
                           f"{seen['steps']} optimizer.step() calls ({seen['forward_calls']} "
                           f"forward passes, {seen['loss_calls']} losses)",
+                          "step the optimizer train is given (its `optimizer` argument), not "
+                          "one of your own: optimizer.step() once per epoch" if not
+                          seen["steps"] else
                           "loop exactly `for epoch in range(num_epoch)`, one full-batch step "
                           "each, with optimizer.step()")
     steps = seen["trajectory"][1:] + [seen["final"]]
