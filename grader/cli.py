@@ -7,7 +7,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import answers, devices, grading, inputs, output, watch
+from . import answers, devices, grading, inputs, output, similarity, watch
 from .adjustments import AdjustmentError
 from . import sandbox as sandboxes
 from .pool import PoolError
@@ -78,6 +78,16 @@ def parser():
     p.add_argument("--build-student-wheel", default=None, metavar="DIR",
                    help="write the student edition (a wheel: the public suite, its expected "
                         "values as data, no reference solution) into DIR, and grade nothing")
+    p.add_argument("--similarity-threshold", type=float, default=similarity.THRESHOLD,
+                   metavar="SHARE",
+                   help="a batch flags two submissions whose own code is at least this "
+                        f"similar, from 0 to 1 (default {similarity.THRESHOLD:g}; see docs/ta.md)")
+    p.add_argument("--similarity-exclude", action="append", default=[], metavar="PATH",
+                   help="code that does not count as shared between students, besides the "
+                        "handout's (repeatable): a notebook, a .py or a folder of them, such "
+                        "as the official solution or last year's submissions")
+    p.add_argument("--no-similarity", action="store_true",
+                   help="do not compare a batch's submissions with each other")
     p.add_argument("-q", "--quiet", action="store_true", help="only the totals")
     return p
 
@@ -136,7 +146,7 @@ def main(argv=None):
                     results = output.grade_all(
                         entries, options, Path(args.out), quiet=args.quiet, jobs=args.jobs,
                         force=args.force, cluster=args.cluster, sandbox=_worker_sandbox(args),
-                        only=set(args.only))
+                        only=set(args.only), similar=_similarity(args))
             except (PoolError, AdjustmentError, *_cluster_errors(args)) as exc:
                 print(f"grade.py: error: {exc}", file=sys.stderr)
                 return EXIT_USAGE
@@ -217,6 +227,11 @@ def _options(args):
         raise UsageError("--jobs must be at least 1")
     if not args.time_limit > 0:
         raise UsageError("--time-limit must be a positive number of seconds")
+    if not 0 < args.similarity_threshold <= 1:
+        raise UsageError("--similarity-threshold must be above 0 and at most 1")
+    missing = [p for p in args.similarity_exclude if not Path(p).exists()]
+    if missing:
+        raise UsageError(f"--similarity-exclude: no such file or folder: {', '.join(missing)}")
     if args.watch and (not args.submissions
                        or any(Path(p).exists() and not _editable(p) for p in args.submissions)):
         raise UsageError("--watch takes the notebook (.ipynb) or .py files you are editing, "
@@ -237,6 +252,14 @@ def _options(args):
                            mode="execute" if args.execute else "definitions", sandbox=sandbox,
                            rubric_path=args.rubric, selected=tuple(args.check),
                            time_limit=args.time_limit)
+
+
+def _similarity(args):
+    """The similarity settings of a batch, or None with --no-similarity."""
+    if args.no_similarity:
+        return None
+    return similarity.Settings(args.similarity_threshold,
+                               tuple(Path(p) for p in args.similarity_exclude))
 
 
 def _editable(path):

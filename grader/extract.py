@@ -111,6 +111,14 @@ def extract(path, mode="definitions"):
     return extraction
 
 
+def code_cells(path):
+    """(number, source) of each code cell of the file at ``path``, as written, for readers
+    that need only the text (``grader.similarity``); raises ``Unreadable``."""
+    path = Path(path)
+    kind = "notebook" if path.suffix == ".ipynb" else "python"
+    return _code_cells(_read_bytes(path), kind, path.name)
+
+
 def _read_bytes(path):
     try:
         data = files.read(path, MAX_BYTES)

@@ -23,9 +23,10 @@ from pathlib import Path
 
 import grader
 
-from . import adjustments, grading, pool, progress
+from . import adjustments, grading, pool, progress, similarity
 from .model import from_dict, to_dict
 from .report import classroom, gradescope, html, junit, lms, markdown, summary, text
+from .report import similarity as similar_report
 from .report.safe import terminal
 
 REPORT_FILES = {"junit": "junit.xml", "markdown": "summary.md", "classroom": "classroom.b64",
@@ -42,13 +43,15 @@ os.umask(_UMASK)
 
 
 def grade_all(entries, options, out_dir, quiet=False, jobs=1, force=False, cluster=None,
-              sandbox="auto", only=()):
+              sandbox="auto", only=(), similar=similarity.Settings()):
     """Every entry's ``SubmissionResult``, in the order given.
 
     A batch is graded by the local pool, or with ``cluster`` (a ``--cluster`` address) on
     Dask workers; the files written are the same either way. ``only`` (student ids): grade
     those again and take every other student's stored result for the class files.
     Raises ``AdjustmentError`` for a bad ``adjustments.csv``, before grading anything.
+    The class's code is then compared with the ``similar`` settings (``None``: not
+    compared).
     """
     known = {e.student_id for e in entries} | {
         path.parent.name for path in out_dir.glob("*/" + RESUME_FILE)}
@@ -107,20 +110,34 @@ def grade_all(entries, options, out_dir, quiet=False, jobs=1, force=False, clust
                     bar.waiting(workers.in_flight())
                     bar.add(_line(record(entry, result, documents)))
     ordered = [results[e.student_id] for e in entries if e.student_id in results]
-    write_class(ordered, out_dir, options, skipped=len(ordered) - len(todo))
+    copies = None
+    if similar:
+        graded = [entry for entry in entries if entry.student_id in results]
+        try:
+            copies = compare_code(graded, similar, out_dir)
+        except Exception as exc:  # a bug here must not cost the class its gradebook
+            print(f"!! similar code: the comparison failed ({type(exc).__name__}: {exc}); "
+                  f"the gradebook and summary are written without it", file=sys.stderr)
+    write_class(ordered, out_dir, options, skipped=len(ordered) - len(todo), copies=copies)
     return ordered
 
 
-def write_class(results, out_dir, options, skipped=0):
-    """The class's files (``gradebook.csv``, ``summary.html``) and the final table."""
+def write_class(results, out_dir, options, skipped=0, copies=None):
+    """The class's files (``gradebook.csv``, ``summary.html``) and the final table;
+    ``copies``: the similarity report, if the class's code was compared."""
     statuses = [status(result) for result in results]
-    write_gradebook(results, statuses, out_dir / "gradebook.csv")
+    write_gradebook(results, statuses, out_dir / "gradebook.csv", copies)
     overview = summary.summarize(results, statuses, skipped=skipped, suite=options.suite,
-                                 seed_label=options.seed_label)
+                                 seed_label=options.seed_label,
+                                 similarity=copies and similar_report.overview(copies))
     atomic_write(out_dir / "summary.html", summary.html(overview))
     print(summary.table(overview), flush=True)
     print(f"gradebook: {out_dir / 'gradebook.csv'}; class summary: {out_dir / 'summary.html'}",
           flush=True)
+    if copies:
+        flagged = sum(pair.flagged for pair in copies.pairs)
+        print(f"similar code: {flagged} pair(s) flagged in {len(copies.clusters)} cluster(s) "
+              f"(at {copies.threshold:.0%}): {out_dir / 'similarity.csv'}", flush=True)
 
 
 def partial_home(out_dir, options):
@@ -144,6 +161,22 @@ def _full(resume_file):
 def _rubric(options):
     from . import suite as suites
     return suites.load(options.suite_name).rubric(options.rubric_path)
+
+
+def compare_code(entries, settings, out_dir):
+    """Compare the class's code (``grader.similarity``) and write ``similarity.csv`` and
+    a page per flagged pair in ``similarity/`` (those of an earlier run removed)."""
+    copies = similarity.compare([(entry.student_id, entry.path) for entry in entries],
+                                threshold=settings.threshold, exclude=settings.exclude)
+    rows = similar_report.rows(copies)
+    atomic_write(out_dir / "similarity.csv", _csv([[_cell(str(v)) for v in row] for row in rows]))
+    pages = out_dir / similar_report.PAIR_FOLDER
+    pages.mkdir(exist_ok=True)
+    for stale in pages.glob("pair-*.html"):
+        stale.unlink()
+    for name, page in similar_report.pair_pages(copies).items():
+        atomic_write(pages / name, page)
+    return copies
 
 
 def finish(entry, result, key, out_dir, documents=None):
@@ -261,12 +294,16 @@ def _append(path, content):
         file.write(content)
 
 
-def write_gradebook(results, statuses, path):
+def write_gradebook(results, statuses, path, copies=None):
     """One row per student: the contract's columns, then the suite and seed it was graded
-    with, and the course staff's adjustments (total points and who changed what, why)."""
+    with, and the course staff's adjustments (total points and who changed what, why);
+    with the similarity report ``copies``, ``similar_to``: the students whose code that
+    student's is flagged as similar to."""
     ids = list(dict.fromkeys(c.id for r in results for c in r.checks))
     rows = [["student_id", "score", "max_score", *ids, "status", "sha256", "suite", "seed",
              "adjustment", "adjusted_by", "review"]]
+    if copies:
+        rows[0].append("similar_to")
     for result, state in zip(results, statuses):
         scores = {c.id: c.score for c in result.checks}
         changes = [(c.id, a) for c in result.checks for a in c.adjustments]
@@ -275,6 +312,8 @@ def write_gradebook(results, statuses, path):
                      result.seed_label, round(sum(a["points"] for _, a in changes), 4),
                      _cell("; ".join(f"{check} {a['points']:+g} by {a['who']}: {a['reason']}"
                                      for check, a in changes)), _cell(review(result))])
+        if copies:
+            rows[-1].append(_cell("; ".join(copies.flagged_with(result.submission_id))))
     atomic_write(path, _csv(rows))
 
 

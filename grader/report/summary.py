@@ -61,11 +61,14 @@ class ClassSummary:
     skipped: int = 0
     suite: str = "public"
     seed_label: str = "public"
+    similarity: object = None  # a grader.report.similarity.Overview, unless it was off
 
 
-def summarize(results, statuses, skipped=0, suite="public", seed_label="public"):
+def summarize(results, statuses, skipped=0, suite="public", seed_label="public",
+              similarity=None):
     """``results`` and their ``statuses`` (same order) as one ``ClassSummary``; ``suite``
-    and ``seed_label``: what the batch was graded with."""
+    and ``seed_label``: what the batch was graded with; ``similarity``: the batch's
+    similarity ``Overview``, if its code was compared."""
     scores = [r.score for r in results]
     max_score = max((r.max_score for r in results), default=0.0)
     counts = {status: statuses.count(status) for status in LABELS}
@@ -88,7 +91,7 @@ def summarize(results, statuses, skipped=0, suite="public", seed_label="public")
         unreadable=[r for r, s in pairs if s == "unreadable"],
         failed=[r for r, s in pairs if s == "failed"], skipped=skipped,
         roster=sorted(pairs, key=lambda pair: pair[0].submission_id.casefold()),
-        suite=suite, seed_label=seed_label)
+        suite=suite, seed_label=seed_label, similarity=similarity)
 
 
 def _reason(check):
