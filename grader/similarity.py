@@ -3,7 +3,7 @@
 Runs in the trusted main process and executes nothing: each submission's code cells are
 read as text (``grader.extract.code_cells``) and tokenised with Python's ``tokenize``,
 which never recurses (deeply nested code cannot exhaust the stack) and stops cleanly on
-broken code; the code compared is bounded (``MAX_CHARS``, ``MAX_TOKENS``).
+broken code (nothing is parsed into a tree); the code compared is bounded (``MAX_CELL_CHARS``, ``MAX_TOKENS``...).
 
 Normalisation makes the usual disguises useless: comments, blank lines, indentation,
 ``print(...)`` calls, docstrings and trailing commas are dropped; every name a student
@@ -21,14 +21,15 @@ similarity is the share of the smaller side's fingerprints that the other side h
 so padding a copy with dead code does not dilute it. Pairs are found through an index
 from fingerprint to submissions, never by comparing every pair's token lists.
 """
-import ast
 import builtins
+import collections
 import dataclasses
-import hashlib
+import functools
 import io
 import itertools
 import keyword
 import tokenize
+import zlib
 from pathlib import Path
 
 from . import extract
@@ -43,14 +44,20 @@ COMMON_SHARE = 0.3
 COMMON_MIN = 4
 # Fewer own fingerprints than this: too little code of one's own to compare.
 MIN_FINGERPRINTS = 8
-MAX_TOKENS = 20_000
-MAX_CHARS = 200_000
+# What is compared of one submission: a huge cell (a pasted data set, hostile code)
+# costs little time and does not crowd out the others.
+MAX_CELL_CHARS = 50_000
+MAX_CELL_TOKENS = 5_000
+MAX_TOKENS = 30_000
 HANDOUT = Path(__file__).resolve().parent.parent / "reference" / "handout.ipynb"
 
 _KEPT_NAMES = frozenset(keyword.kwlist) | frozenset(dir(builtins)) - {"print"}
 _DROPPED = {tokenize.COMMENT, tokenize.NL, tokenize.INDENT, tokenize.DEDENT,
             tokenize.ENCODING, tokenize.ENDMARKER}
+_OPENERS = {"(", "[", "{"}
 _CLOSERS = {")", "]", "}"}
+_ASSIGNMENTS = {"=", "+=", "-=", "*=", "/=", "//=", "%=", "**=", "@=", "&=", "|=", "^=",
+                ">>=", "<<="}
 _UNIT_STARTS = {"def", "class", "@", "async"}
 
 
@@ -126,28 +133,35 @@ def compare(entries, threshold=THRESHOLD, floor=FLOOR, exclude=(), handout=HANDO
     ``exclude`` are files (notebooks, ``.py``) or folders of them whose code does not
     count as shared: the official solution, a previous year's submissions.
     """
-    base = set()
     sources = [path for source in exclude for path in _files(Path(source))]
+    known_hashes, known_cells = set(), set()
     for path in [Path(handout), *sources]:
-        base |= _all_hashes(path)
+        cells = _cells(path)
+        known_cells |= {source.strip() for source in cells.values()}
+        # every k-gram of a known source, not only its fingerprints
+        known_hashes |= {h for unit in _units(normalised(cells)) for h, _, _ in _kgrams(unit)}
     codes = {}
     for student_id, path in entries:
-        code = read(student_id, path)
+        code = read(student_id, path, frozenset(known_cells))
         code.fingerprints = {h: where for h, where in code.fingerprints.items()
-                             if h not in base}
+                             if h not in known_hashes}
         codes[student_id] = code
     report = _report(codes, threshold, min(floor, threshold))
     report.excluded = len(sources)
     return report
 
 
-def read(student_id, path):
-    """The ``Code`` of one submission; a file that cannot be read has no fingerprints."""
+def read(student_id, path, known=frozenset()):
+    """The ``Code`` of one submission; a file that cannot be read has no fingerprints.
+
+    Cells whose text is in ``known`` (a known source's, untouched) are shown but not
+    fingerprinted.
+    """
     try:
         cells = dict(extract.code_cells(path))
     except extract.Unreadable as exc:
         return Code(student_id, {}, {}, note=str(exc))
-    tokens = normalised(cells)
+    tokens = normalised(cells, known)
     fingerprints = {}
     for unit in _units(tokens):
         for h, start, end in winnow(unit):
@@ -156,13 +170,12 @@ def read(student_id, path):
     return Code(student_id, cells, fingerprints)
 
 
-def _all_hashes(path):
-    """Every k-gram hash of a known source (not just the winnowed ones)."""
+def _cells(path):
+    """{number: source} of a known source's code cells; none if it cannot be read."""
     try:
-        cells = dict(extract.code_cells(path))
+        return dict(extract.code_cells(path))
     except extract.Unreadable:
-        return set()
-    return {h for unit in _units(normalised(cells)) for h, _, _ in _kgrams(unit)}
+        return {}
 
 
 def _files(path):
@@ -172,38 +185,50 @@ def _files(path):
     return [path]
 
 
-def normalised(cells):
-    """The code of ``cells`` ({number: source}) as one list of normalised ``Token``."""
+def normalised(cells, known=frozenset()):
+    """The code of ``cells`` ({number: source}) as one list of normalised ``Token``;
+    cells whose text is in ``known`` (the handout's, untouched) are left out."""
     raw = {}
-    assigned = set()
-    tokens_left, chars_left = MAX_TOKENS, MAX_CHARS
+    left = MAX_TOKENS
     for number, source in sorted(cells.items()):
-        cleaned, _ = extract.neutralise_ipython(source[:chars_left])
-        chars_left -= len(source)
-        if cleaned is not None and tokens_left > 0:
-            raw[number] = _raw_tokens(cleaned, tokens_left)
-            tokens_left -= len(raw[number])
-            assigned |= _assigned_attributes(cleaned, raw[number])
-        if chars_left <= 0:
+        if source.strip() in known:
+            continue
+        cleaned, _ = extract.neutralise_ipython(source[:MAX_CELL_CHARS])
+        if cleaned is not None:
+            raw[number] = _raw_tokens(cleaned, min(left, MAX_CELL_TOKENS))
+            left -= len(raw[number])
+        if left <= 0:
             break
+    assigned = set().union(*map(_assigned_attributes, raw.values()))
     return [token for number, tokens in raw.items()
             for token in _normalise(tokens, number, assigned)]
 
 
-def _assigned_attributes(source, raw):
-    """Attributes the code assigns (``self.hidden = ...``): names the student chose.
-
-    From the syntax tree (``ast.walk`` does not recurse); from the tokens where the
-    code does not parse, or is nested too deeply for the parser.
-    """
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return {raw[i + 1].string for i in range(len(raw) - 2)
-                if raw[i].string == "." and raw[i + 1].type == tokenize.NAME
-                and raw[i + 2].string == "="}
-    return {node.attr for node in ast.walk(tree)
-            if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store)}
+def _assigned_attributes(raw):
+    """Attributes the code assigns (``self.hidden = ...``, ``self.a, self.b = ...``):
+    names the student chose. Those just before a comma or an assignment, left of a
+    statement's last assignment outside brackets."""
+    found = set()
+    depth = 0
+    targets = []
+    for i in range(len(raw) - 2):
+        token = raw[i]
+        text = token.string
+        if token.type == tokenize.NEWLINE or text == ";":
+            depth, targets = 0, []
+        elif token.type != tokenize.OP:
+            continue
+        elif text in _OPENERS:
+            depth += 1
+        elif text in _CLOSERS:
+            depth -= 1
+        elif depth == 0 and text in _ASSIGNMENTS:
+            found.update(targets)
+            targets = []
+        elif (depth == 0 and text == "." and raw[i + 1].type == tokenize.NAME
+              and raw[i + 2].string in _ASSIGNMENTS | {","}):
+            targets.append(raw[i + 1].string)
+    return found
 
 
 def _raw_tokens(source, limit):
@@ -292,7 +317,7 @@ def _after_brackets(raw, i):
     """The index after the bracket opened at ``raw[i]`` closes (or the end)."""
     depth = 0
     for j in range(i, len(raw)):
-        if raw[j].string in ("(", "[", "{"):
+        if raw[j].string in _OPENERS:
             depth += 1
         elif raw[j].string in _CLOSERS:
             depth -= 1
@@ -316,24 +341,36 @@ def _units(tokens):
 
 
 def _kgrams(unit):
-    """(hash, first token index, last token index) of every k-gram of ``unit``."""
-    texts = [token.text for _, token in unit]
-    for start in range(len(unit) - K + 1):
-        digest = hashlib.blake2b(" ".join(texts[start:start + K]).encode(), digest_size=8)
-        yield int.from_bytes(digest.digest(), "big"), unit[start][0], unit[start + K - 1][0]
+    """(hash, first token index, last token index) of every k-gram of ``unit``.
+
+    A token's id is its text's CRC-32 and a k-gram's hash that of the tuple of its ids
+    (integers and tuples of them hash alike in every Python process), so fingerprints
+    are the same from one run to the next.
+    """
+    ids = [_token_id(token.text) for _, token in unit]
+    return [(hash(tuple(ids[start:start + K])), unit[start][0], unit[start + K - 1][0])
+            for start in range(len(unit) - K + 1)]
+
+
+@functools.lru_cache(maxsize=65536)
+def _token_id(text):
+    return zlib.crc32(text.encode("utf-8", "surrogatepass"))
 
 
 def winnow(unit):
     """The fingerprints of a unit: the rightmost smallest hash of every window."""
-    grams = list(_kgrams(unit))
+    grams = _kgrams(unit)
     if len(grams) <= WINDOW:
         return [min(grams, key=lambda g: g[0])] if grams else []
+    hashes = [g[0] for g in grams]
     chosen = []
-    for start in range(len(grams) - WINDOW + 1):
-        window = grams[start:start + WINDOW]
-        smallest = min(range(WINDOW), key=lambda j: (window[j][0], -j))
-        if not chosen or chosen[-1] is not window[smallest]:
-            chosen.append(window[smallest])
+    last = -1
+    for start in range(len(hashes) - WINDOW + 1):
+        window = hashes[start:start + WINDOW]
+        at = start + WINDOW - 1 - window[::-1].index(min(window))
+        if at != last:
+            chosen.append(grams[at])
+            last = at
     return chosen
 
 
@@ -348,11 +385,9 @@ def _report(codes, threshold, floor):
             for student_id in students:
                 del codes[student_id].fingerprints[h]
     sizes = {s: len(code.fingerprints) for s, code in codes.items()}
-    counts = {}
-    for students in index.values():
-        if 1 < len(students) <= common:
-            for a, b in itertools.combinations(students, 2):
-                counts[a, b] = counts.get((a, b), 0) + 1
+    counts = collections.Counter(itertools.chain.from_iterable(
+        itertools.combinations(students, 2) for students in index.values()
+        if 1 < len(students) <= common))
     pairs = []
     for (a, b), shared in counts.items():
         smaller = min(sizes[a], sizes[b])

@@ -857,8 +857,13 @@ def build(folder, seed=0, how=None):
 
 
 def synthetic_class(folder, count, seed=0):
-    """``count`` submissions for a speed benchmark: each part from a random solution,
-    renamed and reformatted; every tenth one a disguised copy of an earlier one."""
+    """``count`` submissions for a speed benchmark; every tenth is a disguised copy of an
+    earlier one.
+
+    The others take each part from a random solution, renamed, commented anew and with
+    a statement of their own after about every second line, so that, like students who
+    work alone, they share short runs of code but few long ones.
+    """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
@@ -867,8 +872,22 @@ def synthetic_class(folder, count, seed=0):
         if index % 10 == 9:
             parts, order = disguise(rng.choice(made), seed=index)
         else:
-            parts = {part: SOLUTIONS[rng.choice(list(SOLUTIONS))][part] for part in PARTS}
+            parts = {part: _own_lines(SOLUTIONS[rng.choice(list(SOLUTIONS))][part], rng)
+                     for part in PARTS}
             parts, order = disguise(parts, seed=index, how=("rename", "comments"))
             made.append(parts)
         nbformat.write(notebook(parts, order), str(folder / f"student{index:04d}.ipynb"))
     return sorted(folder.glob("*.ipynb"))
+
+
+def _own_lines(source, rng):
+    """``source`` with a line of one's own after about every second line of a block."""
+    lines = []
+    for line in source.splitlines():
+        lines.append(line)
+        indent = re.match(r"\s*", line).group()
+        if indent and not line.rstrip().endswith((":", ",", "(", "[")) and rng.random() < 0.5:
+            value = rng.choice(["len({})", "{}.copy()", "[{}] * 2", "str({})", "{} is None"])
+            lines.append(f"{indent}{rng.choice(_WORDS)}_{rng.randrange(99)} = "
+                         + value.format(rng.choice(_WORDS)))
+    return "\n".join(lines)

@@ -12,6 +12,7 @@ from .safe import printable
 
 PAIR_FOLDER = "similarity"
 MAX_LINES = 3000
+MAX_PAGES = 200  # the most similar flagged pairs get a page; similarity.csv lists all
 FRAGMENT_COLOURS = 6
 
 _ENV = jinja2.Environment(loader=jinja2.PackageLoader("grader.report", "templates"),
@@ -42,7 +43,8 @@ def rows(report):
 
 @dataclasses.dataclass
 class Cluster:
-    """Students that flagged pairs connect, and those pairs: (a, b, similarity, page)."""
+    """Students that flagged pairs connect, and those pairs: (a, b, similarity, page or
+    None)."""
     members: list
     pairs: list
 
@@ -62,9 +64,9 @@ def overview(report):
     for members in report.clusters:
         inside = set(members)
         views.append(Cluster(members, [
-            (p.student_a, p.student_b, p.similarity, pages[p.student_a, p.student_b])
+            (p.student_a, p.student_b, p.similarity, pages.get((p.student_a, p.student_b)))
             for p in report.pairs if p.flagged and p.student_a in inside]))
-    return Overview(report, len(pages), views)
+    return Overview(report, sum(p.flagged for p in report.pairs), views)
 
 
 def page_name(index):
@@ -73,16 +75,19 @@ def page_name(index):
 
 
 def pair_pages(report):
-    """{file name: page} for every flagged pair, most similar first."""
-    flagged = [pair for pair in report.pairs if pair.flagged]
-    return {page_name(index): pair_page(report, pair) for index, pair in enumerate(flagged)}
+    """{file name: page} for the ``MAX_PAGES`` most similar flagged pairs."""
+    return {page_name(index): pair_page(report, pair)
+            for index, pair in enumerate(_paged(report))}
 
 
 def links(report):
-    """{(student_a, student_b): page path relative to the batch folder} of flagged pairs."""
-    flagged = [pair for pair in report.pairs if pair.flagged]
+    """{(student_a, student_b): page path relative to the batch folder} of paged pairs."""
     return {(pair.student_a, pair.student_b): f"{PAIR_FOLDER}/{page_name(index)}"
-            for index, pair in enumerate(flagged)}
+            for index, pair in enumerate(_paged(report))}
+
+
+def _paged(report):
+    return [pair for pair in report.pairs if pair.flagged][:MAX_PAGES]
 
 
 def pair_page(report, pair):
