@@ -61,7 +61,7 @@ def cost(count):
         cpu, wall = time.process_time(), time.perf_counter()
         report = output.compare_code(entries, similarity.Settings(), out)
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-        pages = len(list((out / "similarity").glob("pair-*.html")))
+        pages = len(list((out / ".similarity").glob("pair-*.html")))
     planted = [f"student{i:04d}" for i in range(9, count, 10)]
     caught = sum(bool(report.flagged_with(s)) for s in planted)
     flagged = sum(p.flagged for p in report.pairs)

@@ -165,7 +165,7 @@ def _rubric(options):
 
 def compare_code(entries, settings, out_dir):
     """Compare the class's code (``grader.similarity``) and write ``similarity.csv`` and
-    a page per flagged pair in ``similarity/`` (those of an earlier run removed)."""
+    a page per flagged pair in ``.similarity/`` (those of an earlier run removed)."""
     copies = similarity.compare([(entry.student_id, entry.path) for entry in entries],
                                 threshold=settings.threshold, exclude=settings.exclude)
     rows = similar_report.rows(copies)

@@ -123,7 +123,8 @@ def interrupted_run(args, out, how):
         time.sleep(0.2)
     assert not [p for p in tree if alive(p)], "grader processes outlived the batch"
     if how == signal.SIGINT:
-        assert not [p for p in out.rglob(".*") if p.name not in (".result.json", ".logs")]
+        assert not [p for p in out.rglob(".*")
+                if p.name not in (".result.json", ".logs", ".similarity")]
 
 
 def test_batch_killed_resumed_and_complete(tmp_path):
@@ -144,9 +145,11 @@ def test_batch_killed_resumed_and_complete(tmp_path):
         assert (out / name / ".result.json").stat().st_mtime_ns == stamp, name
         assert (out / name / "results.json").read_text() == results_before[name], name
 
-    assert sorted(p.name for p in out.iterdir() if p.is_dir() and p.name != ".logs") \
+    assert sorted(p.name for p in out.iterdir()
+                  if p.is_dir() and p.name not in (".logs", ".similarity")) \
         == sorted(expected)
-    assert not [p for p in out.rglob(".*") if p.name not in (".result.json", ".logs")]
+    assert not [p for p in out.rglob(".*")
+                if p.name not in (".result.json", ".logs", ".similarity")]
     for name, special in expected.items():
         seen = outcomes(out / name / "results.json")
         assert set(seen) == set(CHECKS), name

@@ -151,9 +151,9 @@ def test_a_batch_shows_staff_the_copies(tmp_path):
     summary = (out / "summary.html").read_text()
     cluster = re.search(r'<table id="similarity-clusters">.*?</table>', summary, re.S).group()
     assert "textbook, zoe" in cluster and "beginner" not in cluster
-    assert 'href="similarity/pair-001.html"' in cluster
+    assert 'href=".similarity/pair-001.html"' in cluster
 
-    page = (out / "similarity" / "pair-001.html").read_text()
+    page = (out / ".similarity" / "pair-001.html").read_text()
     assert "textbook" in page and "zoe" in page and 'class="line f0"' in page
     assert "def train(features, labels, model, lossfunc, optimizer, num_epoch):" in page
 

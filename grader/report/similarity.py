@@ -1,7 +1,8 @@
 """The similarity report of a batch: ``similarity.csv`` and a side-by-side page per flagged pair.
 
 The pages are for staff only (they show two students' code) and live in
-``DIR/similarity/``, never in a student's folder. Student code is escaped by Jinja2
+``DIR/.similarity/``, beside ``.logs/`` and apart from the students' folders (a batch
+reads no student from a name starting with a dot). Student code is escaped by Jinja2
 and stripped of control characters, as on the feedback page.
 """
 import dataclasses
@@ -10,7 +11,7 @@ import jinja2
 
 from .safe import printable
 
-PAIR_FOLDER = "similarity"
+PAIR_FOLDER = ".similarity"
 MAX_LINES = 3000
 MAX_PAGES = 200  # the most similar flagged pairs get a page; similarity.csv lists all
 FRAGMENT_COLOURS = 6
