@@ -116,7 +116,8 @@ def code_cells(path):
     that need only the text (``grader.similarity``); raises ``Unreadable``."""
     path = Path(path)
     kind = "notebook" if path.suffix == ".ipynb" else "python"
-    return _code_cells(_read_bytes(path), kind, path.name)
+    cells, _ = _code_cells(_read_bytes(path), kind, path.name)
+    return [(number, source) for number, _, source in cells]
 
 
 def _read_bytes(path):

@@ -28,6 +28,7 @@ import functools
 import io
 import itertools
 import keyword
+import re
 import tokenize
 import zlib
 from pathlib import Path
@@ -59,6 +60,9 @@ _CLOSERS = {")", "]", "}"}
 _ASSIGNMENTS = {"=", "+=", "-=", "*=", "/=", "//=", "%=", "**=", "@=", "&=", "|=", "^=",
                 ">>=", "<<="}
 _UNIT_STARTS = {"def", "class", "@", "async"}
+# IPython's magics and shell lines, blanked (their line numbers kept). Cheaper than
+# extract.neutralise_ipython, and exact enough: this only has to tokenise.
+_MAGIC = re.compile(r"^[ \t]*[%!].*$", re.MULTILINE)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -193,10 +197,9 @@ def normalised(cells, known=frozenset()):
     for number, source in sorted(cells.items()):
         if source.strip() in known:
             continue
-        cleaned, _ = extract.neutralise_ipython(source[:MAX_CELL_CHARS])
-        if cleaned is not None:
-            raw[number] = _raw_tokens(cleaned, min(left, MAX_CELL_TOKENS))
-            left -= len(raw[number])
+        cleaned = _MAGIC.sub("", source[:MAX_CELL_CHARS])
+        raw[number] = _raw_tokens(cleaned, min(left, MAX_CELL_TOKENS))
+        left -= len(raw[number])
         if left <= 0:
             break
     assigned = set().union(*map(_assigned_attributes, raw.values()))
