@@ -166,7 +166,7 @@ def test_batch_killed_resumed_and_complete(tmp_path):
         rows = list(csv.DictReader(file))
     contract = ["student_id", "score", "max_score", *CHECKS, "status", "sha256"]
     assert list(rows[0])[:len(contract)] == contract  # new columns go at the end
-    assert list(rows[0])[-1] == "review"
+    assert list(rows[0])[-2:] == ["review", "similar_to"]
     book = {row["student_id"]: row for row in rows}
     assert sorted(book) == sorted(expected)
     assert book["ann"]["score"] == "100.0" and book["ann"]["status"] == "graded"
