@@ -425,6 +425,12 @@ def test_a_name_defined_in_a_cell_that_did_not_run_is_not_run_not_misspelt(tmp_p
     assert rows["MyLinearRegression"].state == "not found"
     assert "`MyLinearRegresion` is close" in rows["MyLinearRegression"].note
     assert rows["mselossfunc"].note == "not found at the top level"
+    result.defined["MLP"] = [[3, 1]]
+    result.load_failures = [{"cell": 3, "line": 1, "error": "NameError: name 'Base' is not "
+                                                            "defined", "traceback": ""}]
+    row = {row.name: row for row in feedback_html.name_rows(result)}["MLP"]
+    assert row.state == "not run" and row.near_cells == [3] and "'Base'" in row.note
+    result.load_failures = []
     page = feedback_html.feedback(result)
     assert "<strong>NOT RUN</strong>" in page and "y_train</code> is close" not in page
     assert "cell 2 (<code>def train(features, labels, model, lossfunc, op...</code>)" in page

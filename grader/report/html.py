@@ -125,10 +125,15 @@ def place(result, cell):
 def name_rows(result):
     """``result.defined`` maps a name to the (cell, line) of each statement defining it;
     ``result.skipped`` to those of the statements that would have, but were left out."""
-    failed = {(f["cell"], f["line"]) for f in result.load_failures}
+    failed = {(f["cell"], f["line"]): f["error"] for f in result.load_failures}
     rows = []
     for name in NAMES:
         places = [tuple(p) for p in result.defined.get(name, [])]
+        if places and all(place in failed for place in places):
+            cell, line = places[-1]
+            rows.append(NameRow(name, [], f"line {line} defines it, but failed to load: "
+                                          f"{failed[places[-1]]}", [cell], "not run"))
+            continue
         if not places and result.skipped.get(name):
             cell, line, why = result.skipped[name][0]
             rows.append(NameRow(name, [], f"line {line}: {why}", [cell], "not run"))
@@ -139,8 +144,8 @@ def name_rows(result):
         notes = []
         if len(places) > 1:
             notes.append(f"defined {len(places)} times; the last definition is the one graded")
-        if failed & set(places):
-            notes.append("the statement that defines it failed to load (see below)")
+        if failed.keys() & set(places):
+            notes.append("a statement that defines it failed to load (see below)")
         rows.append(NameRow(name, [cell for cell, _ in places], "; ".join(notes)))
     return rows
 
