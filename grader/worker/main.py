@@ -20,7 +20,7 @@ import resource
 import sys
 import types
 
-from . import adapt, confine, loader, progress, runtime
+from . import adapt, confine, loader, progress, reach, runtime
 from .protocol import FrameReader, encode
 from .seal import Seal
 
@@ -84,6 +84,7 @@ def serve(channel, config, seal=None):
                                 Seal.broken.__defaults__)
     write, reply_fd = os.write, channel.write_fd
     applied = apply_limits(config["limits"])
+    reach.open_python_for(config.get("uid"))
     confined = confine.apply()
     dropped = enter_scratch_and_drop_privileges(config)
     channel.send({"ok": True, "value": {"pid": os.getpid(), "uid": os.getuid(),
