@@ -1,9 +1,10 @@
 """What comparing a class's code costs, and how well it tells copies from independent work.
 
-1. Calibration: the corpus of ``tests/similarity_corpus.py`` (eight independently
+1. Calibration: the corpus of ``tests/similarity_corpus.py`` (ten independently
    written solutions, a disguised copy of each) for several seeds, with all disguises
    at once and with each alone: precision and recall of the flagged pairs, and the
-   closest independent pair against the least similar copy.
+   closest independent pair against the least similar copy; then the two solutions in
+   the tutorials' style alone in a batch.
 2. Cost: ``-n`` synthetic submissions (each part of the lab taken from one of the
    solutions, renamed and commented anew; every tenth a disguised copy of an earlier
    one), compared as a batch does after grading (``grader.output.compare_code``: read,
@@ -84,7 +85,21 @@ def main():
         print(f"{label:>14}: precision {precision:.2f}, recall {tp / (tp + fn):.2f} "
               f"({tp} of {tp + fn} copies flagged, {fp} independent pairs flagged); "
               f"least similar copy {lowest:.2f}, most similar independent pair {highest:.2f}")
+    alone(("tutorial", "tutorial_b"))
     cost(args.n)
+
+
+def alone(names):
+    """Two independent solutions in the same tutorial style, as a batch of their own (no
+    classmates' code to tell what is common): the hardest independent pair."""
+    with tempfile.TemporaryDirectory() as folder:
+        for name in names:
+            corpus.nbformat.write(corpus.notebook(corpus.SOLUTIONS[name]),
+                                  str(Path(folder) / f"{name}.ipynb"))
+        report = similarity.compare([(p.stem, p) for p in sorted(Path(folder).glob("*"))],
+                                    floor=0.0)
+    value = report.pairs[0].similarity if report.pairs else 0.0
+    print(f"{' and '.join(names)} alone in a batch: similarity {value:.2f}")
 
 
 if __name__ == "__main__":

@@ -3,14 +3,16 @@
 Runs in the trusted main process and executes nothing: each submission's code cells are
 read as text (``grader.extract.code_cells``) and tokenised with Python's ``tokenize``,
 which never recurses (deeply nested code cannot exhaust the stack) and stops cleanly on
-broken code (nothing is parsed into a tree); the code compared is bounded (``MAX_CELL_CHARS``, ``MAX_TOKENS``...).
+broken code; nothing is parsed into a tree, and what is read of one submission is
+bounded (``MAX_CELL_CHARS``, ``MAX_CELL_TOKENS``, ``MAX_TOKENS``).
 
 Normalisation makes the usual disguises useless: comments, blank lines, indentation,
-``print(...)`` calls, docstrings and trailing commas are dropped; every name a student
-can choose (variables, functions, parameters, attributes the code assigns) becomes
-``V``, numbers ``N`` and strings ``S``; keywords, builtins and library attributes
-(``.backward``, ``nn.Linear``) stay. The code is cut into units (each cell; each
-``def`` and ``class``), so reordering cells or functions changes nothing either.
+``print(...)`` calls, docstrings, trailing commas, grouping parentheses and assignments
+of constants (``unused = 3``) are dropped; every name a student can choose (variables,
+functions, parameters, attributes the code assigns) becomes ``V``, numbers ``N`` and
+strings ``S``; keywords, builtins and library attributes (``.backward``, ``nn.Linear``)
+stay. The code is cut into units (each cell; each ``def`` and ``class``), so reordering
+cells or functions changes nothing either.
 
 Each unit's k-grams of tokens are hashed and winnowed (Schleimer, Wilkerson and Aiken,
 SIGMOD 2003): of every ``WINDOW`` consecutive hashes the smallest is kept, so any
@@ -20,6 +22,7 @@ every fingerprint common to much of the class (code the task dictates). A pair's
 similarity is the share of the smaller side's fingerprints that the other side has,
 so padding a copy with dead code does not dilute it. Pairs are found through an index
 from fingerprint to submissions, never by comparing every pair's token lists.
+The calibration (``THRESHOLD``) is measured by ``benchmarks/similarity.py``.
 """
 import builtins
 import collections
@@ -37,7 +40,7 @@ from . import extract
 
 K = 10
 WINDOW = 5
-THRESHOLD = 0.5
+THRESHOLD = 0.6
 FLOOR = 0.25
 # A fingerprint in more than this share of the class (and at least COMMON_MIN
 # submissions) is code the task dictates, not evidence.
@@ -272,6 +275,11 @@ def _normalise(raw, cell, assigned):
             if token.type == tokenize.STRING and i < len(raw) and raw[i].type == tokenize.NEWLINE:
                 i += 1  # a docstring or bare string
                 continue
+            constant = _constant_assignment(raw, i - 1)
+            if constant:
+                i += constant - 1
+                statement_start = True
+                continue
         statement_start = token.type == tokenize.NEWLINE or token.string == ";"
         text = _text(token, previous, assigned)
         previous = token
@@ -292,6 +300,19 @@ def _normalise(raw, cell, assigned):
         if text != ";":
             out.append(Token(text, cell, token.start[0]))
     return out
+
+
+def _constant_assignment(raw, i):
+    """The length of the statement at ``raw[i]`` if it sets a plain name to a constant
+    (``unused = 3``, ``hidden_size = 10``: no evidence, and the cheapest dead code), its
+    newline included; else 0."""
+    end = i + 3 + (i + 2 < len(raw) and raw[i + 2].string == "-")
+    if (end < len(raw) and raw[i].type == tokenize.NAME and raw[i + 1].string == "="
+            and (raw[end - 1].type in (tokenize.NUMBER, tokenize.STRING)
+                 or raw[end - 1].string in ("True", "False", "None"))
+            and raw[end].type == tokenize.NEWLINE):
+        return end - i + 1
+    return 0
 
 
 def _callable(token):

@@ -1,8 +1,9 @@
 """A calibration corpus for ``grader.similarity``: independent solutions and disguised copies.
 
-``SOLUTIONS`` are eight complete, correct solutions of the lab written independently,
+``SOLUTIONS`` are ten complete, correct solutions of the lab written independently,
 each in a style students use (textbook, beginner, ``nn.Sequential``, compact, heavily
-commented, ``torch.autograd.grad``, old PyTorch idioms, loops over explicit lists).
+commented, ``torch.autograd.grad``, old PyTorch idioms, loops over explicit lists), the
+last two both as the PyTorch tutorials teach, the hardest pair to tell from a copy.
 Each is the handout notebook with its TODO cells filled in, as students hand it in.
 
 ``disguise`` turns one into a copy a student would hand in to hide where it came from:
@@ -711,6 +712,162 @@ def gradient_bound(num_layers, x):
         factor = factor * 0.75
     return abs(x[0].item()) * factor''',
     },
+    "tutorial": {
+        "linreg": '''\
+class MyLinearRegression:
+    def __init__(self):
+        self.w = torch.randn(1, requires_grad=True)
+        self.b = torch.randn(1, requires_grad=True)
+
+    def forward(self, x):
+        return self.w * x + self.b
+
+    def __call__(self, x):
+        return self.forward(x)
+
+    def parameters(self):
+        return [self.w, self.b]''',
+        "mse": '''\
+def mselossfunc(pred, y):
+    return ((pred - y) ** 2).mean()''',
+        "train": '''\
+def train(features, labels, model, lossfunc, optimizer, num_epoch):
+    inputs = torch.from_numpy(features)
+    targets = torch.from_numpy(labels)
+    for epoch in range(num_epoch):
+        outputs = model(inputs)
+        loss = lossfunc(outputs, targets)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if (epoch + 1) % 10 == 0:
+            print('Epoch [{}/{}], Loss: {:.4f}'.format(epoch + 1, num_epoch, loss.item()))''',
+        "nnlinear": '''\
+class NNLinearRegression(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(1, 1)
+
+    def forward(self, x):
+        return self.linear(x)''',
+        "mlp": '''\
+class MLP(nn.Module):
+    def __init__(self, hidden_size):
+        super().__init__()
+        self.fc1 = nn.Linear(1, hidden_size)
+        self.fc2 = nn.Linear(hidden_size, 1)
+
+    def forward(self, x):
+        x = torch.sigmoid(self.fc1(x))
+        x = self.fc2(x)
+        return x''',
+        "hyper": '''\
+hidden_size = 10
+learning_rate = 0.1''',
+        "deep": '''\
+class DeepSigmoidNet(nn.Module):
+    def __init__(self, num_layers, input_dim, width=3):
+        super().__init__()
+        self.layers = nn.ModuleList()
+        self.layers.append(nn.Linear(input_dim, width))
+        for _ in range(num_layers - 1):
+            self.layers.append(nn.Linear(width, width))
+        self.output = nn.Linear(width, 1)
+        for p in self.parameters():
+            nn.init.uniform_(p, -1, 1)
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = torch.sigmoid(layer(x))
+        return self.output(x)''',
+        "grad": '''\
+def first_weight_gradient(model, x):
+    model.zero_grad()
+    y = model(x)
+    y.backward()
+    return model.layers[0].weight.grad[0, 0].item()''',
+        "bound": '''\
+def gradient_bound(num_layers, x):
+    return abs(x[0].item()) * (3 / 4) ** num_layers''',
+    },
+    "tutorial_b": {
+        "linreg": '''\
+class MyLinearRegression:
+    def __init__(self):
+        self.weight = torch.randn(1, requires_grad=True)
+        self.bias = torch.zeros(1, requires_grad=True)
+
+    def forward(self, x):
+        return x * self.weight + self.bias
+
+    def __call__(self, x):
+        return self.forward(x)
+
+    def parameters(self):
+        return [self.weight, self.bias]''',
+        "mse": '''\
+def mselossfunc(pred, y):
+    return torch.mean((y - pred) ** 2)''',
+        "train": '''\
+def train(features, labels, model, lossfunc, optimizer, num_epoch):
+    X = torch.from_numpy(features)
+    Y = torch.from_numpy(labels)
+    for i in range(num_epoch):
+        y_pred = model(X)
+        loss = lossfunc(y_pred, Y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        print(i, loss.item())''',
+        "nnlinear": '''\
+class NNLinearRegression(nn.Module):
+    def __init__(self):
+        super(NNLinearRegression, self).__init__()
+        self.linear = nn.Linear(1, 1)
+
+    def forward(self, x):
+        out = self.linear(x)
+        return out''',
+        "mlp": '''\
+class MLP(nn.Module):
+    def __init__(self, hidden_size):
+        super(MLP, self).__init__()
+        self.hidden = nn.Linear(1, hidden_size)
+        self.out = nn.Linear(hidden_size, 1)
+
+    def forward(self, x):
+        h = torch.relu(self.hidden(x))
+        return self.out(h)''',
+        "hyper": '''\
+hidden_size = 20
+learning_rate = 0.05''',
+        "deep": '''\
+class DeepSigmoidNet(nn.Module):
+    def __init__(self, num_layers, input_dim, width=3):
+        super(DeepSigmoidNet, self).__init__()
+        layers = [nn.Linear(input_dim, width)]
+        for i in range(1, num_layers):
+            layers.append(nn.Linear(width, width))
+        self.layers = nn.ModuleList(layers)
+        self.fc = nn.Linear(width, 1)
+        for param in self.parameters():
+            nn.init.uniform_(param, -1.0, 1.0)
+
+    def forward(self, x):
+        for l in self.layers:
+            x = torch.sigmoid(l(x))
+        x = self.fc(x)
+        return x''',
+        "grad": '''\
+def first_weight_gradient(model, x):
+    out = model(x)
+    model.zero_grad()
+    out.backward()
+    return model.layers[0].weight.grad[0][0].item()''',
+        "bound": '''\
+def gradient_bound(num_layers, x):
+    return abs(float(x[0])) * 0.75 ** num_layers''',
+    },
 }
 
 _WORDS = ("alpha", "beta", "gamma", "delta", "kappa", "omega", "sigma", "theta", "zeta",
@@ -815,13 +972,16 @@ def _is_print(statement):
 
 
 def _dead_code(source, rng):
-    """An unused assignment after each function's first line, and an unused helper."""
+    """An unused variable after each function's first line (a constant, or computed), and
+    an unused helper."""
     lines = []
     for line in source.splitlines():
         lines.append(line)
         found = re.match(r"^(\s*)def .*:\s*$", line)
         if found:
-            lines.append(f"{found.group(1)}    unused_{rng.randrange(1000)} = {rng.randrange(100)}")
+            value = rng.choice([str(rng.randrange(100)), "[i * i for i in range(3)]",
+                                "len(str(id(None)))", "{'debug': False}"])
+            lines.append(f"{found.group(1)}    unused_{rng.randrange(1000)} = {value}")
     helper = rng.choice(_WORDS)
     lines += ["", f"def {helper}_helper(values):", "    total = 0",
               "    for value in values:", "        total += value", "    return total"]

@@ -15,6 +15,7 @@ import pytest
 import similarity_corpus as corpus
 from conftest import ROOT, run_grade
 from grader import similarity
+from grader.report import similarity as similar_report
 
 DISGUISES = ("rename", "reorder", "comments", "prints", "reformat", "deadcode")
 
@@ -123,6 +124,18 @@ def test_hostile_code_is_read_without_running_it(tmp_path):
     for code in report.codes.values():
         tokens = [t for t in similarity.normalised(code.cells) if t is not None]
         assert len(tokens) <= similarity.MAX_TOKENS
+
+
+def test_the_pair_page_shows_code_as_text(tmp_path):
+    """Student code on a staff page is escaped, never markup or script."""
+    parts = dict(corpus.SOLUTIONS["explicit"])
+    parts["mse"] = parts["mse"].replace(
+        "    n = pred.shape[0]", "    n = pred.shape[0]  # </div><script>alert(1)</script>\x1b[2J")
+    for name in ("ann", "bob"):
+        nbformat.write(corpus.notebook(parts), str(tmp_path / f"{name}.ipynb"))
+    [page] = similar_report.pair_pages(compare(tmp_path)).values()
+    assert "<script>" not in page and "\x1b" not in page
+    assert "&lt;/div&gt;&lt;script&gt;alert(1)&lt;/script&gt;\\x1b[2J" in page
 
 
 def test_a_batch_shows_staff_the_copies(tmp_path):
