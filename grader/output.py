@@ -83,7 +83,9 @@ def grade_all(entries, options, out_dir, quiet=False, jobs=1, force=False, clust
 
     if len(entries) == 1 and not cluster:
         for entry in todo:
-            record(entry, grading.grade(entry.path, options, student_id=entry.student_id))
+            with pool.Alone(options) as workers:
+                record(entry, grading.grade(entry.path, options, student_id=entry.student_id,
+                                            spawn=workers.spawn))
         result = results[entries[0].student_id]
         print(text.summary(result, verbose=not quiet,
                            feedback=out_dir / result.submission_id / "feedback.html",

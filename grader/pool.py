@@ -39,7 +39,7 @@ from . import sandbox as sandboxes
 from . import suite as suites
 from .inputs import Entry
 from .model import SubmissionResult, from_dict, to_dict
-from .session import Limits
+from .session import Limits, start_cold
 from .worker.protocol import FrameReader, ProtocolError, encode
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -475,6 +475,33 @@ class Zygote:
         if self.cgroup is not None:
             self.cgroup.remove()
             self.cgroup = None
+
+
+class Alone:
+    """The workers of one submission graded alone (a self-check): forked by a zygote started
+    now, so that the worker started again after one was killed (a check that timed out or
+    crashed it) costs a fork, not a cold start. The first worker costs about what a cold one
+    does. Where the zygote cannot fork isolated workers (not root), cold workers."""
+
+    def __init__(self, options):
+        self.sandbox = options.sandbox or sandboxes.choose()
+        self.device = options.device
+        self.zygote = Zygote(self.sandbox, _operations(options), options.device)
+        self.zygote.start()
+        self.warm = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.zygote.close()
+
+    def spawn(self, config, request_r, reply_w, output_w):
+        if self.warm is None:
+            self.warm = not self.zygote.wait_ready() and bool(self.zygote.isolation)
+        if self.warm:
+            return self.zygote.spawn(config, request_r, reply_w, output_w)
+        return start_cold(self.sandbox, self.device, config, request_r, reply_w, output_w)
 
 
 @dataclasses.dataclass

@@ -452,11 +452,16 @@ class WorkerSession:
         ``discard()`` (kill it, for good: no one asks for its status) and ``lost`` (after
         ``wait``: true when its sandbox ended under it, which its own code cannot cause).
         """
-        cgroup = sandboxes.new_cgroup(config["limits"])
-        argv = sandboxes.worker_command(self.sandbox, dict(config, reply_fd=reply_w), cgroup)
-        return ProcessGroup(subprocess.Popen(
-            argv, stdin=request_r, stdout=output_w, stderr=output_w, pass_fds=(reply_w,),
-            env=sandboxes.environment(self.device), start_new_session=True), cgroup)
+        return start_cold(self.sandbox, self.device, config, request_r, reply_w, output_w)
+
+
+def start_cold(sandbox, device, config, request_r, reply_w, output_w):
+    """A cold worker process, started with ``sandbox``'s command (``start_process``)."""
+    cgroup = sandboxes.new_cgroup(config["limits"])
+    argv = sandboxes.worker_command(sandbox, dict(config, reply_fd=reply_w), cgroup)
+    return ProcessGroup(subprocess.Popen(
+        argv, stdin=request_r, stdout=output_w, stderr=output_w, pass_fds=(reply_w,),
+        env=sandboxes.environment(device), start_new_session=True), cgroup)
 
 
 class ProcessGroup:
