@@ -95,9 +95,11 @@ def summarize(results, statuses, skipped=0, suite="public", seed_label="public",
 
 
 def _reason(check):
-    """One line that groups the same mistake of different students."""
-    text = (check.seen or check.expected or check.hint or check.outcome).strip()
-    return f"{check.outcome}: {text.splitlines()[0][:160]}" if text else check.outcome
+    """One line that groups the same mistake of different students: a failed check's hint
+    (what was seen holds each student's own numbers), else what was seen (the error)."""
+    text = check.hint if check.outcome == "failed" and check.hint else check.seen
+    text = " ".join((text or check.expected).split())
+    return f"{check.outcome}: {text[:160]}" if text else check.outcome
 
 
 def _histogram(scores, max_score):
