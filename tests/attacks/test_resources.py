@@ -6,7 +6,10 @@ together than its sandbox may, and one that looks for the course folder's files.
 docs/security.md, "Resources".
 """
 import os
+import shutil
+import tempfile
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -15,7 +18,8 @@ from conftest import ROOT, run_grade
 from grader import cgroups, session
 from test_attacks import Batch, _short_rubric, _source
 
-HERE = __import__("pathlib").Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent
+COURSE_PARENT = "/var/tmp" if os.path.isdir("/var/tmp") else str(Path.home())
 RESOURCES = HERE / "submissions" / "resources"
 CHECKS = ("linear.mse", "linear.forward")
 
@@ -23,7 +27,10 @@ CHECKS = ("linear.mse", "linear.forward")
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory):
     base = tmp_path_factory.mktemp("resources")
-    folder, out, course = base / "class", base / "out", base / "course"
+    folder, out = base / "class", base / "out"
+    # Not under /tmp: a forked worker has a /tmp of its own, which would hide it anyway.
+    course = Path(tempfile.mkdtemp(prefix="grader-course-", dir=COURSE_PARENT))
+    course.chmod(0o755)  # as a course folder is: readable by every user of the machine
     (course / "classmate").mkdir(parents=True)
     (course / "seed.txt").write_text("the course's secret seed\n")
     (course / "classmate" / "ex08.py").write_text("# a classmate's work\n")
@@ -35,9 +42,11 @@ def batch(tmp_path_factory):
         (folder / attack.name).write_text(_source(attack, {"COURSE": course}))
     env = dict(os.environ, PYTHONPATH=str(course))
     # Children fault their memory in at about 300 MB/s on a virtual machine: time enough.
-    process = run_grade(folder, "--jobs", "2", "--rubric", _short_rubric(base / "rubric.toml", 120),
+    rubric = _short_rubric(base / "rubric.toml", 120)
+    process = run_grade(folder, "--jobs", "2", "--rubric", rubric,
                         *[arg for check in CHECKS for arg in ("--check", check)],
                         out=out, env=env)
+    shutil.rmtree(course)
     return Batch(process, out, folder)
 
 
