@@ -9,13 +9,15 @@ deduction by default). Nothing here changes what correct modern code computes.
 ``cuda_on_cpu`` (installed only when grading on the CPU): ``.cuda()``,
 ``.to('cuda')``, ``.type(torch.cuda.FloatTensor)``, ``torch.cuda.FloatTensor(...)``,
 ``torch.set_default_tensor_type('torch.cuda.FloatTensor')`` and ``device='cuda'`` in
-the tensor factories run on the CPU. ``old_torch``: ``loss.data[0]`` on a 0-dim loss gives
-its number, as before PyTorch 0.4; ``import torch.tensor as tensor`` binds
+the tensor factories run on the CPU. ``old_torch``: ``loss.data[0]`` and
+``loss.data.numpy()[0]`` on a 0-dim loss give its number, as before PyTorch 0.4; ``import torch.tensor as tensor`` binds
 ``torch.tensor``, as it did while ``torch/tensor.py`` existed.
 """
 import importlib.abc
 import importlib.util
 import sys
+
+import numpy
 
 from .runtime import adapted
 
@@ -125,8 +127,34 @@ def _install_old_torch():
             adapted("old_torch", "`loss.data[0]` on a 0-dim loss (today: `loss.item()`)")
             return self if self.requires_grad else self.item()
 
+    to_numpy = torch.Tensor.numpy
+
+    def old_numpy(self, *args, **kwargs):
+        array = to_numpy(self, *args, **kwargs)
+        return array.view(_OldScalar) if array.ndim == 0 else array
+
     torch.Tensor.__getitem__ = old_getitem
+    torch.Tensor.numpy = old_numpy
     sys.meta_path.insert(0, _OldModules())
+
+
+class _OldScalar(numpy.ndarray):
+    """The 0-dim array of a 0-dim tensor's ``.numpy()``, which also gives its number as
+    ``[0]``: ``loss.data.numpy()[0]``, from when a loss was a 1-element vector."""
+
+    def __getitem__(self, index):
+        if self.ndim == 0 and type(index) is int and index in (0, -1):
+            adapted("old_torch", "`loss.data.numpy()[0]` on a 0-dim loss (today: `loss.item()`)")
+            return numpy.ndarray.__getitem__(self, ())
+        return numpy.ndarray.__getitem__(self, index)
+
+    def __repr__(self):
+        return repr(self.view(numpy.ndarray))
+
+    def __array_wrap__(self, array, context=None, return_scalar=False):
+        """Arithmetic on it gives what it gives on a plain 0-dim array: a numpy scalar."""
+        array = array.view(numpy.ndarray)
+        return array[()] if array.ndim == 0 else array
 
 
 class _OldModules(importlib.abc.MetaPathFinder):

@@ -33,6 +33,8 @@ def number(value, what):
         return float(value.detach().cpu().reshape(()).double())
     if isinstance(value, (numbers.Real, np.number)) and not isinstance(value, bool):
         return float(value)
+    if isinstance(value, np.ndarray) and value.size == 1 and value.dtype.kind in "fiu":
+        return float(value.reshape(()))
     raise ContractError(f"{what} should be a number, got {type(value).__name__}")
 
 
