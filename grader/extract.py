@@ -32,7 +32,8 @@ SAFE_CALL_ROOTS = {"np", "numpy", "torch", "math", "nn", "F"}
 UNSAFE_ATTRIBUTES = {"fit", "train", "backward", "step", "show", "plot", "savefig", "load",
                      "save", "input", "system", "run", "read", "open"}
 PYTHON_CELL_MAGICS = ("time", "timeit", "capture", "prun")
-TIMED_LINE_MAGICS = ("time", "prun")  # run their statement in the notebook's namespace
+TIMED_LINE_MAGICS = ("time", "prun")
+FILE_MAGICS = ("run", "load", "loadpy")  # run code from a file the grader does not have  # run their statement in the notebook's namespace
 # What a cell that does not parse would have defined at its top level (for the hint).
 _DEFINES = re.compile(r"^(?:async\s+def|def|class)\s+(\w+)|^(\w+)\s*(?::[^=\n]*)?=(?!=)",
                       re.MULTILINE)
@@ -60,6 +61,7 @@ class Cleaned:
     python: object
     notes: list = dataclasses.field(default_factory=list)
     assigned: list = dataclasses.field(default_factory=list)
+    elsewhere: list = dataclasses.field(default_factory=list)  # (line, magic) of %run...
 
 
 @dataclasses.dataclass
@@ -78,6 +80,8 @@ class Extraction:
     imported: dict = dataclasses.field(default_factory=dict)  # name: [[cell, line], ...]
     # names with a definition that is more than the handout's skeleton
     solved: set = dataclasses.field(default_factory=set)
+    # [[cell, line, magic], ...]: %run or %load lines, code from files the grader lacks
+    elsewhere: list = dataclasses.field(default_factory=list)
     error: str = ""
 
 
@@ -190,6 +194,7 @@ def _add_cell(extraction, number, source):
     extraction.report.append(report)
     for name, line, why in read.assigned:
         extraction.skipped.setdefault(name, []).append([number, line, why])
+    extraction.elsewhere += [[number, line, shown] for line, shown in read.elsewhere]
     cleaned = read.python
     if cleaned is None:
         report.status = "skipped"
@@ -365,6 +370,8 @@ def _inert(python, original):
                                  f"statement it times is")
             continue
         cleaned.notes.append(f"line {start}: IPython syntax `{shown}` not run")
+        if _magic(call) in FILE_MAGICS:
+            cleaned.elsewhere.append((start, shown))
         for name in _assigned(node) if node in tree.body else ():
             cleaned.assigned.append((name, start, (
                 f"`{shown}` is IPython syntax (a magic or shell command), which the grader "
@@ -397,6 +404,12 @@ def _shown(call):
             return f"{args[1]}{'?' * (1 + (args[0] == 'pinfo2'))}"[:60]
         return f"%{args[0]} {args[1]}".strip()[:60]
     return ast.unparse(call)[:60]
+
+
+def _magic(call):
+    """The name of the magic a ``get_ipython()`` call runs, or ''."""
+    first = call.args[0] if call.func.attr.startswith("run_") and call.args else None
+    return first.value if isinstance(first, ast.Constant) else ""
 
 
 def _timed_statement(call):

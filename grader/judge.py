@@ -288,6 +288,26 @@ def _missing_hint(context, name):
     if near:
         return (f"found `{near}`, not `{name}`: a name must be spelled exactly alike, case "
                 f"included, where it is defined and where it is used")
+    return _elsewhere_hint(context, name)
+
+
+def _elsewhere_hint(context, name):
+    """Where a name defined nowhere in the notebook may have come from: a star import that
+    failed, or a magic that runs another file (``%run helpers.py``); else ''."""
+    extraction = context.extraction
+    stars = extraction.imported.get("*", [])
+    for failure in context.session.load_failures:
+        if [failure["cell"], failure["line"]] in stars:
+            return (f"`{name}` is not defined in the notebook, and "
+                    f"{cells.where(extraction.report, failure['cell'], failure['line'])} "
+                    f"imports everything from a module (`import *`) that failed to load "
+                    f"here: {failure['error']}. Define `{name}` in a cell of the notebook")
+    if extraction.elsewhere:
+        cell, line, magic = extraction.elsewhere[0]
+        return (f"`{name}` is not defined in the notebook; "
+                f"{cells.where(extraction.report, cell, line)}: `{magic}` runs code from "
+                f"another file, which the grader neither has nor runs (it never runs "
+                f"magics). Define `{name}` in a cell of the notebook")
     return ""
 
 

@@ -317,3 +317,9 @@ def test_a_name_set_only_by_a_skipped_loop_says_so(tmp_path):
     assert [s[:2] for s in e.skipped["learning_rate"]] == [[2, 1]]
     assert "top-level `for` statement not run" in e.skipped["hidden_size"][0][2]
     assert sorted(e.skipped) == ["data", "handle", "hidden_size", "learning_rate"]
+
+
+def test_a_magic_that_runs_another_file_is_remembered_for_the_hint(tmp_path):
+    e = extract(notebook(tmp_path, "import torch\n%run helpers.py", "%load_ext autoreload"))
+    assert e.elsewhere == [[2, 2, "%run helpers.py"]]
+    assert e.imported == {"torch": [[2, 1]]}
