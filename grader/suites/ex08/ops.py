@@ -43,9 +43,12 @@ def tensor(values):
 
 
 def on_device(model):
-    """Move an ``nn.Module`` to the device; its inputs follow it (``train`` builds them on the CPU)."""
+    """Move an ``nn.Module`` to the device, with the layers it keeps in a plain list; its
+    inputs follow it (``train`` builds them on the CPU)."""
     if isinstance(model, nn.Module) and device() != "cpu":
         model.to(device())
+        for layer in unregistered_linears(model):
+            layer.to(device())
         model.register_forward_pre_hook(
             lambda _, args: tuple(a.to(device()) if isinstance(a, torch.Tensor) else a
                                   for a in args))
