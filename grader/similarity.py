@@ -89,7 +89,6 @@ class Code:
     student_id: str
     cells: dict
     fingerprints: dict
-    note: str = ""
 
 
 @dataclasses.dataclass
@@ -166,8 +165,8 @@ def read(student_id, path, known=frozenset()):
     """
     try:
         cells = dict(extract.code_cells(path))
-    except extract.Unreadable as exc:
-        return Code(student_id, {}, {}, note=str(exc))
+    except extract.Unreadable:
+        return Code(student_id, {}, {})
     tokens = normalised(cells, known)
     fingerprints = {}
     for unit in _units(tokens):
@@ -417,11 +416,10 @@ def _report(codes, threshold, floor):
         smaller = min(sizes[a], sizes[b])
         if smaller < MIN_FINGERPRINTS:
             continue
-        similarity = shared / smaller
+        similarity = round(shared / smaller, 3)  # as similarity.csv shows it
         if similarity >= floor:
             first, second = sorted((a, b))
-            pairs.append(Pair(first, second, round(similarity, 3), similarity >= threshold,
-                              shared))
+            pairs.append(Pair(first, second, similarity, similarity >= threshold, shared))
     pairs.sort(key=lambda p: (-p.similarity, p.student_a, p.student_b))
     for pair in pairs:
         if pair.flagged:
