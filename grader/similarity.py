@@ -120,17 +120,19 @@ class Report:
     too_little: list
     excluded: int = 0
     codes: dict = dataclasses.field(default_factory=dict, repr=False)
-    _partners: dict = dataclasses.field(default=None, repr=False)
 
     def flagged_with(self, student_id):
         """The students ``student_id`` is flagged with, most similar first."""
-        if self._partners is None:
-            self._partners = {}
-            for p in self.pairs:
-                if p.flagged:
-                    self._partners.setdefault(p.student_a, []).append(p.student_b)
-                    self._partners.setdefault(p.student_b, []).append(p.student_a)
         return self._partners.get(student_id, [])
+
+    @functools.cached_property
+    def _partners(self):
+        partners = {}
+        for pair in self.pairs:
+            if pair.flagged:
+                partners.setdefault(pair.student_a, []).append(pair.student_b)
+                partners.setdefault(pair.student_b, []).append(pair.student_a)
+        return partners
 
 
 def compare(entries, threshold=THRESHOLD, floor=FLOOR, exclude=(), handout=HANDOUT):
