@@ -11,6 +11,7 @@ from . import answers, devices, grading, inputs, output, similarity, watch
 from .adjustments import AdjustmentError
 from . import sandbox as sandboxes
 from .pool import PoolError
+from .report import text
 
 EXIT_OK, EXIT_BELOW, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEFAULT_SUBMISSIONS = Path(__file__).resolve().parent.parent / "submissions"
@@ -140,6 +141,8 @@ def main(argv=None):
                 if note.startswith(inputs.IDENTICAL):
                     print(f"!! {entry.student_id}: {note}", file=sys.stderr)
 
+        last = {}
+
         def grade_once():
             try:
                 with _sigterm_as_interrupt():
@@ -151,13 +154,22 @@ def main(argv=None):
                 print(f"grade.py: error: {exc}", file=sys.stderr)
                 return EXIT_USAGE
             except KeyboardInterrupt:
+                if args.watch:  # Ctrl-C while grading stops watching too, at once
+                    raise
                 print(f"\ngrade.py: interrupted; what was graded is in {args.out}/; run the "
                       f"same command again to grade the rest", file=sys.stderr)
                 return EXIT_INTERRUPTED
             output.write_reports(results, formats, os.environ)
-            if args.fail_under is not None and any(r.score < args.fail_under for r in results):
-                return EXIT_BELOW
-            return EXIT_OK
+            if args.watch:
+                for result in results:
+                    if result.submission_id in last:
+                        print(text.changes(last[result.submission_id], result), flush=True)
+                    last[result.submission_id] = result
+            below = [r for r in results if args.fail_under is not None and r.score < args.fail_under]
+            for result in below:
+                print(f"grade.py: {result.submission_id}: score {result.score:g} < --fail-under "
+                      f"{args.fail_under:g}: exit status {EXIT_BELOW}", file=sys.stderr)
+            return EXIT_BELOW if below else EXIT_OK
 
         if not args.watch:
             return grade_once()

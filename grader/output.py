@@ -87,9 +87,12 @@ def grade_all(entries, options, out_dir, quiet=False, jobs=1, force=False, clust
                 record(entry, grading.grade(entry.path, options, student_id=entry.student_id,
                                             spawn=workers.spawn))
         result = results[entries[0].student_id]
-        print(text.summary(result, verbose=not quiet,
-                           feedback=out_dir / result.submission_id / "feedback.html",
-                           advice=not quiet, partial=bool(options.selected)), flush=True)
+        report = text.summary(result, verbose=not quiet,
+                              feedback=out_dir / result.submission_id / "feedback.html",
+                              advice=not quiet, partial=bool(options.selected),
+                              reused=not todo, ci=text.ci_artifacts(os.environ))
+        print(text.coloured(report) if text.wants_colour(sys.stdout, os.environ) else report,
+              flush=True)
         return [result]
     reused = 0 if only else len(results)
     with progress.Progress(len(todo) + reused, resumed=reused, quiet=quiet) as bar:

@@ -68,14 +68,21 @@ class Card:
     where: str = ""
     cell: int = None
     name: NameRow = None
+    same_as: str = ""  # an earlier check with the same message, shown there
 
 
 def feedback(result):
+    """The page: a "start here" box naming the first check to fix, then the checks that
+    need work before those that pass (the overview table keeps the handout's order)."""
     names = name_rows(result)
+    cards = [card(c, result, names) for c in result.checks]
+    todo = result.todo()
+    start = next((c for c in cards if todo and c.check is todo[0]), None)
     return _ENV.get_template("feedback.html.j2").render(
         result=result, verdict=verdict(result), names=names, place=place,
-        notebook=not is_module(result),
-        cards=[card(c, result, names) for c in result.checks])
+        notebook=not is_module(result), cards=cards, start=start, todo=todo,
+        alike=[c for c in todo if start and start.check in result.alike(c)],
+        ordered=[c for c in cards if not c.check.passed] + [c for c in cards if c.check.passed])
 
 
 def verdict(result):
@@ -103,6 +110,8 @@ def card(check, result, names):
     if check.outcome == "missing":
         named = _NAMED.search(check.seen)
         view.name = next((r for r in names if named and r.name == named.group(1)), None)
+    alike = result.alike(check)
+    view.same_as = alike[0].id if alike else ""
     if withheld:
         return view
     view.plot = plots.for_check(check, result)
