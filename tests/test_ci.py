@@ -89,6 +89,15 @@ def check_outputs(process, checkout, junit_path, expected):
     return score
 
 
+def assert_ci_log(process, score, status, artifacts):
+    """A CI log says where the feedback page is kept and why the job failed, and gives
+    no advice that only works at the student's own terminal."""
+    assert artifacts in process.stdout
+    assert "--watch" not in process.stdout and "--check" not in process.stdout
+    below = f"score {score:g} < --fail-under 100: exit status 1"
+    assert (below in process.stderr) == (status == 1)
+
+
 def assert_no_workflow_commands(log):
     """Nothing the student wrote can act on a GitHub or Azure log."""
     for line in log.splitlines():
@@ -113,6 +122,7 @@ def test_github_classroom_workflow(tmp_path, installed, kind):
 
     junit_path = re.search(r"--format junit=(\S+)", grading["run"]).group(1)
     score = check_outputs(process, checkout, junit_path, expected)
+    assert_ci_log(process, score, status, "kept with this run: the run's artifacts")
     artifact = steps["actions/upload-artifact"]
     assert artifact["if"] == "always()"
     assert (checkout / artifact["with"]["path"] / "ex08" / "feedback.html").is_file()
@@ -147,7 +157,8 @@ def test_gitlab_ci_pipeline(tmp_path, installed):
 
     artifacts = job["artifacts"]
     assert artifacts["when"] == "always"
-    check_outputs(process, checkout, artifacts["reports"]["junit"], expected)
+    score = check_outputs(process, checkout, artifacts["reports"]["junit"], expected)
+    assert_ci_log(process, score, status, "kept with this run: the job's artifacts")
     for path in artifacts["paths"]:
         assert (checkout / path / "ex08" / "feedback.html").is_file()
         assert "## ex08:" in (checkout / path / "summary.md").read_text()

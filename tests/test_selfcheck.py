@@ -65,6 +65,7 @@ def test_watch_grades_again_when_the_notebook_is_saved(tmp_path):
     assert "PASS    linear.mse" in first and "ERROR" not in first
     assert "saved at" in second and "ERROR   linear.mse" in second
     assert "Next: start with linear.mse" in second
+    assert "Since the last grading: linear.mse PASS -> ERROR (total 7 -> 0)." in second
     assert "stopped watching" in read_until("stopped watching")
     assert outcomes(tmp_path / "results" / "my" / "results.json") == {"linear.mse": "error"}
 
@@ -139,3 +140,53 @@ def test_the_staff_wheel_holds_what_grading_needs(tmp_path):
                    "reference/ex08.py"):
         assert needed in names
     assert "grader/suites/ex08/answers.json" not in names
+
+
+def test_ctrl_c_while_grading_stops_watching_at_once():
+    """grade.py's grading lets Ctrl-C through when it watches (else it would only end that
+    grading, and the watch would go on)."""
+    file = FakeFile([1, 1, 2, 2, 2, 2, 2, 2])
+    graded, said = [], []
+
+    def grade():
+        graded.append(file.polls)
+        if len(graded) == 2:
+            raise KeyboardInterrupt
+
+    status = watch.watch(["my.ipynb"], grade, stat=file.stat, sleep=file.sleep,
+                         say=lambda text, flush: said.append(text))
+    assert graded == [0, 3] and file.polls == 3
+    assert said[-1].strip() == "stopped watching" and status is None
+
+
+def result_of(outcomes_by_id, path="my.ipynb"):
+    from grader.model import CheckResult, SubmissionResult
+    checks = [CheckResult(id=check_id, name=check_id, max_score=5.0, outcome=outcome,
+                          score=5.0 if outcome == "passed" else 0.0,
+                          seen="" if outcome == "passed" else "NotImplementedError: ",
+                          hint="" if outcome == "passed" else "the skeleton")
+              for check_id, outcome in outcomes_by_id.items()]
+    return SubmissionResult("my", path, "", "public", checks, "0")
+
+
+def test_one_message_of_many_checks_is_shown_once_and_marks_are_coloured_on_a_tty():
+    from grader.report import text
+    result = result_of({"a.one": "passed", "b.two": "error", "c.three": "error"})
+    summary = text.summary(result, advice=True)
+    assert summary.count("NotImplementedError") == 2  # once in full, once named the same
+    assert "            the same as b.two: NotImplementedError" in summary
+    assert "2 check(s) to go, 1 of them with the same message." in summary
+    coloured = text.coloured(summary)
+    assert "\033[1;32mPASS\033[0m" in coloured and "\033[1;31mERROR\033[0m" in coloured
+    tty = types.SimpleNamespace(isatty=lambda: True)
+    assert text.wants_colour(tty, {})
+    assert not text.wants_colour(tty, {"NO_COLOR": "1"})
+    assert not text.wants_colour(types.SimpleNamespace(isatty=lambda: False), {})
+
+
+def test_a_reused_result_says_so(tmp_path):
+    notebook = notebooks.write(tmp_path / "my.ipynb")
+    run_grade(notebook, "--check", "linear.mse", out=tmp_path / "results")
+    again = run_grade(notebook, "--check", "linear.mse", out=tmp_path / "results")
+    assert "graded before: the same file, suite, seed and grader version" in again.stdout
+    assert "--force grades it again" in again.stdout
