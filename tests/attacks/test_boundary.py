@@ -1,0 +1,87 @@
+"""Submissions that answer for the worker, or feed the judge values their own process
+computed, graded end to end through grade.py with every check of the hidden suite.
+
+Each file in ``submissions/boundary/`` is one attack; unless it starts with
+``# standalone`` it is appended to the reference solution, so every check it does not
+touch must still pass. ``answer_for_worker`` is graded as ``.py`` and as ``.ipynb``. Its
+honest outcome is the handout's: every check an error. The layer that stops each attack:
+docs/security.md.
+"""
+import json
+import os
+
+import pytest
+
+from conftest import ROOT, run_grade
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ATTACKS = os.path.join(HERE, "submissions", "boundary")
+SEED = "740185296318"
+CHECKS = ("linear.forward", "linear.parameters", "linear.mse", "linear.train_decreases_loss",
+          "linear.train_matches_reference", "nn_linear.structure", "nn_linear.train",
+          "mlp.structure", "mlp.nonlinear_fit", "mlp.hyperparameters", "vanishing.structure",
+          "vanishing.gradient", "vanishing.decay", "vanishing.bound")
+TAMPERED = "changed the grader's own code inside its worker"
+
+
+def _except(**outcomes):
+    return {check: outcomes.get(check.replace(".", "__"), "passed") for check in CHECKS}
+
+
+EXPECTED = {
+    "reference": (_except(), []),
+    "answer_for_worker": (dict.fromkeys(CHECKS, "error"), []),
+    "answer_for_worker_nb": (dict.fromkeys(CHECKS, "error"), []),
+    "vanishing_own_autograd": (_except(vanishing__structure="failed",
+                                       vanishing__gradient="failed",
+                                       vanishing__decay="failed"), []),
+    "mlp_replays_targets": (_except(mlp__structure="failed", mlp__nonlinear_fit="failed"), []),
+    "train_least_squares": (_except(linear__train_decreases_loss="failed",
+                                    linear__train_matches_reference="failed"),
+                            ["optimizer.step()"]),
+    "runtime_data_patch": (dict.fromkeys(CHECKS, "error"), [TAMPERED]),
+}
+
+
+def _source(name):
+    with open(os.path.join(ATTACKS, name)) as file:
+        text = file.read()
+    if text.startswith("# standalone"):
+        return text
+    return (ROOT / "reference" / "ex08.py").read_text() + "\n\n# --- attack ---\n" + text
+
+
+def _notebook(source):
+    cells = [{"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+              "source": part} for part in source.split("\n\n\n")]
+    return {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": cells}
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    base = tmp_path_factory.mktemp("boundary")
+    folder, out = base / "class", base / "out"
+    folder.mkdir()
+    (folder / "reference.py").write_text((ROOT / "reference" / "ex08.py").read_text())
+    for name in sorted(os.listdir(ATTACKS)):
+        (folder / name).write_text(_source(name))
+    (folder / "answer_for_worker_nb.ipynb").write_text(
+        json.dumps(_notebook(_source("answer_for_worker.py"))))
+    process = run_grade(folder, "--suite", "hidden", out=out,
+                        env=dict(os.environ, GRADER_SECRET_SEED=SEED))
+    assert process.returncode == 0, process.stderr[-3000:]
+    return {path.parent.name: json.loads(path.read_text())
+            for path in out.glob("*/results.json")}
+
+
+def test_every_attack_is_graded(results):
+    assert sorted(results) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_every_check_has_its_honest_outcome(results, name):
+    outcomes, causes = EXPECTED[name]
+    data = results[name]
+    assert {t["number"]: t["extra_data"]["outcome"] for t in data["tests"]} == outcomes
+    for cause in causes:
+        assert cause in json.dumps(data), f"{name}: feedback should name {cause!r}"
