@@ -3,7 +3,7 @@ import pytest
 
 from grader import calibrate, extract, judge, sandbox, suite
 from grader.session import WorkerSession
-from grader.suites.ex08 import measures
+from grader.suites.ex08 import expected, measures
 from grader.suites.ex08.ops import GOAL_EVERY
 from conftest import ROOT
 
@@ -46,11 +46,12 @@ def test_hidden_cases_depend_on_the_seed():
 
 def test_mlp_fit_stops_at_the_first_checkpoint_that_meets_the_goal(reference_session):
     """``mlp.fit`` trains until the judge's goal is met, at a multiple of GOAL_EVERY
-    epochs, and no further; the predictions it returns are those of that many epochs of
-    ordinary training. With a goal no net meets, it trains every epoch."""
+    epochs, and no further; the parameters it returns are those of that many epochs of
+    ordinary training, and the judge's own model, given them, predicts what the student's
+    did. With a goal no net meets, it trains every epoch."""
     session, ex08 = reference_session
     f = ex08.cases("public")["mlp_fit"]
-    args = {key: f[key] for key in ("hidden", "xs", "ys", "grid", "lr", "epochs")}
+    args = {key: f[key] for key in ("hidden", "xs", "ys", "lr", "epochs")}
     args["seed"] = f["seeds"][0]
     line_mse = measures.mse(measures.line(f["xs"], *measures.best_line(f["xs"], f["ys"])),
                             f["ys"])
@@ -61,12 +62,16 @@ def test_mlp_fit_stops_at_the_first_checkpoint_that_meets_the_goal(reference_ses
         assert reply.status == "ok", reply.error
         return reply.value
 
+    def measured(seen):
+        assert expected.mlp_nonlinearity(seen["params"], f["xs"], seen["pred"]) == "sigmoid"
+        return measures.fit(f["ys"], seen["pred"], f["grid"],
+                            expected.mlp_outputs(seen["params"], "sigmoid", f["grid"]))
+
     early = fit(goal=goal)
     assert early["epochs"] < f["epochs"] and early["epochs"] % GOAL_EVERY == 0
-    assert measures.meets(goal, measures.fit(f["ys"], early["pred"], f["grid"], early["grid"]))
+    assert measures.meets(goal, measured(early))
     assert fit(epochs=early["epochs"]) == early
     before = fit(epochs=early["epochs"] - GOAL_EVERY)
-    assert not measures.meets(goal, measures.fit(f["ys"], before["pred"], f["grid"],
-                                                 before["grid"]))
+    assert not measures.meets(goal, measured(before))
     unreachable = fit(goal={"mse": -1.0, "curvature": 0.0})
     assert unreachable == fit() and unreachable["epochs"] == f["epochs"]

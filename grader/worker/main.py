@@ -87,6 +87,7 @@ def serve(channel, config, seal=None):
     reach.open_python_for(config.get("uid"))
     confined = confine.apply()
     dropped = enter_scratch_and_drop_privileges(config)
+    seal.take_data()
     channel.send({"ok": True, "value": {"pid": os.getpid(), "uid": os.getuid(),
                                         "device": runtime.DEVICE, "limits": applied,
                                         "dropped_privileges": dropped, **confined}})

@@ -4,8 +4,10 @@ The worker shares its process with the student's code, which could replace an
 operation, or a helper an operation uses, with one that reports what the judge wants
 to see. Before any student code runs, ``Seal`` records every function of the
 grader's modules and of ``json`` (the reply path), with its code object, and the
-operations registry; ``broken`` names the first of them that was rebound or given
-other code since. It raises the bar, it is no wall: code that patches torch, or
+operations registry; and, once the worker is ready (``take_data``), every other
+module-level value of those modules, with the items of the dicts, lists and sets among
+them (the runtime's saved tensor methods, say); ``broken`` names the first of them that
+was rebound, given other code or mutated since. It raises the bar, it is no wall: code that patches torch, or
 reaches the seal through the garbage collector, goes unseen (docs/security.md,
 "What is not stopped").
 """
@@ -14,14 +16,18 @@ import sys
 SEALED_PACKAGES = ("grader", "json")
 
 
+def _sealed_modules():
+    return [(name, module) for name, module in list(sys.modules.items())
+            if name.split(".")[0] in SEALED_PACKAGES and module is not None]
+
+
 class Seal:
     def __init__(self, registry):
         self.operations = dict(registry)
         self.registry = registry
         self.entries = []
-        for name, module in list(sys.modules.items()):
-            if name.split(".")[0] not in SEALED_PACKAGES:
-                continue
+        self.data = []
+        for name, module in _sealed_modules():
             owners = [module] + [value for value in vars(module).values()
                                  if isinstance(value, type) and value.__module__ == name]
             for owner in owners:
@@ -29,6 +35,16 @@ class Seal:
                     code = getattr(value, "__code__", None)
                     if code is not None:
                         self.entries.append((owner, attr, value, code))
+
+    def take_data(self):
+        """Record the modules' other values as they are now: called where the worker is
+        ready and no student code has run (the device is chosen after the zygote's seal)."""
+        self.data = []
+        for _, module in _sealed_modules():
+            for attr, value in list(vars(module).items()):
+                if attr.startswith("__") or getattr(value, "__code__", None) is not None:
+                    continue
+                self.data.append((module, attr, value, _items(value)))
 
     def broken(self, _vars=vars, _getattr=getattr, _len=len):
         """The first sealed name whose function student code replaced, or ''.
@@ -38,9 +54,25 @@ class Seal:
         for owner, attr, value, code in self.entries:
             if _vars(owner).get(attr) is not value or value.__code__ is not code:
                 return f"{_getattr(owner, '__name__', '?')}.{attr}"
+        for module, attr, value, items in self.data:
+            if _vars(module).get(attr) is not value or _items(value) != items:
+                return f"{_getattr(module, '__name__', '?')}.{attr}"
         if _len(self.registry) != _len(self.operations):
             return "the operations registry"
         for name, operation in self.operations.items():
             if self.registry.get(name) is not operation:
                 return "the operations registry"
         return ""
+
+
+def _items(value, _type=type, _id=id, _tuple=tuple, _sorted=sorted):
+    """The identities of a dict's, list's or set's items (None for other values): a
+    container whose items were replaced compares unequal."""
+    kind = _type(value)
+    if kind is dict:
+        return _tuple((key, _id(item)) for key, item in value.items())
+    if kind is list:
+        return _tuple(_id(item) for item in value)
+    if kind is set:
+        return _tuple(_sorted(_id(item) for item in value))
+    return None

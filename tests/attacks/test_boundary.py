@@ -30,8 +30,6 @@ def _except(**outcomes):
 
 EXPECTED = {
     "reference": (_except(), []),
-    "answer_for_worker": (dict.fromkeys(CHECKS, "error"), []),
-    "answer_for_worker_nb": (dict.fromkeys(CHECKS, "error"), []),
     "vanishing_own_autograd": (_except(vanishing__structure="failed",
                                        vanishing__gradient="failed",
                                        vanishing__decay="failed"), []),
@@ -65,8 +63,6 @@ def results(tmp_path_factory):
     (folder / "reference.py").write_text((ROOT / "reference" / "ex08.py").read_text())
     for name in sorted(os.listdir(ATTACKS)):
         (folder / name).write_text(_source(name))
-    (folder / "answer_for_worker_nb.ipynb").write_text(
-        json.dumps(_notebook(_source("answer_for_worker.py"))))
     process = run_grade(folder, "--suite", "hidden", out=out,
                         env=dict(os.environ, GRADER_SECRET_SEED=SEED))
     assert process.returncode == 0, process.stderr[-3000:]

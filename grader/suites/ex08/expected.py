@@ -6,6 +6,8 @@ canonical plain data), answered with the reference solution in the staff edition
 without the reference. A check that needs a new expected value adds it here, its
 computation to ``answers.py``, and its public questions to ``answers.questions``.
 """
+import math
+
 import numpy as np
 
 from grader.answers import Unanswered, expected_value  # noqa: F401 - checks catch E.Unanswered
@@ -72,6 +74,43 @@ def reference_mlp_curve(hidden, xs, ys, grid, lr, epochs, seed):
     return int(hidden), flat(xs), flat(ys), flat(grid), float(lr), int(epochs), int(seed)
 
 
+# The non-linearities a student's MLP may use, as the judge computes them (float64).
+NONLINEARITIES = {
+    "sigmoid": lambda v: 1 / (1 + np.exp(-v)),
+    "tanh": np.tanh,
+    "ReLU": lambda v: np.maximum(v, 0),
+    "LeakyReLU": lambda v: np.where(v > 0, v, 0.01 * v),
+    "ELU": lambda v: np.where(v > 0, v, np.expm1(np.minimum(v, 0))),
+    "softplus": lambda v: np.logaddexp(0, v),
+    "SiLU": lambda v: v / (1 + np.exp(-v)),
+    "GELU": lambda v: 0.5 * v * (1 + np.vectorize(math.erf)(v / math.sqrt(2))),
+    "none": lambda v: v,
+}
+
+
+def mlp_outputs(layers, nonlinearity, xs):
+    """The chain of linear ``layers`` ({"weight", "bias"}) with ``nonlinearity`` between
+    every two of them, at ``xs``: the judge's own MLP, given a student's trained layers."""
+    value = np.asarray(xs, dtype=float).reshape(-1, 1)
+    for index, layer in enumerate(layers):
+        if index:
+            value = NONLINEARITIES[nonlinearity](value)
+        value = value @ np.asarray(layer["weight"], dtype=float).T + np.asarray(
+            layer["bias"], dtype=float)
+    return flat(value)
+
+
+def mlp_nonlinearity(layers, xs, pred):
+    """The non-linearity with which the judge's own MLP, given the student's trained
+    ``layers``, predicts what the student's MLP predicted at ``xs``; None when none of
+    ``NONLINEARITIES`` does."""
+    with np.errstate(all="ignore"):
+        for name in NONLINEARITIES:
+            if close(mlp_outputs(layers, name, xs), pred, rtol=1e-3, atol=1e-4):
+                return name
+    return None
+
+
 def net(case):
     """A case's DeepSigmoidNet, as the questions about it name it."""
     return {"layers": int(case["layers"]), "input_dim": int(case["input_dim"]),
@@ -94,6 +133,59 @@ def deep_outputs(case, batch):
 def deep_derivative(case):
     """The reference ``first_weight_gradient`` at the case's x, with its weights."""
     return net(case), flat(case["x"])
+
+
+# How a student's DeepSigmoidNet may differ from the reference's and still be
+# differentiated by the judge: (hidden activation, output activation), each with its
+# derivative.
+_ACTIVATIONS = {
+    "sigmoid": (lambda v: 1 / (1 + np.exp(-v)),
+                lambda v: np.exp(-np.abs(v)) / (1 + np.exp(-np.abs(v))) ** 2),
+    "tanh": (np.tanh, lambda v: 1 - np.tanh(v) ** 2),
+    "ReLU": (lambda v: np.maximum(v, 0), lambda v: (v > 0).astype(float)),
+    "none": (lambda v: v, np.ones_like),
+}
+DEEP_VARIANTS = [("sigmoid", "none"), ("sigmoid", "sigmoid"), ("tanh", "none"),
+                 ("ReLU", "none"), ("sigmoid", "ReLU")]
+
+
+def deep_variant(case, hidden, output):
+    """(the scalar output at the case's x, its derivative with respect to the first layer's
+    weight[0, 0]) of the net with the case's weights and these activations, computed by the
+    judge in float64 (forward-mode: only the first unit's pre-activation depends on it)."""
+    act, slope = _ACTIVATIONS[hidden]
+    value = np.asarray(case["x"], dtype=float)
+    tangent = None
+    for index, layer in enumerate(case["weights"]):
+        weight = np.asarray(layer["weight"], dtype=float)
+        pre = weight @ value + np.asarray(layer["bias"], dtype=float)
+        if index == 0:
+            pre_tangent = np.zeros_like(pre)
+            pre_tangent[0] = value[0]
+        else:
+            pre_tangent = weight @ tangent
+        if index == len(case["weights"]) - 1:
+            out_act, out_slope = _ACTIVATIONS[output]
+            return float(out_act(pre).sum()), float((out_slope(pre) * pre_tangent).sum())
+        value, tangent = act(pre), slope(pre) * pre_tangent
+    raise ValueError("a net has at least one layer and an output layer")
+
+
+def deep_derivative_for(case, output):
+    """The derivative of the net the student built, as the judge computes it: the
+    reference's when the student's net gives the reference's ``output`` at the case's x;
+    else that of the first of ``DEEP_VARIANTS`` (with or without an output bias) that gives
+    it; the reference's when none does. So a wrong net costs vanishing.structure, and the
+    derivative is never a value the student's process computed."""
+    if close(output, deep_outputs(case, [case["x"]])[0], 1e-4, 1e-6):
+        return deep_derivative(case)
+    with np.errstate(all="ignore"):
+        for hidden, last in DEEP_VARIANTS:
+            for variant in (case, without_output_bias(case)):
+                value, derivative = deep_variant(variant, hidden, last)
+                if close(output, value, 1e-4, 1e-6):
+                    return derivative
+    return deep_derivative(case)
 
 
 def deep_batch(case):

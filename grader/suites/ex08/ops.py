@@ -26,6 +26,9 @@ HANDOUT_IMPORTS = ("matplotlib.pyplot",)
 # epoch's cost each time).
 GOAL_EVERY = 10
 
+# The most optimizer steps ``linear.train_student`` reports.
+MAX_STEPS = 1000
+
 
 def number(value, what):
     """A Python float from a number-like student value, or a ContractError."""
@@ -211,7 +214,7 @@ def linear_train_student(student, xs, ys, values, lr, epochs, seed):
         raise ContractError("`parameters()` gives tensors that are not leaves, and "
                             "torch.optim.SGD cannot train those (see linear.parameters)")
     assign(params, values)
-    optimizer = SGD(params, lr=lr)
+    optimizer = RecordingSGD(params, lr=lr)
     features = np.array(xs, dtype=np.float32).reshape(-1, 1)
     labels = np.array(ys, dtype=np.float32).reshape(-1, 1)
     inputs = torch.from_numpy(features).to(params[0].device)
@@ -221,7 +224,25 @@ def linear_train_student(student, xs, ys, values, lr, epochs, seed):
     with torch.no_grad():
         pred = output(model, inputs, "model(x)")
     return {"params": [floats(p.reshape(-1)[0]) for p in params], "before": before,
-            "pred": floats(pred.reshape(-1))}
+            "pred": floats(pred.reshape(-1)), "steps": optimizer.steps}
+
+
+class RecordingSGD(SGD):
+    """SGD that records every step it takes: the parameters it started from and their
+    gradients. The judge checks that the parameters moved by these steps alone, each along
+    the loss's true gradient, which it computes itself."""
+
+    def __init__(self, params, lr):
+        super().__init__(params, lr)
+        self.steps = []
+
+    def _update(self, params):
+        if len(self.steps) < MAX_STEPS:
+            self.steps.append({
+                "before": [floats(p.reshape(-1)[0]) for p in self.params],
+                "grad": [None if p.grad is None else floats(p.grad.reshape(-1)[0])
+                         for p in self.params]})
+        super()._update(params)
 
 
 class ProbeLinear(nn.Module):
@@ -377,24 +398,31 @@ def mlp_structure(student, hidden, xs, w1, b1, w2, b2):
 
 
 @operation("mlp.fit")
-def mlp_fit(student, hidden, xs, ys, grid, lr, epochs, seed, goal=None):
+def mlp_fit(student, hidden, xs, ys, lr, epochs, seed, goal=None):
     """The student's MLP trained by the reference loop (Adam, full batch, MSE) for up to
-    ``epochs`` epochs: every ``GOAL_EVERY`` epochs, training stops once the predictions meet
-    the judge's ``goal`` (``measures.meets``). Returns the predictions on ``xs`` and ``grid``
-    and the epochs trained."""
+    ``epochs`` epochs: every ``GOAL_EVERY`` epochs, training stops once its predictions meet
+    the judge's ``goal`` (``measures.meets``, on this side's own grid over the inputs).
+    Returns the trained layers' parameters (plain numbers: the judge evaluates them with
+    its own model, on inputs never sent here), the predictions on ``xs`` (which tell the
+    judge the non-linearity) and the epochs trained."""
     torch.manual_seed(seed)
     model = on_device(student.construct("MLP", "MLP(hidden_size)", hidden,
                                         sizes=mlp_sizes(hidden)))
+    first, last = mlp_layers(model, hidden)
     x, y = tensor(xs).reshape(-1, 1), tensor(ys).reshape(-1, 1)
+    grid = np.linspace(min(xs), max(xs), 81).tolist()
     x_grid = tensor(grid).reshape(-1, 1)
     optimizer = Adam(model.parameters(), lr=lr)
 
     call = f"MLP({hidden})(x)"
 
-    def predictions(trained):
+    def trained(epoch):
         with torch.no_grad():
-            return {"pred": floats(output(model, x, call).reshape(-1)),
-                    "grid": floats(output(model, x_grid, call).reshape(-1)), "epochs": trained}
+            return {"pred": floats(output(model, x, call).reshape(-1)), "epochs": epoch,
+                    "params": {"w1": floats(first.weight.reshape(-1)),
+                               "b1": floats(first.bias.reshape(-1)),
+                               "w2": floats(last.weight.reshape(-1)),
+                               "b2": floats(last.bias.reshape(-1))}}
 
     for epoch in range(1, epochs + 1):
         loss = ((output(model, x, call).reshape(-1, 1) - y) ** 2).mean()
@@ -402,10 +430,25 @@ def mlp_fit(student, hidden, xs, ys, grid, lr, epochs, seed, goal=None):
         loss.backward()
         optimizer.step()
         if goal is not None and epoch % GOAL_EVERY == 0 and epoch < epochs:
-            seen = predictions(epoch)
-            if measures.meets(goal, measures.fit(ys, seen["pred"], grid, seen["grid"])):
-                return seen
-    return predictions(epochs)
+            with torch.no_grad():
+                pred = floats(output(model, x, call).reshape(-1))
+                curve = floats(output(model, x_grid, call).reshape(-1))
+            if measures.meets(goal, measures.fit(ys, pred, grid, curve)):
+                return trained(epoch)
+    return trained(epochs)
+
+
+def mlp_layers(model, hidden):
+    """The MLP's nn.Linear(1, hidden) and nn.Linear(hidden, 1), both with a bias."""
+    layers = linears(model)
+    first = [m for m in layers if (m.in_features, m.out_features) == (1, hidden)]
+    last = [m for m in layers if (m.in_features, m.out_features) == (hidden, 1)]
+    if len(layers) != 2 or not first or not last or first[0] is last[0] or not all(
+            m.bias is not None for m in layers):
+        raise ContractError(f"MLP({hidden}) should hold nn.Linear(1, {hidden}) and "
+                            f"nn.Linear({hidden}, 1), with biases; found "
+                            f"{describe_linears(model)} (see mlp.structure)")
+    return first[0], last[0]
 
 
 def mlp_sizes(hidden):
@@ -475,7 +518,7 @@ def vanishing_structure(student, cases):
 def vanishing_gradients(student, cases, measured):
     """The student's first_weight_gradient on the student's net with the judge's weights;
     for the cases whose index is in ``measured``, also the net's output at x, which tells
-    the judge whether the net is the reference's (else it asks ``vanishing.autograd``)."""
+    the judge which net to differentiate itself."""
     first_weight_gradient = student.get("first_weight_gradient")
     seen = []
     for index, case in enumerate(cases):
@@ -488,20 +531,6 @@ def vanishing_gradients(student, cases, measured):
                 seen[-1]["output"] = floats(output(model, x.unsqueeze(0),
                                                    "DeepSigmoidNet(x)").sum())
     return seen
-
-
-@operation("vanishing.autograd")
-def vanishing_autograd(student, cases):
-    """Autograd's dF/dw(1)_11 on the student's own net with the judge's weights: the
-    derivative first_weight_gradient must give when the net is not the reference's."""
-    derivatives = []
-    for case in cases:
-        model = build_deep(student, case)
-        hidden, _ = deep_layers(model, 3)
-        out = output(model, tensor(case["x"]).unsqueeze(0), "DeepSigmoidNet(x)").sum()
-        (grad,) = torch.autograd.grad(out, hidden[0].weight)
-        derivatives.append(floats(grad[0, 0]))
-    return derivatives
 
 
 @operation("vanishing.bound")

@@ -1,4 +1,6 @@
 """Problem 1, by hand: MyLinearRegression, mselossfunc and train."""
+import math
+
 import pytest
 
 from grader.judge import CheckFailed
@@ -106,6 +108,14 @@ def check_train_decreases_loss(ctx):
                           f"{best:.4g} on this data", f"MSE {loss:.4g}",
                           "the model must predict w * x + b; these predictions are not a line")
     ctx.plot(xs=xs, ys=ys, pred=E.flat(pred), reference=E.line(xs, *_final(xs, ys, t)))
+    problem = _steps_problem(xs, ys, t, seen, _order(xs, before, t["values"]))
+    if problem:
+        raise CheckFailed(
+            "the parameters moved by optimizer.step() alone, each step along the gradient of "
+            "the loss at the parameters it started from", problem,
+            "each epoch: out = model(inputs); loss = lossfunc(out, targets); "
+            "optimizer.zero_grad(); loss.backward(); optimizer.step(), with the optimizer "
+            "you were given")
     if not loss <= threshold:
         raise CheckFailed(
             f"after train(..., num_epoch={t['epochs']}) with SGD(lr={t['lr']}) from "
@@ -114,6 +124,60 @@ def check_train_decreases_loss(ctx):
             f"MSE {loss:.4g}",
             "each epoch: out = model(inputs); loss = lossfunc(out, targets); "
             "optimizer.zero_grad(); loss.backward(); optimizer.step()")
+
+
+def _order(xs, before, values):
+    """(index of w, index of b) in ``parameters()``, or None when the untrained
+    model's predictions follow neither line (a broken forward)."""
+    for order in ((0, 1), (1, 0)):
+        if E.close(before, E.line(xs, values[order[0]], values[order[1]])):
+            return order
+    return None
+
+
+def _steps_problem(xs, ys, t, seen, order):
+    """What is wrong with the optimizer steps ``train`` took, in words, or ''.
+
+    The parameters must start where the judge set them, change only in optimizer.step()
+    (``before`` of each step is where the previous one left them, the final parameters are
+    where the last one left them), and each step's gradient must be the true gradient of
+    the MSE at its parameters, computed here, times one positive factor for every step (a
+    summed loss is the mean times N). When ``order`` is None the gradient is not checked.
+    """
+    steps, lr = seen.get("steps"), t["lr"]
+    if not isinstance(steps, list) or not all(
+            isinstance(s, dict) and E.is_numbers(s.get("before"), 2)
+            and isinstance(s.get("grad"), list) and len(s["grad"]) == 2 for s in steps):
+        return f"no record of the optimizer's steps: {repr(steps)[:200]}"
+    where, factor = list(t["values"]), None
+    for number, step in enumerate(steps, start=1):
+        if not E.close(step["before"], where, rtol=1e-4, atol=1e-6):
+            return (f"before step {number}, parameters {_pair(step['before'])} where the "
+                    f"previous step left {_pair(where)}: they were changed outside "
+                    f"optimizer.step()")
+        grad = [0.0 if g is None else g for g in step["grad"]]
+        if not E.is_numbers(grad, 2):
+            return f"step {number}: gradient {step['grad']!r}"
+        where = [p - lr * g for p, g in zip(step["before"], grad)]
+        if order is None:
+            continue
+        true = [0.0, 0.0]
+        true[order[0]], true[order[1]] = E.line_gradient(
+            xs, ys, step["before"][order[0]], step["before"][order[1]])
+        scale = sum(v * v for v in true)
+        if scale < 1e-12:
+            continue
+        ratio = sum(g * v for g, v in zip(grad, true)) / scale
+        factor = ratio if factor is None else factor
+        if ratio <= 0 or not E.close(grad, [factor * v for v in true], rtol=1e-3,
+                                     atol=1e-3 * factor * math.sqrt(scale)):
+            return (f"step {number} used gradient {_pair(grad)} where the loss's gradient at "
+                    f"{_pair(step['before'])} is {_pair(true)}")
+    if not E.close(seen["params"], where, rtol=1e-4, atol=1e-6):
+        return (f"final parameters {_pair(seen['params'])} where the "
+                f"{len(steps)} optimizer step(s) left {_pair(where)}: they were changed "
+                f"outside optimizer.step()")
+    return ""
 
 
 def _start_and_reference_end(xs, ys, before, t):

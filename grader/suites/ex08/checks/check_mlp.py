@@ -57,15 +57,21 @@ def check_nonlinear_fit(ctx):
     goal = {"mse": 0.5 * line_mse, "curvature": 0.3 * E.curvature(f["xs"], f["ys"])}
     tries = []
     for seed in f["seeds"]:
-        seen = ctx.call("mlp.fit", hidden=f["hidden"], xs=f["xs"], ys=f["ys"], grid=f["grid"],
-                        lr=f["lr"], epochs=f["epochs"], seed=seed, goal=goal)
-        if not (E.is_numbers(seen["pred"], len(f["xs"]))
-                and E.is_numbers(seen["grid"], len(f["grid"]))
-                and seen["epochs"] in range(1, f["epochs"] + 1)):
-            raise CheckFailed(f"{len(f['xs'])} predictions and {len(f['grid'])} on the grid",
-                              repr(seen)[:200])
-        loss, curve = E.fit(f["ys"], seen["pred"], f["grid"], seen["grid"])
-        tries.append((loss, curve, seed, seen["epochs"], E.flat(seen["grid"])))
+        seen = ctx.call("mlp.fit", hidden=f["hidden"], xs=f["xs"], ys=f["ys"], lr=f["lr"],
+                        epochs=f["epochs"], seed=seed, goal=goal)
+        params = _trained_parameters(seen, f)
+        nonlinearity = E.mlp_nonlinearity(params, f["xs"], seen["pred"])
+        if nonlinearity is None:
+            known = ", ".join(n for n in E.NONLINEARITIES if n != "none")
+            raise CheckFailed(
+                f"after training, predictions that are those of Linear(1, h) -> a "
+                f"non-linearity ({known}) -> Linear(h, 1) with the MLP's own trained "
+                f"parameters", "predictions that no such MLP gives with them",
+                "forward must return self.output(activation(self.hidden(x))), computed "
+                "from the layers' parameters alone")
+        pred, on_grid = (E.mlp_outputs(params, nonlinearity, v) for v in (f["xs"], f["grid"]))
+        loss, curve = E.fit(f["ys"], pred, f["grid"], on_grid)
+        tries.append((loss, curve, seed, seen["epochs"], on_grid))
         if E.meets(goal, (loss, curve)):
             best, passed = tries[-1], True
             break
@@ -84,6 +90,20 @@ def check_nonlinear_fit(ctx):
         f"best MSE {best[0]:.3g}, curvature {best[1]:.3g} (wanted {goal['curvature']:.3g})",
         "the hidden layer needs a non-linearity and the output must come from the last "
         "Linear layer")
+
+
+def _trained_parameters(seen, f):
+    """The trained layers' parameters from ``mlp.fit``, checked to be numbers of the right
+    sizes: the judge evaluates them with its own model (``E.mlp_outputs``), on a grid never
+    sent to the worker."""
+    h, params = f["hidden"], seen.get("params")
+    sizes = {"w1": h, "b1": h, "w2": h, "b2": 1}
+    if not (isinstance(params, dict) and E.is_numbers(seen.get("pred"), len(f["xs"]))
+            and seen.get("epochs") in range(1, f["epochs"] + 1)
+            and all(E.is_numbers(params.get(k), n) for k, n in sizes.items())):
+        raise CheckFailed(f"{len(f['xs'])} predictions and the trained parameters of MLP({h})",
+                          repr(seen)[:200])
+    return params
 
 
 @pytest.mark.check("mlp.hyperparameters")
