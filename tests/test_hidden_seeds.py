@@ -63,9 +63,9 @@ def test_mlp_fit_stops_at_the_first_checkpoint_that_meets_the_goal(reference_ses
         return reply.value
 
     def measured(seen):
-        assert expected.mlp_nonlinearity(seen["params"], f["xs"], seen["pred"]) == "sigmoid"
+        assert expected.mlp_nonlinearity(seen["layers"], f["xs"], seen["pred"]) == "sigmoid"
         return measures.fit(f["ys"], seen["pred"], f["grid"],
-                            expected.mlp_outputs(seen["params"], "sigmoid", f["grid"]))
+                            expected.mlp_outputs(seen["layers"], "sigmoid", f["grid"]))
 
     early = fit(goal=goal)
     assert early["epochs"] < f["epochs"] and early["epochs"] % GOAL_EVERY == 0

@@ -8,6 +8,7 @@ computed here.
 import inspect
 import math
 import re
+import types
 
 from . import progress
 
@@ -166,16 +167,19 @@ def device():
     return DEVICE
 
 
-_TORCH = {}
+_TORCH = types.MappingProxyType({})
 
 
 def keep_torch_originals():
     """Remember the tensor methods ``floats`` reads values with, before student code runs:
     a submission that patches ``torch.Tensor.tolist`` (or ``to``, ``detach``) changes what
-    its own code sees, not what the grader reads back."""
+    its own code sees, not what the grader reads back. Kept in a read-only mapping, whose
+    name the seal watches: replacing one of them is tampering."""
+    global _TORCH
     import torch
-    _TORCH.update(tensor=torch.Tensor, as_tensor=torch.as_tensor, float64=torch.float64,
-                  detach=torch.Tensor.detach, to=torch.Tensor.to, tolist=torch.Tensor.tolist)
+    _TORCH = types.MappingProxyType(dict(
+        tensor=torch.Tensor, as_tensor=torch.as_tensor, float64=torch.float64,
+        detach=torch.Tensor.detach, to=torch.Tensor.to, tolist=torch.Tensor.tolist))
 
 
 def floats(tensor):

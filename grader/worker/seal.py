@@ -4,10 +4,10 @@ The worker shares its process with the student's code, which could replace an
 operation, or a helper an operation uses, with one that reports what the judge wants
 to see. Before any student code runs, ``Seal`` records every function of the
 grader's modules and of ``json`` (the reply path), with its code object, and the
-operations registry; and, once the worker is ready (``take_data``), every other
-module-level value of those modules, with the items of the dicts, lists and sets among
-them (the runtime's saved tensor methods, say); ``broken`` names the first of them that
-was rebound, given other code or mutated since. It raises the bar, it is no wall: code that patches torch, or
+operations registry; and, once the worker is ready (``take_data``), what every other
+module-level name of those modules is bound to (the runtime's saved tensor methods, a
+read-only mapping, say); ``broken`` names the first of them that was rebound or given
+other code since. It raises the bar, it is no wall: code that patches torch, or
 reaches the seal through the garbage collector, goes unseen (docs/security.md,
 "What is not stopped").
 """
@@ -44,7 +44,7 @@ class Seal:
             for attr, value in list(vars(module).items()):
                 if attr.startswith("__") or getattr(value, "__code__", None) is not None:
                     continue
-                self.data.append((module, attr, value, _items(value)))
+                self.data.append((module, attr, value))
 
     def broken(self, _vars=vars, _getattr=getattr, _len=len):
         """The first sealed name whose function student code replaced, or ''.
@@ -54,8 +54,8 @@ class Seal:
         for owner, attr, value, code in self.entries:
             if _vars(owner).get(attr) is not value or value.__code__ is not code:
                 return f"{_getattr(owner, '__name__', '?')}.{attr}"
-        for module, attr, value, items in self.data:
-            if _vars(module).get(attr) is not value or _items(value) != items:
+        for module, attr, value in self.data:
+            if _vars(module).get(attr) is not value:
                 return f"{_getattr(module, '__name__', '?')}.{attr}"
         if _len(self.registry) != _len(self.operations):
             return "the operations registry"
@@ -64,15 +64,3 @@ class Seal:
                 return "the operations registry"
         return ""
 
-
-def _items(value, _type=type, _id=id, _tuple=tuple, _sorted=sorted):
-    """The identities of a dict's, list's or set's items (None for other values): a
-    container whose items were replaced compares unequal."""
-    kind = _type(value)
-    if kind is dict:
-        return _tuple((key, _id(item)) for key, item in value.items())
-    if kind is list:
-        return _tuple(_id(item) for item in value)
-    if kind is set:
-        return _tuple(_sorted(_id(item) for item in value))
-    return None

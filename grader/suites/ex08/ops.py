@@ -402,13 +402,13 @@ def mlp_fit(student, hidden, xs, ys, lr, epochs, seed, goal=None):
     """The student's MLP trained by the reference loop (Adam, full batch, MSE) for up to
     ``epochs`` epochs: every ``GOAL_EVERY`` epochs, training stops once its predictions meet
     the judge's ``goal`` (``measures.meets``, on this side's own grid over the inputs).
-    Returns the trained layers' parameters (plain numbers: the judge evaluates them with
-    its own model, on inputs never sent here), the predictions on ``xs`` (which tell the
-    judge the non-linearity) and the epochs trained."""
+    Returns the trained nn.Linear layers' parameters (plain numbers: the judge evaluates
+    them with its own model, on inputs never sent here), the predictions on ``xs`` (which
+    tell the judge the non-linearity) and the epochs trained."""
     torch.manual_seed(seed)
     model = on_device(student.construct("MLP", "MLP(hidden_size)", hidden,
                                         sizes=mlp_sizes(hidden)))
-    first, last = mlp_layers(model, hidden)
+    layers = mlp_chain(model)
     x, y = tensor(xs).reshape(-1, 1), tensor(ys).reshape(-1, 1)
     grid = np.linspace(min(xs), max(xs), 81).tolist()
     x_grid = tensor(grid).reshape(-1, 1)
@@ -419,10 +419,9 @@ def mlp_fit(student, hidden, xs, ys, lr, epochs, seed, goal=None):
     def trained(epoch):
         with torch.no_grad():
             return {"pred": floats(output(model, x, call).reshape(-1)), "epochs": epoch,
-                    "params": {"w1": floats(first.weight.reshape(-1)),
-                               "b1": floats(first.bias.reshape(-1)),
-                               "w2": floats(last.weight.reshape(-1)),
-                               "b2": floats(last.bias.reshape(-1))}}
+                    "layers": [{"weight": floats(m.weight),
+                                "bias": floats(m.bias) if m.bias is not None
+                                else [0.0] * m.out_features} for m in layers]}
 
     for epoch in range(1, epochs + 1):
         loss = ((output(model, x, call).reshape(-1, 1) - y) ** 2).mean()
@@ -438,17 +437,16 @@ def mlp_fit(student, hidden, xs, ys, lr, epochs, seed, goal=None):
     return trained(epochs)
 
 
-def mlp_layers(model, hidden):
-    """The MLP's nn.Linear(1, hidden) and nn.Linear(hidden, 1), both with a bias."""
+def mlp_chain(model):
+    """The MLP's nn.Linear layers in registration order, which must chain from one input to
+    one output (the judge evaluates them in that order, with the non-linearity between)."""
     layers = linears(model)
-    first = [m for m in layers if (m.in_features, m.out_features) == (1, hidden)]
-    last = [m for m in layers if (m.in_features, m.out_features) == (hidden, 1)]
-    if len(layers) != 2 or not first or not last or first[0] is last[0] or not all(
-            m.bias is not None for m in layers):
-        raise ContractError(f"MLP({hidden}) should hold nn.Linear(1, {hidden}) and "
-                            f"nn.Linear({hidden}, 1), with biases; found "
-                            f"{describe_linears(model)} (see mlp.structure)")
-    return first[0], last[0]
+    sizes = [(m.in_features, m.out_features) for m in layers]
+    if not layers or sizes[0][0] != 1 or sizes[-1][1] != 1 or any(
+            a[1] != b[0] for a, b in zip(sizes, sizes[1:])):
+        raise ContractError(f"the MLP's nn.Linear layers {sizes} do not chain from 1 input "
+                            f"to 1 output in the order they were created (see mlp.structure)")
+    return layers
 
 
 def mlp_sizes(hidden):

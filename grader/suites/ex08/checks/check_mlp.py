@@ -59,8 +59,8 @@ def check_nonlinear_fit(ctx):
     for seed in f["seeds"]:
         seen = ctx.call("mlp.fit", hidden=f["hidden"], xs=f["xs"], ys=f["ys"], lr=f["lr"],
                         epochs=f["epochs"], seed=seed, goal=goal)
-        params = _trained_parameters(seen, f)
-        nonlinearity = E.mlp_nonlinearity(params, f["xs"], seen["pred"])
+        layers = _trained_layers(seen, f)
+        nonlinearity = E.mlp_nonlinearity(layers, f["xs"], seen["pred"])
         if nonlinearity is None:
             known = ", ".join(n for n in E.NONLINEARITIES if n != "none")
             raise CheckFailed(
@@ -69,7 +69,7 @@ def check_nonlinear_fit(ctx):
                 f"parameters", "predictions that no such MLP gives with them",
                 "forward must return self.output(activation(self.hidden(x))), computed "
                 "from the layers' parameters alone")
-        pred, on_grid = (E.mlp_outputs(params, nonlinearity, v) for v in (f["xs"], f["grid"]))
+        pred, on_grid = (E.mlp_outputs(layers, nonlinearity, v) for v in (f["xs"], f["grid"]))
         loss, curve = E.fit(f["ys"], pred, f["grid"], on_grid)
         tries.append((loss, curve, seed, seen["epochs"], on_grid))
         if E.meets(goal, (loss, curve)):
@@ -92,18 +92,25 @@ def check_nonlinear_fit(ctx):
         "Linear layer")
 
 
-def _trained_parameters(seen, f):
-    """The trained layers' parameters from ``mlp.fit``, checked to be numbers of the right
-    sizes: the judge evaluates them with its own model (``E.mlp_outputs``), on a grid never
-    sent to the worker."""
-    h, params = f["hidden"], seen.get("params")
-    sizes = {"w1": h, "b1": h, "w2": h, "b2": 1}
-    if not (isinstance(params, dict) and E.is_numbers(seen.get("pred"), len(f["xs"]))
-            and seen.get("epochs") in range(1, f["epochs"] + 1)
-            and all(E.is_numbers(params.get(k), n) for k, n in sizes.items())):
-        raise CheckFailed(f"{len(f['xs'])} predictions and the trained parameters of MLP({h})",
-                          repr(seen)[:200])
-    return params
+def _trained_layers(seen, f):
+    """The trained nn.Linear layers from ``mlp.fit``, checked to be numbers that chain: the
+    judge evaluates them with its own model (``E.mlp_outputs``), on a grid never sent to
+    the worker."""
+    layers = seen.get("layers")
+    ok = (isinstance(layers, list) and layers and E.is_numbers(seen.get("pred"), len(f["xs"]))
+          and seen.get("epochs") in range(1, f["epochs"] + 1))
+    width = 1
+    for layer in layers if ok else []:
+        weight = layer.get("weight") if isinstance(layer, dict) else None
+        rows = len(weight) if isinstance(weight, list) else 0
+        ok = (ok and rows > 0 and E.is_numbers(weight, rows * width)
+              and all(isinstance(r, list) and len(r) == width for r in weight)
+              and E.is_numbers(layer.get("bias"), rows))
+        width = rows
+    if not ok or width != 1:
+        raise CheckFailed(f"{len(f['xs'])} predictions and the trained layers of "
+                          f"MLP({f['hidden']})", repr(seen)[:200])
+    return layers
 
 
 @pytest.mark.check("mlp.hyperparameters")
