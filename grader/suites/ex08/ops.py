@@ -220,7 +220,8 @@ def linear_train_student(student, xs, ys, values, lr, epochs, seed):
     inputs = torch.from_numpy(features).to(params[0].device)
     with torch.no_grad():
         before = floats(output(model, inputs, "model(x)").reshape(-1))
-    train(features, labels, model, same_device_loss(lossfunc), optimizer, epochs)
+    train(features, labels, model, optimizer.watch(same_device_loss(lossfunc)), optimizer,
+          epochs)
     with torch.no_grad():
         pred = output(model, inputs, "model(x)")
     return {"params": [floats(p.reshape(-1)[0]) for p in params], "before": before,
@@ -228,20 +229,39 @@ def linear_train_student(student, xs, ys, values, lr, epochs, seed):
 
 
 class RecordingSGD(SGD):
-    """SGD that records every step it takes: the parameters it started from and their
-    gradients. The judge checks that the parameters moved by these steps alone, each along
-    the loss's true gradient, which it computes itself."""
+    """SGD that records every step it takes: the parameters it started from, their
+    gradients, and the gradients of the watched loss with respect to its predictions that
+    backward() computed since the previous step. The judge checks that the parameters moved
+    by these steps alone, each along the gradient that those prediction gradients give
+    through w * x + b, which it computes itself."""
 
     def __init__(self, params, lr):
         super().__init__(params, lr)
         self.steps = []
+        self.prediction_grads = []
+
+    def watch(self, lossfunc):
+        """``lossfunc``, recording the gradient that reaches its arguments that require one
+        (the predictions, whichever side the student passes them)."""
+        def loss(pred, target):
+            for argument in (pred, target):
+                if isinstance(argument, torch.Tensor) and argument.requires_grad:
+                    argument.register_hook(self._record_prediction_grad)
+            return lossfunc(pred, target)
+        return loss
+
+    def _record_prediction_grad(self, grad):
+        if len(self.prediction_grads) < MAX_STEPS:
+            self.prediction_grads.append(floats(grad.reshape(-1)))
 
     def _update(self, params):
         if len(self.steps) < MAX_STEPS:
             self.steps.append({
                 "before": [floats(p.reshape(-1)[0]) for p in self.params],
                 "grad": [None if p.grad is None else floats(p.grad.reshape(-1)[0])
-                         for p in self.params]})
+                         for p in self.params],
+                "prediction_grads": self.prediction_grads})
+        self.prediction_grads = []
         super()._update(params)
 
 

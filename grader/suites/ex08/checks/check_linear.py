@@ -111,8 +111,8 @@ def check_train_decreases_loss(ctx):
     problem = _steps_problem(xs, ys, t, seen, _order(xs, before, t["values"]))
     if problem:
         raise CheckFailed(
-            "the parameters moved by optimizer.step() alone, each step along the gradient of "
-            "the loss at the parameters it started from", problem,
+            "the parameters moved by optimizer.step() alone, each step along the gradient "
+            "backward() gives for the loss at the parameters it started from", problem,
             "each epoch: out = model(inputs); loss = lossfunc(out, targets); "
             "optimizer.zero_grad(); loss.backward(); optimizer.step(), with the optimizer "
             "you were given")
@@ -138,18 +138,19 @@ def _order(xs, before, values):
 def _steps_problem(xs, ys, t, seen, order):
     """What is wrong with the optimizer steps ``train`` took, in words, or ''.
 
-    The parameters must start where the judge set them, change only in optimizer.step()
-    (``before`` of each step is where the previous one left them, the final parameters are
-    where the last one left them), and each step's gradient must be the true gradient of
-    the MSE at its parameters, computed here, times one positive factor for every step (a
-    summed loss is the mean times N). When ``order`` is None the gradient is not checked.
+    The parameters must start where the judge set them and change only in
+    optimizer.step(): ``before`` of each step is where the previous one left them, the
+    final parameters where the last one left them. And each step's gradient must be one
+    that backward() gives (``_gradient_problem``); when ``order`` is None (a broken
+    forward) it is not checked.
     """
     steps, lr = seen.get("steps"), t["lr"]
     if not isinstance(steps, list) or not all(
             isinstance(s, dict) and E.is_numbers(s.get("before"), 2)
-            and isinstance(s.get("grad"), list) and len(s["grad"]) == 2 for s in steps):
+            and isinstance(s.get("grad"), list) and len(s["grad"]) == 2
+            and isinstance(s.get("prediction_grads"), list) for s in steps):
         return f"no record of the optimizer's steps: {repr(steps)[:200]}"
-    where, factor = list(t["values"]), None
+    where, factors = list(t["values"]), []
     for number, step in enumerate(steps, start=1):
         if not E.close(step["before"], where, rtol=1e-4, atol=1e-6):
             return (f"before step {number}, parameters {_pair(step['before'])} where the "
@@ -161,23 +162,60 @@ def _steps_problem(xs, ys, t, seen, order):
         where = [p - lr * g for p, g in zip(step["before"], grad)]
         if order is None:
             continue
-        true = [0.0, 0.0]
-        true[order[0]], true[order[1]] = E.line_gradient(
-            xs, ys, step["before"][order[0]], step["before"][order[1]])
-        scale = sum(v * v for v in true)
-        if scale < 1e-12:
-            continue
-        ratio = sum(g * v for g, v in zip(grad, true)) / scale
-        factor = ratio if factor is None else factor
-        if ratio <= 0 or not E.close(grad, [factor * v for v in true], rtol=1e-3,
-                                     atol=1e-3 * factor * math.sqrt(scale)):
-            return (f"step {number} used gradient {_pair(grad)} where the loss's gradient at "
-                    f"{_pair(step['before'])} is {_pair(true)}")
+        problem = _gradient_problem(xs, ys, step, grad, order, factors)
+        if problem:
+            return f"step {number} used gradient {_pair(grad)} where {problem}"
     if not E.close(seen["params"], where, rtol=1e-4, atol=1e-6):
         return (f"final parameters {_pair(seen['params'])} where the "
                 f"{len(steps)} optimizer step(s) left {_pair(where)}: they were changed "
                 f"outside optimizer.step()")
     return ""
+
+
+def _gradient_problem(xs, ys, step, grad, order, factors):
+    """Why ``grad`` is not a gradient backward() gives at the step's parameters, or ''.
+
+    It is when it is the sum of the gradients with respect to the predictions that reached
+    lossfunc since the previous step (whatever the loss: it is the student's own), taken
+    through ``w * x + b`` by the judge; or, where train computed its loss without lossfunc,
+    the MSE's gradient at those parameters times one positive factor for every step (a
+    summed loss is the mean times N). ``factors`` keeps that factor from step to step.
+    """
+    def place(pair):
+        placed = [0.0, 0.0]
+        placed[order[0]], placed[order[1]] = pair
+        return placed
+
+    def near(want):
+        scale = max(math.hypot(*want), math.hypot(*grad))
+        return E.close(grad, want, rtol=1e-3, atol=1e-3 * scale + 1e-9)
+
+    through = _through_the_line(xs, step["prediction_grads"])
+    if through is not None:
+        want = place(through)
+        return "" if near(want) else f"backward() through w * x + b gives {_pair(want)}"
+    residual = [step["before"][order[0]] * x + step["before"][order[1]] - y
+                for x, y in zip(xs, ys)]
+    mse = place([2 * sum(r * x for r, x in zip(residual, xs)) / len(xs),
+                 2 * sum(residual) / len(xs)])
+    size = sum(v * v for v in mse)
+    if size < 1e-12:
+        return ""
+    factors.append(factors[0] if factors else sum(g * v for g, v in zip(grad, mse)) / size)
+    if factors[0] > 0 and near([factors[0] * v for v in mse]):
+        return ""
+    return f"the loss's gradient at {_pair(step['before'])} is {_pair(mse)}"
+
+
+def _through_the_line(xs, prediction_grads):
+    """(d/dw, d/db) of losses whose gradients with respect to the predictions
+    ``w * x + b`` are ``prediction_grads``; None when there is none, or one has not one
+    value per x."""
+    usable = [g for g in prediction_grads if E.is_numbers(g, len(xs))]
+    if not usable or len(usable) != len(prediction_grads):
+        return None
+    total = [sum(column) for column in zip(*usable)]
+    return [sum(g * x for g, x in zip(total, xs)), sum(total)]
 
 
 def _start_and_reference_end(xs, ys, before, t):
