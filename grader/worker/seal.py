@@ -4,16 +4,17 @@ The worker shares its process with the student's code, which could replace an
 operation, or a helper an operation uses, with one that reports what the judge wants
 to see. Before any student code runs, ``Seal`` records every function of the
 grader's modules and of ``json`` (the reply path), with its code object, and the
-operations registry; and, once the worker is ready (``take_data``), what every other
-module-level name of those modules is bound to (the runtime's saved tensor methods, a
-read-only mapping, say); ``broken`` names the first of them that was rebound or given
-other code since. It raises the bar, it is no wall: code that patches torch, or
+operations registry; and, once the worker is ready (``take_data``), what the data it
+reads values back with is bound to (the runtime's saved tensor methods, a read-only
+mapping); ``broken`` names the first of them that was rebound or given other code since. It raises the bar, it is no wall: code that patches torch, or
 reaches the seal through the garbage collector, goes unseen (docs/security.md,
 "What is not stopped").
 """
 import sys
 
 SEALED_PACKAGES = ("grader", "json")
+# Module data the worker reads values back with: rebinding it is tampering.
+WATCHED_DATA = (("grader.worker.runtime", "_TORCH"),)
 
 
 def _sealed_modules():
@@ -37,14 +38,11 @@ class Seal:
                         self.entries.append((owner, attr, value, code))
 
     def take_data(self):
-        """Record the modules' other values as they are now: called where the worker is
-        ready and no student code has run (the device is chosen after the zygote's seal)."""
-        self.data = []
-        for _, module in _sealed_modules():
-            for attr, value in list(vars(module).items()):
-                if attr.startswith("__") or getattr(value, "__code__", None) is not None:
-                    continue
-                self.data.append((module, attr, value))
+        """Record what ``WATCHED_DATA`` names are bound to now: called where the worker is
+        ready and no student code has run (the tensor methods are kept after the zygote's
+        seal)."""
+        self.data = [(sys.modules[module], attr, vars(sys.modules[module])[attr])
+                     for module, attr in WATCHED_DATA if module in sys.modules]
 
     def broken(self, _vars=vars, _getattr=getattr, _len=len):
         """The first sealed name whose function student code replaced, or ''.

@@ -16,7 +16,7 @@ from conftest import ROOT, run_grade
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ATTACKS = os.path.join(HERE, "submissions", "boundary")
-SEED = "740185296318"
+SEED = "7401852963182057394"
 CHECKS = ("linear.forward", "linear.parameters", "linear.mse", "linear.train_decreases_loss",
           "linear.train_matches_reference", "nn_linear.structure", "nn_linear.train",
           "mlp.structure", "mlp.nonlinear_fit", "mlp.hyperparameters", "vanishing.structure",
