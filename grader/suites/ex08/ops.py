@@ -225,39 +225,49 @@ def linear_train_student(student, xs, ys, values, lr, epochs, seed):
     with torch.no_grad():
         pred = output(model, inputs, "model(x)")
     return {"params": [floats(p.reshape(-1)[0]) for p in params], "before": before,
-            "pred": floats(pred.reshape(-1)), "steps": optimizer.steps}
+            "pred": floats(pred.reshape(-1)), "steps": optimizer.steps,
+            "loss_calls": optimizer.loss_calls}
 
 
 class RecordingSGD(SGD):
-    """SGD that records every step it takes: the parameters it started from, their
+    """SGD that records every step it takes (the parameters it started from, their
     gradients, and the gradients of the watched loss with respect to its predictions that
-    backward() computed since the previous step. The judge checks that the parameters moved
-    by these steps alone, each along the gradient that those prediction gradients give
-    through w * x + b, which it computes itself."""
+    backward() computed since the previous step) and every call of the watched loss (the
+    parameters then, and the gradients that reached its predictions). The judge checks
+    that the parameters moved by such steps alone, each along the gradient that those
+    prediction gradients give through w * x + b, which it computes itself."""
 
     def __init__(self, params, lr):
         super().__init__(params, lr)
         self.steps = []
+        self.loss_calls = []
         self.prediction_grads = []
 
     def watch(self, lossfunc):
         """``lossfunc``, recording the gradient that reaches its arguments that require one
         (the predictions, whichever side the student passes them)."""
         def loss(pred, target):
-            for argument in (pred, target):
-                if isinstance(argument, torch.Tensor) and argument.requires_grad:
-                    argument.register_hook(self._record_prediction_grad)
+            if len(self.loss_calls) < MAX_STEPS:
+                call = {"params": self._values(), "prediction_grads": []}
+                self.loss_calls.append(call)
+                for argument in (pred, target):
+                    if isinstance(argument, torch.Tensor) and argument.requires_grad:
+                        argument.register_hook(lambda grad: self._record(call, grad))
             return lossfunc(pred, target)
         return loss
 
-    def _record_prediction_grad(self, grad):
-        if len(self.prediction_grads) < MAX_STEPS:
-            self.prediction_grads.append(floats(grad.reshape(-1)))
+    def _values(self):
+        return [floats(p.reshape(-1)[0]) for p in self.params]
+
+    def _record(self, call, grad):
+        values = floats(grad.reshape(-1))
+        call["prediction_grads"].append(values)
+        self.prediction_grads.append(values)
 
     def _update(self, params):
         if len(self.steps) < MAX_STEPS:
             self.steps.append({
-                "before": [floats(p.reshape(-1)[0]) for p in self.params],
+                "before": self._values(),
                 "grad": [None if p.grad is None else floats(p.grad.reshape(-1)[0])
                          for p in self.params],
                 "prediction_grads": self.prediction_grads})

@@ -150,6 +150,9 @@ def _steps_problem(xs, ys, t, seen, order):
             and isinstance(s.get("grad"), list) and len(s["grad"]) == 2
             and isinstance(s.get("prediction_grads"), list) for s in steps):
         return f"no record of the optimizer's steps: {repr(steps)[:200]}"
+    moved = not E.close(seen["params"], t["values"], rtol=1e-6, atol=1e-9)
+    if not steps and moved and order is not None:
+        return _own_steps_problem(xs, t, seen, order)
     where, factors = list(t["values"]), []
     for number, step in enumerate(steps, start=1):
         if not E.close(step["before"], where, rtol=1e-4, atol=1e-6):
@@ -181,23 +184,18 @@ def _gradient_problem(xs, ys, step, grad, order, factors):
     the MSE's gradient at those parameters times one positive factor for every step (a
     summed loss is the mean times N). ``factors`` keeps that factor from step to step.
     """
-    def place(pair):
-        placed = [0.0, 0.0]
-        placed[order[0]], placed[order[1]] = pair
-        return placed
-
     def near(want):
         scale = max(math.hypot(*want), math.hypot(*grad))
         return E.close(grad, want, rtol=1e-3, atol=1e-3 * scale + 1e-9)
 
     through = _through_the_line(xs, step["prediction_grads"])
     if through is not None:
-        want = place(through)
+        want = _place(through, order)
         return "" if near(want) else f"backward() through w * x + b gives {_pair(want)}"
     residual = [step["before"][order[0]] * x + step["before"][order[1]] - y
                 for x, y in zip(xs, ys)]
-    mse = place([2 * sum(r * x for r, x in zip(residual, xs)) / len(xs),
-                 2 * sum(residual) / len(xs)])
+    mse = _place([2 * sum(r * x for r, x in zip(residual, xs)) / len(xs),
+                 2 * sum(residual) / len(xs)], order)
     size = sum(v * v for v in mse)
     if size < 1e-12:
         return ""
@@ -205,6 +203,53 @@ def _gradient_problem(xs, ys, step, grad, order, factors):
     if factors[0] > 0 and near([factors[0] * v for v in mse]):
         return ""
     return f"the loss's gradient at {_pair(step['before'])} is {_pair(mse)}"
+
+
+def _own_steps_problem(xs, t, seen, order):
+    """What is wrong with the moves of the parameters, in words, or '', when train stepped
+    an optimizer of its own (the one it was given took no step; train_matches_reference
+    says so): each move seen between two calls of lossfunc (and after the last) must be a
+    plain SGD step, one learning rate for all, along the gradient that backward() gave
+    through ``w * x + b`` since the previous move."""
+    calls = seen.get("loss_calls")
+    if not isinstance(calls, list) or not calls or not all(
+            isinstance(c, dict) and E.is_numbers(c.get("params"), 2)
+            and isinstance(c.get("prediction_grads"), list) for c in calls):
+        return ("the parameters changed, but the optimizer train was given took no step and "
+                "lossfunc was never called")
+    if not E.close(calls[0]["params"], t["values"], rtol=1e-4, atol=1e-6):
+        return (f"parameters {_pair(calls[0]['params'])} at the first loss, where the judge "
+                f"set {_pair(t['values'])}: they were changed outside any optimizer step")
+    pending, rate = [], None
+    ends = [c["params"] for c in calls[1:]] + [seen["params"]]
+    for number, (call, after) in enumerate(zip(calls, ends), start=1):
+        pending += call["prediction_grads"]
+        move = [a - b for a, b in zip(after, call["params"])]
+        if E.close(after, call["params"], rtol=1e-6, atol=1e-9):
+            continue
+        through = _through_the_line(xs, pending)
+        if through is None:
+            return (f"the parameters moved by {_pair(move)} after loss {number}, with no "
+                    f"gradient from lossfunc behind the move")
+        want = _place(through, order)
+        size = sum(v * v for v in want)
+        rate = rate if rate is not None else -sum(m * v for m, v in zip(move, want)) / max(
+            size, 1e-300)
+        step = [-rate * v for v in want]
+        if rate <= 0 or not E.close(move, step, rtol=1e-3,
+                                    atol=1e-3 * math.hypot(*step) + 1e-9):
+            return (f"the parameters moved by {_pair(move)} after loss {number}, where one "
+                    f"SGD step along backward()'s gradient {_pair(want)} moves them by "
+                    f"{_pair(step)}")
+        pending = []
+    return ""
+
+
+def _place(pair, order):
+    """(d/dw, d/db) in the order of ``parameters()``."""
+    placed = [0.0, 0.0]
+    placed[order[0]], placed[order[1]] = pair
+    return placed
 
 
 def _through_the_line(xs, prediction_grads):
