@@ -45,10 +45,11 @@ def hierarchy():
         if {"memory", "pids"} <= offered:
             base = root / NAME
             _make(base)
-            wanted = [c for c in ("memory", "pids", "cpu") if c in offered]
-            for controller in wanted:
-                _write(root / "cgroup.subtree_control", f"+{controller}")
-                _write(base / "cgroup.subtree_control", f"+{controller}")
+            for controller in ("memory", "pids", "cpu"):  # a CPU weight only where offered
+                optional = controller == "cpu"
+                if controller in offered:
+                    _write(root / "cgroup.subtree_control", f"+{controller}", optional)
+                    _write(base / "cgroup.subtree_control", f"+{controller}", optional)
             return 2, {"": base}
     own = _own_v1_paths()
     folders = {}
