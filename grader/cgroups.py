@@ -1,19 +1,23 @@
-"""A control group per sandbox: memory (shared memory included), processes and CPU share.
+"""A control group per sandbox: its memory (shared memory included) and its processes.
 
 ``RLIMIT_AS`` counts a process's address space, not the memory it holds in a memfd or a
 tmpfs file it has closed, and ``RLIMIT_NPROC`` counts per uid. A memory cgroup charges
 every page the sandbox's processes touch, shared memory and tmpfs included, to that
 sandbox, and when it is full the kernel's OOM killer runs *inside* it: it ends the
 worker (``oom_score_adj`` 1000, ``grader.worker.confine``), never a judge or another
-student's worker. ``pids.max`` bounds the processes and threads of the sandbox, and a
-CPU weight gives each sandbox the same share of the machine however many processes it
-starts. This is what isolate (``--cg``) and nsjail (``--cgroup_mem_max``...) do.
+student's worker. ``pids.max`` bounds the processes and threads of the sandbox. This is
+what isolate (``--cg``) and nsjail (``--cgroup_mem_max``, ``--cgroup_pids_max``) do.
+
+No CPU weight: the sandboxes' cgroups share one parent, and under it every grader on the
+machine would share one task's worth of CPU against the machine's other processes (a
+batch on a loaded machine took 2.5 times as long). A worker is one process among the
+machine's, and ``RLIMIT_NPROC`` and ``pids.max`` bound how many a submission can add.
 
 The grader makes them where it may: as root, under a cgroup v2 hierarchy whose root
 offers the ``memory`` and ``pids`` controllers (``/sys/fs/cgroup/ex08-grader/``), or
-else under the legacy v1 ``memory``, ``pids`` and ``cpu`` hierarchies, beside its own
-cgroup. Elsewhere ``available()`` says why not, and the sandbox says so as a warning.
-A sandbox's process joins its cgroup before it starts (``join_command``), so all it
+else under the legacy v1 ``memory`` and ``pids`` hierarchies, beside its own cgroup.
+Elsewhere ``available()`` says why not, and the sandbox says so as a warning. A
+sandbox's process joins its cgroup before it starts (``join_command``), so all it
 forks is charged there too.
 """
 import contextlib
@@ -24,7 +28,7 @@ import time
 from pathlib import Path
 
 NAME = "ex08-grader"
-V1_CONTROLLERS = ("memory", "pids", "cpu")
+CONTROLLERS = ("memory", "pids")
 _COUNTER = itertools.count()
 
 
@@ -45,15 +49,13 @@ def hierarchy():
         if {"memory", "pids"} <= offered:
             base = root / NAME
             _make(base)
-            for controller in ("memory", "pids", "cpu"):  # a CPU weight only where offered
-                optional = controller == "cpu"
-                if controller in offered:
-                    _write(root / "cgroup.subtree_control", f"+{controller}", optional)
-                    _write(base / "cgroup.subtree_control", f"+{controller}", optional)
+            for controller in CONTROLLERS:
+                _write(root / "cgroup.subtree_control", f"+{controller}")
+                _write(base / "cgroup.subtree_control", f"+{controller}")
             return 2, {"": base}
     own = _own_v1_paths()
     folders = {}
-    for controller in V1_CONTROLLERS:
+    for controller in CONTROLLERS:
         if controller in mounts and controller in own:
             folders[controller] = Path(mounts[controller], own[controller].lstrip("/"), NAME)
     if {"memory", "pids"} <= set(folders):
@@ -92,7 +94,6 @@ class Cgroup:
             _write(folder / "memory.swap.max", "0", optional=True)
             _write(folder / "memory.oom.group", "0", optional=True)
             _write(folder / "pids.max", str(processes))
-            _write(folder / "cpu.weight", "100", optional=True)
         else:
             memory = bases["memory"] / name
             _write(memory / "memory.limit_in_bytes", str(memory_bytes))
@@ -142,7 +143,7 @@ def _mounts():
             if kind == "cgroup2":
                 mounts.setdefault("cgroup2", point)
             elif kind == "cgroup":
-                for controller in V1_CONTROLLERS:
+                for controller in CONTROLLERS:
                     if controller in options:
                         mounts.setdefault(controller, point)
     return mounts

@@ -134,7 +134,7 @@ def _protections(level):
     if os.geteuid() == 0:
         common.append("unprivileged uid")
     if not cgroups.available():
-        common.append("own cgroup (memory with shared memory, processes, CPU share)")
+        common.append("own cgroup (memory with shared memory, processes)")
     if seccomp_available():
         common.append("seccomp filter (no namespaces, mounts, ptrace, bpf, memfd, io_uring)")
     if level == "bwrap":
