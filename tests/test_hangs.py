@@ -69,3 +69,22 @@ def test_a_hang_is_stopped_for_lack_of_progress_at_the_students_line(graded, nam
             assert stuck.group(2) in [line.strip() for line in loop.splitlines()], stuck.group(2)
             assert f'File "your file", line' in test["output"], test["output"]
             assert f"in {function}\n    {stuck.group(2)}" in test["output"], test["output"]
+
+
+def test_a_heartbeat_is_plain_data_the_judge_checks():
+    """A heartbeat comes from the student's process: its frames are used only where they
+    name a line of the judge's own copy of the cells, and quoted from that copy."""
+    from grader.session import Stall
+    cells = {3: "def f():\n    while True:\n        pass\n"}
+    stall = Stall(interval=1.0, last_beat=0.0)
+    assert not stall.beat({"alive": 5, "at": []}, now=0.2)  # the first count: progress
+    assert not stall.beat({"alive": 5, "at": [[3, 2, "f"]]}, now=0.6)
+    assert not stall.beat({"alive": 5}, now=5.0)  # a gap without heartbeats counts 0.4 s
+    assert stall.beat({"alive": 5, "at": [["3", 2, "f"], [3, 99, "g"], [3, 3, "f"],
+                                          True, [3, 2, 7]]}, now=5.2)
+    reply = stall.reply(5.0, cells)
+    assert reply.status == "timeout"
+    assert "stuck in `f`: `pass`" in reply.error
+    assert reply.traceback == '  File "<cell 3>", line 3, in f\n    pass\n'
+    stall.at = {"forged": "<script>"}
+    assert "outside the lines of your notebook" in stall.reply(5.0, cells).error
