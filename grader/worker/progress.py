@@ -5,9 +5,9 @@ that returned, an optimizer step, a student object constructed, a module importe
 file opened or a process started. A ``Heartbeat`` thread sends the count, with the
 student's frames the operation's thread is in, a few times a second on the reply
 channel; the judge stops an operation whose count stops moving for its no-progress
-interval (``grader.session``), long before its deadline. An endless loop makes no events; slow code that works makes
-them all along. Student code can make events without doing anything useful: that buys it
-no more than the operation's full deadline.
+interval (``grader.session``), long before its deadline. An endless loop makes no
+events; slow code that works makes them all along. Student code can make events without
+doing anything useful: that buys it no more than the operation's full deadline.
 
 The thread samples the student's frames with the interpreter lock, which a pure-Python
 loop gives up every few milliseconds and torch's kernels release while they compute.
@@ -21,8 +21,7 @@ from .loader import CELL_PREFIX
 
 PERIOD = 0.2  # seconds between two heartbeats
 STACK_LIMIT = 6  # student frames a heartbeat reports
-# audit events that are progress
-AUDITED = frozenset({"import", "open", "os.fork", "subprocess.Popen"})
+AUDITED = frozenset({"import", "open", "os.fork", "subprocess.Popen"})  # progress events
 
 _count = 0
 _depth = 0
@@ -32,10 +31,6 @@ def made():
     """Count one progress event."""
     global _count
     _count += 1
-
-
-def count():
-    return _count
 
 
 def install():
@@ -85,8 +80,9 @@ def student_stack(thread_id, limit=STACK_LIMIT):
 
 class Heartbeat:
     """A daemon thread that, while an operation runs, sends ``{"id", "alive", "at"}``
-    frames with ``send`` every ``PERIOD`` seconds (``at``: ``student_stack``). ``stop`` returns once no more will be
-    sent, so the operation's reply never interleaves with a heartbeat."""
+    frames with ``send`` every ``PERIOD`` seconds (``at``: ``student_stack``). ``stop``
+    returns once no more will be sent, so the operation's reply never interleaves with a
+    heartbeat."""
 
     def __init__(self, send):
         self.send = send
