@@ -1,6 +1,6 @@
 """Whether an operation is still getting somewhere, as the worker sees it.
 
-A running operation counts *progress events*: a top-level ``nn.Module`` forward call
+A running operation counts *progress events*: a forward call of the student's model
 that returned, an optimizer step, a student object constructed, a module imported, a
 file opened or a process started. A ``Heartbeat`` thread sends the count, with the
 student's frames the operation's thread is in, a few times a second on the reply
@@ -24,7 +24,6 @@ STACK_LIMIT = 6  # student frames a heartbeat reports
 AUDITED = frozenset({"import", "open", "os.fork", "subprocess.Popen"})  # progress events
 
 _count = 0
-_depth = 0
 
 
 def made():
@@ -34,26 +33,25 @@ def made():
 
 
 def install():
-    """Count the events of this process from now on: top-level forward calls and the
-    audited ones (the optimizers and ``Student.construct`` call ``made`` themselves)."""
-    from torch.nn.modules import module
-    module.register_module_forward_pre_hook(_enter_forward)
-    module.register_module_forward_hook(_leave_forward, always_call=True)
+    """Count the audited events of this process from now on (the optimizers call ``made``,
+    ``Student.construct`` calls ``made`` and ``watch``)."""
     sys.addaudithook(_audited)
 
 
-def _enter_forward(_module, _args):
-    global _depth
-    _depth += 1
+def watch(obj):
+    """Count each return of ``obj``'s forward, when it is an ``nn.Module``: a hook on the
+    student's model itself, not on every module (a model's calls of its own layers in an
+    endless loop are no progress, and a global hook would slow every layer's call)."""
+    from torch import nn
+    if isinstance(obj, nn.Module):
+        try:
+            obj.register_forward_hook(_returned)
+        except Exception:  # noqa: BLE001 - a student class that broke it: no progress seen
+            pass
 
 
-def _leave_forward(_module, _args, _output):
-    """A forward call returned: progress when it is the outermost one (a module's calls of
-    its own layers in an endless loop are not)."""
-    global _depth
-    _depth = max(0, _depth - 1)
-    if not _depth:
-        made()
+def _returned(_module, _args, _output):
+    made()
 
 
 def _audited(event, _args):

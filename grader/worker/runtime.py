@@ -85,16 +85,18 @@ class Student:
         if adapted_call is not None:
             call_args, call_kwargs = adapted_call
             adapted("constructor_args", f"{name}{_parameters(cls)} for `{signature}`")
-            return cls(*call_args, **call_kwargs)
-        try:
-            instance = cls(*args)
-        except TypeError as exc:
-            if _raised_by_the_call(exc):
-                raise ContractError(
-                    f"the contract says `{signature}`, but `{name}{_show(args)}` raised "
-                    f"TypeError: {exc}") from exc
-            raise
+            instance = cls(*call_args, **call_kwargs)
+        else:
+            try:
+                instance = cls(*args)
+            except TypeError as exc:
+                if _raised_by_the_call(exc):
+                    raise ContractError(
+                        f"the contract says `{signature}`, but `{name}{_show(args)}` raised "
+                        f"TypeError: {exc}") from exc
+                raise
         progress.made()
+        progress.watch(instance)
         return instance
 
 
