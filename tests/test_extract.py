@@ -85,10 +85,11 @@ def test_execute_mode_keeps_whole_cells(tmp_path):
 def test_nbformat3_is_upgraded(tmp_path):
     v3 = {"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "worksheets": [{"cells": [
         {"cell_type": "code", "input": "def f():\n    return 3", "language": "python",
-         "outputs": [], "metadata": {}}]}]}
+         "prompt_number": 4, "outputs": [], "metadata": {}}]}]}
     path = tmp_path / "old.ipynb"
     path.write_text(json.dumps(v3))
-    assert codes(extract(path)) == ["def f():\n    return 3"]
+    e = extract(path)
+    assert codes(e) == ["def f():\n    return 3"] and e.report[0].label == "In [4]"
 
 
 
