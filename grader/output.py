@@ -60,20 +60,10 @@ def grade_all(entries, options, out_dir, quiet=False, jobs=1, force=False, clust
     out_dir = partial_home(out_dir, options)
     out_dir.mkdir(parents=True, exist_ok=True)
     key = grading_key(options)
-    results = {}
-    todo = []
-    for entry in entries:
-        if only and entry.student_id not in only:
-            previous = stored(entry, key, out_dir)
-        else:
-            previous = None if force or only else resumed(entry, key, out_dir)
-            if previous is None:
-                todo.append(entry)
-                continue
-        if previous is not None:
-            if adjustments.apply(previous, changes.get(entry.student_id, ())):
-                write_submission(previous, out_dir, key)
-            results[entry.student_id] = previous
+    results, todo = _reusable(entries, key, out_dir, force, only)
+    for student_id, previous in results.items():
+        if adjustments.apply(previous, changes.get(student_id, ())):
+            write_submission(previous, out_dir, key)
 
     def record(entry, result, documents=None):
         if adjustments.apply(result, changes.get(entry.student_id, ())):
@@ -125,6 +115,24 @@ def grade_all(entries, options, out_dir, quiet=False, jobs=1, force=False, clust
                   f"the gradebook and summary are written without it", file=sys.stderr)
     write_class(ordered, out_dir, options, skipped=len(ordered) - len(todo), copies=copies)
     return ordered
+
+
+def _reusable(entries, key, out_dir, force, only):
+    """(stored results by student id, entries to grade). With ``only``, just those students
+    are graded, and every other student's stored result is reused, whatever its file."""
+    results, todo = {}, []
+    for entry in entries:
+        if only and entry.student_id not in only:
+            previous = stored(entry, key, out_dir)
+        elif force or only:
+            previous = None
+        else:
+            previous = resumed(entry, key, out_dir)
+        if previous is not None:
+            results[entry.student_id] = previous
+        elif not only or entry.student_id in only:
+            todo.append(entry)
+    return results, todo
 
 
 def write_class(results, out_dir, options, skipped=0, copies=None):
