@@ -12,7 +12,6 @@ so a ``.result.json`` with the same key means that submission's files are
 complete: a re-run skips it, and ``--force`` regrades everything.
 """
 import contextlib
-import csv
 import glob
 import hashlib
 import json
@@ -28,6 +27,7 @@ from .model import from_dict, to_dict
 from .report import classroom, gradescope, html, junit, lms, markdown, summary, text
 from .report import similarity as similar_report
 from .report.safe import terminal
+from .report.spreadsheet import cell as _cell, text as _csv
 
 REPORT_FILES = {"junit": "junit.xml", "markdown": "summary.md", "classroom": "classroom.b64",
                 "moodle": "moodle-grading-worksheet.csv", "canvas": "canvas-gradebook.csv"}
@@ -338,18 +338,6 @@ def review(result):
 
 
 REVIEW = "REVIEW:"
-
-
-def _cell(value):
-    """No spreadsheet formula from a student-controlled name."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
-
-
-def _csv(rows):
-    import io
-    buffer = io.StringIO()
-    csv.writer(buffer).writerows(rows)
-    return buffer.getvalue()
 
 
 def atomic_write(path, content):

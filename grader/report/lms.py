@@ -15,13 +15,12 @@ holds one folder per student named ``<full name>_<participant>_assignfeedback_fi
 Canvas matches a row by ``ID``; an assignment column it does not know by its title
 (``ex08``) is mapped to the course's assignment in its import screen.
 """
-import csv
 import datetime
 import io
 import re
 import zipfile
 
-from . import html
+from . import html, spreadsheet
 from .text import suite_line
 
 LMS_NUMBER = re.compile(r"^(?P<name>.+)_(?P<number>\d+)$")
@@ -51,10 +50,11 @@ def moodle_worksheet(results, now=None):
     stamp = (now or datetime.datetime.now()).strftime("%A, %d %B %Y, %I:%M %p")
     rows = [MOODLE_COLUMNS]
     for result, name, number in matched(results)[0]:
-        rows.append((f"Participant {number}", name, "", "Submitted for grading",
-                     f"{result.score:.2f}", f"{result.max_score:.2f}", "Yes", "", stamp,
-                     comment(result)))
-    return _csv(rows)
+        rows.append((f"Participant {number}", spreadsheet.cell(name), "",
+                     "Submitted for grading", f"{result.score:.2f}",
+                     f"{result.max_score:.2f}", "Yes", "", stamp,
+                     spreadsheet.cell(comment(result))))
+    return spreadsheet.text(rows)
 
 
 def moodle_feedback_zip(results):
@@ -73,8 +73,9 @@ def canvas_gradebook(results):
     found = matched(results)[0]
     maximum = max((r.max_score for r, _, _ in found), default=0.0)
     rows = [(*CANVAS_COLUMNS, ASSIGNMENT), ("Points Possible", "", "", "", "", f"{maximum:g}")]
-    rows += [(name, number, "", "", "", f"{result.score:g}") for result, name, number in found]
-    return _csv(rows)
+    rows += [(spreadsheet.cell(name), number, "", "", "", f"{result.score:g}")
+             for result, name, number in found]
+    return spreadsheet.text(rows)
 
 
 def comment(result):
@@ -90,9 +91,3 @@ def comment(result):
               for c in result.checks for a in c.adjustments]
     parts.append("Details in feedback.html.")
     return " ".join(parts)
-
-
-def _csv(rows):
-    buffer = io.StringIO()
-    csv.writer(buffer).writerows(rows)
-    return buffer.getvalue()
