@@ -84,6 +84,7 @@ def serve(channel, config, seal=None):
                                 Seal.broken.__defaults__)
     write, reply_fd = os.write, channel.write_fd
     applied = apply_limits(config["limits"])
+    heartbeat = start_heartbeat(channel)  # a thread, before the uid's process limit applies
     reach.open_python_for(config.get("uid"))
     confined = confine.apply()
     dropped = enter_scratch_and_drop_privileges(config)
@@ -93,7 +94,6 @@ def serve(channel, config, seal=None):
                                         "dropped_privileges": dropped, **confined}})
     namespace = new_namespace()
     student = runtime.Student(namespace)
-    heartbeat = start_heartbeat(channel)
     while True:
         request = channel.receive()
         if request is None:
