@@ -156,8 +156,13 @@ def student_folder(folder, student_id):
 
 
 def _same(path, other):
+    """Whether ``path`` is the output folder ``other``, or the output of an earlier run
+    (a folder holding a gradebook.csv): results are never a student's folder."""
     try:
-        return other is not None and path.is_dir() and path.samefile(other)
+        if not path.is_dir() or path.is_symlink():
+            return False
+        return (path / "gradebook.csv").is_file() or (other is not None
+                                                      and path.samefile(other))
     except OSError:
         return False
 

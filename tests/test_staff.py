@@ -1,8 +1,8 @@
 """Course staff's term, through grade.py: a batch they can trust, regrade, adjust and hand back.
 
-One class (a folder with a Moodle-named student, a wrong answer and an unreadable file,
-its output folder inside it) is graded once with the hidden suite; each test works on a
-copy of that output.
+One class (a folder with a Moodle-named student, a wrong answer, an unreadable file and
+the output of an earlier run, its output folder inside it) is graded once with the hidden
+suite; each test works on a copy of that output.
 """
 import csv
 import json
@@ -32,6 +32,8 @@ def graded(tmp_path_factory):
     (folder / MOODLE_NAME).mkdir()
     (folder / MOODLE_NAME / "ex08.py").write_text(REFERENCE)
     (folder / "garbage.ipynb").write_bytes(b"\x89PNG not a notebook")
+    (folder / "results-2025").mkdir()
+    (folder / "results-2025" / "gradebook.csv").write_text("student_id,score\n")
     out = folder / "results"
     run = run_grade(folder, *HIDDEN, "--jobs", "2", out=out)
     assert run.returncode == 0, run.stdout + run.stderr
@@ -157,7 +159,7 @@ def test_summary_lists_the_roster_the_outcomes_and_the_common_failures(graded):
 
 def test_handed_back_pages_keep_names_and_hide_staff_paths(graded):
     folder, out, run = graded
-    assert "results" not in gradebook(out)
+    assert "results" not in gradebook(out) and "results-2025" not in gradebook(out)
     page = (out / "Zoë_Müller_100185" / "feedback.html").read_text(encoding="utf-8")
     assert "Zoë_Müller_100185" in page and str(folder) not in page
     assert "/tmp/" not in (out / "garbage" / "feedback.html").read_text(encoding="utf-8")
