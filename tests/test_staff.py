@@ -18,7 +18,7 @@ WRONG_MSE = REFERENCE.replace("return ((pred - y) ** 2).mean()", "return ((pred 
 SEED = "7305518826419047731"
 HIDDEN = ("--suite", "hidden", "--seed", SEED)
 MOODLE_NAME = "Zoë Müller_100185_assignsubmission_file_"
-STUDENTS = ["Zoë_Müller_100185", "ann", "bob", "garbage"]
+STUDENTS = ["Zoë_Müller_100185", "ann", "bob", "doejane_12345", "garbage"]
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +31,7 @@ def graded(tmp_path_factory):
     (folder / "bob.py").write_text(WRONG_MSE)
     (folder / MOODLE_NAME).mkdir()
     (folder / MOODLE_NAME / "ex08.py").write_text(REFERENCE)
+    (folder / "doejane_12345_67890_ex08.py").write_text(REFERENCE)  # Canvas's name
     (folder / "garbage.ipynb").write_bytes(b"\x89PNG not a notebook")
     (folder / "results-2025").mkdir()
     (folder / "results-2025" / "gradebook.csv").write_text("student_id,score\n")
@@ -61,7 +62,7 @@ def test_every_output_names_the_suite_and_the_seed(graded, tmp_path):
     folder, out, run = graded
     label = results(out, "ann")["extra_data"]["seed"]
     assert label.startswith("hidden-") and SEED not in label
-    assert f"4 submissions, hidden suite, seed {label}" in run.stdout
+    assert f"5 submissions, hidden suite, seed {label}" in run.stdout
     assert "waiting on " in run.stdout.splitlines()[0]
     rows = gradebook(out)
     assert sorted(rows) == STUDENTS
@@ -150,7 +151,7 @@ def test_summary_lists_the_roster_the_outcomes_and_the_common_failures(graded):
         assert f'data-student="{student}" data-status="{status}"' in summary
     assert 'href="Zo%C3%AB_M%C3%BCller_100185/feedback.html"' in summary
     mse = summary.split('<tr data-check="linear.mse">')[1].split("</tr>")[0]
-    assert '<span data-outcome="passed">passed 2</span>' in mse
+    assert '<span data-outcome="passed">passed 3</span>' in mse
     assert '<span data-outcome="failed">failed 1</span>' in mse
     assert '<span data-outcome="error">error 1</span>' in mse
     assert "1&times; failed: " in mse
@@ -211,16 +212,18 @@ def test_moodle_and_canvas_imports(term):
                        "Maximum Grade", "Grade can be changed", "Last modified (submission)",
                        "Last modified (grade)", "Feedback comments"]
     assert rows[1][:2] == ["Participant 100185", "Zoë Müller"] and rows[1][4] == "100.00"
-    assert rows[1][8] and "hidden suite" in rows[1][9] and len(rows) == 2
+    assert rows[1][8] and "hidden suite" in rows[1][9]
+    assert [row[:2] for row in rows[2:]] == [["Participant 12345", "doejane"]]
     with zipfile.ZipFile(out / "moodle-feedback-files.zip") as bundle:
-        (name,) = bundle.namelist()
+        name, _ = bundle.namelist()
         assert name == "Zoë Müller_100185_assignfeedback_file/feedback.html"
         assert bundle.read(name) == (out / "Zoë_Müller_100185" / "feedback.html").read_bytes()
     with open(out / "canvas-gradebook.csv", encoding="utf-8", newline="") as file:
         rows = list(csv.reader(file))
     assert rows == [["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "ex08"],
                     ["Points Possible", "", "", "", "", "100"],
-                    ["Zoë Müller", "100185", "", "", "", "100"]]
+                    ["Zoë Müller", "100185", "", "", "", "100"],
+                    ["doejane", "12345", "", "", "", "100"]]
 
 
 def test_gradescope_autograder_grades_a_submission_laid_out_as_gradescope_does(tmp_path):
