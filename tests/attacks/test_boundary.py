@@ -3,9 +3,9 @@ computed, graded end to end through grade.py with every check of the hidden suit
 
 Each file in ``submissions/boundary/`` is one attack; unless it starts with
 ``# standalone`` it is appended to the reference solution, so every check it does not
-touch must still pass. ``answer_for_worker`` is graded as ``.py`` and as ``.ipynb``. Its
-honest outcome is the handout's: every check an error. The layer that stops each attack:
-docs/security.md.
+touch must still pass. ``answer_for_worker`` is graded as ``.py`` and as ``.ipynb``: its
+honest outcome would be the handout's (every check an error), which it does not get yet.
+The layer that stops each attack: docs/security.md.
 """
 import json
 import os
@@ -27,6 +27,13 @@ TAMPERED = "changed the grader's own code inside its worker"
 def _except(**outcomes):
     return {check: outcomes.get(check.replace(".", "__"), "passed") for check in CHECKS}
 
+
+# Issue 17 point 1, not done: the process that runs student code still holds the channel
+# to the judge, and this attack answers every request itself (docs/security.md, "What is
+# not stopped"). Strict: the test turns red the day the attack stops working, so that
+# its honest outcome moves into EXPECTED.
+ANSWERED_FOR = ("answer_for_worker", "answer_for_worker_nb")
+ANSWER_OUTCOME = dict.fromkeys(CHECKS, "error")
 
 EXPECTED = {
     "reference": (_except(), []),
@@ -63,6 +70,8 @@ def results(tmp_path_factory):
     (folder / "reference.py").write_text((ROOT / "reference" / "ex08.py").read_text())
     for name in sorted(os.listdir(ATTACKS)):
         (folder / name).write_text(_source(name))
+    (folder / "answer_for_worker_nb.ipynb").write_text(
+        json.dumps(_notebook(_source("answer_for_worker.py"))))
     process = run_grade(folder, "--suite", "hidden", out=out,
                         env=dict(os.environ, GRADER_SECRET_SEED=SEED))
     assert process.returncode == 0, process.stderr[-3000:]
@@ -71,7 +80,20 @@ def results(tmp_path_factory):
 
 
 def test_every_attack_is_graded(results):
-    assert sorted(results) == sorted(EXPECTED)
+    assert sorted(results) == sorted([*EXPECTED, *ANSWERED_FOR])
+
+
+@pytest.mark.xfail(strict=True, reason="issue 17 point 1: student code still holds the "
+                                        "judge's channel (no driver/student split yet)")
+@pytest.mark.parametrize("name", sorted(ANSWERED_FOR))
+def test_a_worker_answered_for_by_student_code_gets_the_stubs_grade(results, name):
+    data = results[name]
+    assert {t["number"]: t["extra_data"]["outcome"] for t in data["tests"]} == ANSWER_OUTCOME
+
+
+@pytest.mark.parametrize("name", sorted(ANSWERED_FOR))
+def test_a_worker_answered_for_by_student_code_is_flagged_for_review(results, name):
+    assert "REVIEW" in json.dumps(results[name])
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
