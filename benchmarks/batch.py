@@ -2,7 +2,7 @@
 """How fast a TA's batch grades, against a naive baseline and the floor, on this machine.
 
     python benchmarks/batch.py [-n 40] [--jobs N] [--naive 8]
-    python benchmarks/batch.py --mixed [-n 90] [--jobs N]
+    python benchmarks/batch.py --mixed [-n 90] [--jobs N] [--rounds 2]
 
 Builds ``n`` notebooks (copies of the filled handout, wrong ones, slow ones,
 one endless loop, one crash, one unreadable file), grades them with one
@@ -22,10 +22,11 @@ overhead around them: alone, and with ``--jobs`` such processes at once (the bat
 that share their execution units, as hyperthreads do, one alone runs faster than one of
 two).
 
-With ``--mixed`` it grades a class of ``n`` (correct, a tenth wrong, a few crashes) and,
-in a second run, the same class with five endless loops of different kinds and one slow
-but correct submission added; it prints both wall times, their ratio (what the hangs
-cost) and the mean seconds per submission of each outcome class.
+With ``--mixed`` it grades a class of ``n`` (correct, a tenth wrong, a few crashes) and
+the same class with five endless loops of different kinds and one slow but correct
+submission added, the two alternately ``--rounds`` times; it prints the wall times, the
+ratio of their sums (what the hangs cost) and the mean seconds per submission of each
+outcome class.
 
 Otherwise it prints submissions per second, mean and p95 seconds per submission, CPU seconds
 per submission (the whole machine's: run it on a quiet machine) and peak memory
@@ -351,6 +352,8 @@ def main():
                         help="submissions graded the naive way (a sample of the batch; 0: none)")
     parser.add_argument("--floor-repeats", type=int, default=7)
     parser.add_argument("--keep", metavar="DIR", help="build and grade in DIR, and keep it")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="with --mixed: alternate runs of each class (default 2)")
     parser.add_argument("--mixed", action="store_true",
                         help="grade a class of n (correct, wrong, crashes) with and without 5 "
                              "endless loops and 1 slow correct submission added, and print the "
@@ -436,36 +439,42 @@ def main():
 
 
 def mixed(args):
-    """Grade the mixed class with and without its hangs: the hangs' cost, and the time per
+    """Grade the mixed class with and without its hangs, alternately ``--rounds`` times (the
+    speed of a shared machine wanders over seconds): the hangs' cost, and the time per
     outcome class."""
     with tempfile.TemporaryDirectory(prefix="grader-bench-") as scratch:
         scratch = Path(args.keep or scratch)
-        runs = {}
+        kinds, walls, results = {}, {False: [], True: []}, {}
         for hangs in (False, True):
             folder = scratch / ("with-hangs" if hangs else "plain")
             folder.mkdir(parents=True)
-            kinds = build_mixed(folder, args.n, hangs)
-            seconds, _, cpu, results = batch(folder, scratch / f"out-{folder.name}", args.jobs)
-            runs[hangs] = (kinds, seconds, results)
+            kinds[hangs] = build_mixed(folder, args.n, hangs)
+        for _ in range(args.rounds):
+            for hangs in (False, True):
+                folder = scratch / ("with-hangs" if hangs else "plain")
+                seconds, _, _, results[hangs] = batch(folder, scratch / f"out-{folder.name}",
+                                                      args.jobs)
+                walls[hangs].append(seconds)
     print(f"machine: {len(os.sched_getaffinity(0))} cores, --jobs {args.jobs}, load average "
           f"{os.getloadavg()[0]:.1f} at the end")
-    for hangs, (kinds, seconds, results) in runs.items():
-        wrong = wrong_results(kinds, results)
-        counts = ", ".join(f"{kinds.count(k)} {k}" for k in dict.fromkeys(kinds))
-        print(f"{'with hangs' if hangs else 'plain':>10}: {seconds:6.1f} s wall for "
-              f"{len(kinds)} submissions ({counts}); {len(kinds) - len(wrong)} as expected")
+    for hangs in (False, True):
+        wrong = wrong_results(kinds[hangs], results[hangs])
+        counts = ", ".join(f"{kinds[hangs].count(k)} {k}" for k in dict.fromkeys(kinds[hangs]))
+        print(f"{'with hangs' if hangs else 'plain':>10}: "
+              f"{' '.join(f'{s:.1f}' for s in walls[hangs])} s wall for {len(kinds[hangs])} "
+              f"submissions ({counts}); {len(kinds[hangs]) - len(wrong)} as expected (last run)")
         for line in wrong:
             print(f"  NOT AS EXPECTED {line}")
-    plain, with_hangs = runs[False][1], runs[True][1]
-    print(f"ratio: {with_hangs / plain:.2f}x the plain class's wall time "
-          f"(+{with_hangs - plain:.1f} s for {len(ENDLESS)} endless loops and 1 slow correct)")
-    kinds, _, results = runs[True]
+    plain, with_hangs = sum(walls[False]), sum(walls[True])
+    print(f"ratio: {with_hangs / plain:.2f}x the plain class's wall time, over "
+          f"{args.rounds} alternate runs of each (+{(with_hangs - plain) / args.rounds:.1f} s "
+          f"a run for {len(ENDLESS)} endless loops and 1 slow correct)")
     per_kind = {}
-    for index, kind in enumerate(kinds):
-        data = results.get(f"s{index:04d}_{kind}")
+    for index, kind in enumerate(kinds[True]):
+        data = results[True].get(f"s{index:04d}_{kind}")
         if data is not None:
             per_kind.setdefault(kind, []).append(data["execution_time"])
-    print("seconds per submission by outcome class (with hangs): " + ", ".join(
+    print("seconds per submission by outcome class (with hangs, last run): " + ", ".join(
         f"{kind} {statistics.fmean(times):.2f}" for kind, times in per_kind.items()))
 
 
