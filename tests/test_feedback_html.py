@@ -368,8 +368,8 @@ def test_hidden_suite_page_withholds_the_data_of_hidden_checks(tmp_path):
                                 f'[checks."{check_id}"]\nvisibility = "hidden"\n')
     (tmp_path / "rubric.toml").write_text(rubric)
     out = tmp_path / "out"
-    done = run_grade(tmp_path / "bugs.py", "--suite", "hidden", "--seed", "4242913370581246018", "--rubric",
-                     tmp_path / "rubric.toml", "--check", "linear.mse", "--check",
+    done = run_grade(tmp_path / "bugs.py", "--suite", "hidden", "--seed", "4242913370581246018",
+                     "--rubric", tmp_path / "rubric.toml", "--check", "linear.mse", "--check",
                      "linear.train_matches_reference", "--check", "vanishing.bound", out=out)
     assert done.returncode == 0, done.stdout + done.stderr
     results, dom, raw = _page(out, "bugs", artifact="bugs-hidden.png")
