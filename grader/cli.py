@@ -7,6 +7,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+if not sys.platform.startswith("linux"):
+    # Before the imports that need Linux (fcntl, resource, /proc): say so, not ImportError.
+    sys.exit(f"grade.py: the grader runs on Linux only, not on {sys.platform}: it isolates "
+             f"student code with Linux's process controls (namespaces, /proc, resource "
+             f"limits). On Windows run it inside WSL; on macOS, in a Linux virtual machine, "
+             f"or let your repository's CI run grade it (docs/student.md)")
+
 from . import answers, devices, grading, inputs, output, similarity, watch
 from .adjustments import AdjustmentError
 from . import sandbox as sandboxes

@@ -90,3 +90,16 @@ def check_an_ordinary_user_grades(student_user, level, folder):
         assert sandbox == "none"
         assert "WEAKER SANDBOX" in process.stderr and "'none' level" in process.stderr
         assert "WEAKER SANDBOX" in process.stdout  # beside the student's checks too
+
+
+@pytest.mark.parametrize("platform", ["darwin", "win32"])
+def test_elsewhere_it_says_it_needs_linux(platform):
+    """macOS and Windows have neither bubblewrap nor the process controls the worker
+    relies on (/proc, fcntl, resource): the command says so instead of an ImportError."""
+    process = subprocess.run([sys.executable, "-c", f"import sys; sys.platform = {platform!r}; "
+                              "sys.argv = ['grade.py', 'ex08.ipynb']; import runpy; "
+                              "runpy.run_path('grade.py', run_name='__main__')"],
+                             cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert process.returncode == 1
+    assert f"runs on Linux only, not on {platform}" in process.stderr
+    assert "WSL" in process.stderr and "Traceback" not in process.stderr
