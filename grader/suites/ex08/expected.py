@@ -84,6 +84,17 @@ NONLINEARITIES = {
     "softplus": lambda v: np.logaddexp(0, v),
     "SiLU": lambda v: v / (1 + np.exp(-v)),
     "GELU": lambda v: 0.5 * v * (1 + np.vectorize(math.erf)(v / math.sqrt(2))),
+    "SELU": lambda v: 1.0507009873554805 * np.where(
+        v > 0, v, 1.6732632423543772 * np.expm1(np.minimum(v, 0))),
+    "Mish": lambda v: v * np.tanh(np.logaddexp(0, v)),
+    "Softsign": lambda v: v / (1 + np.abs(v)),
+    "Hardtanh": lambda v: np.clip(v, -1, 1),
+    "ReLU6": lambda v: np.clip(v, 0, 6),
+    "Hardsigmoid": lambda v: np.clip(v / 6 + 0.5, 0, 1),
+    "Hardswish": lambda v: v * np.clip(v / 6 + 0.5, 0, 1),
+    "LogSigmoid": lambda v: -np.logaddexp(0, -v),
+    "sin": np.sin,
+    "square": np.square,
     "none": lambda v: v,
 }
 
