@@ -336,7 +336,11 @@ def _bwrap_prefix(device="cpu"):
     if os.geteuid() != 0:
         args.append("--unshare-user")
     args += ["--proc", "/proc", "--dev", "/dev",
-             "--perms", "1777", "--size", str(TMP_SIZE), "--tmpfs", "/tmp"]
+             "--perms", "1777", "--size", str(TMP_SIZE), "--tmpfs", "/tmp",
+             # fontconfig (run by matplotlib's import, in the zygote) caches its font list
+             # there, not in a missing $HOME: without it each start printed five
+             # "Fontconfig error: No writable cache directories" on the student's terminal
+             "--setenv", "XDG_CACHE_HOME", "/tmp/.cache"]
     args += _system_binds()
     if _may_use_gpu(device):
         args += _cuda_binds()

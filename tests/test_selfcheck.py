@@ -33,6 +33,7 @@ def test_summary_says_where_the_page_is_and_what_to_do_next(tmp_path):
     # the traceback points at the student's line, and the error cannot act on a CI log
     assert any('File "cell 2", line' in line and "mselossfunc" in line for line in lines)
     assert not any(line.strip().startswith("::") for line in lines)
+    assert "Fontconfig" not in process.stderr  # the worker's matplotlib import is quiet
     assert "Next: start with linear.mse (ERROR, see above); 2 check(s) to go." in lines
     assert any("--check linear.mse" in line and "--watch" in line for line in lines)
 
