@@ -3,4 +3,4 @@
 This file stays import-free: the sandboxed worker imports ``grader.worker``
 through it and must not pull in any judge code.
 """
-__version__ = "0.2.0"
+__version__ = "0.3.0"
