@@ -16,9 +16,8 @@ import functools
 import hashlib
 import importlib
 import json
-from pathlib import Path
+from .suite import SUITES_DIR
 
-SUITES_DIR = Path(__file__).resolve().parent / "suites"
 TABLE = "answers.json"
 
 

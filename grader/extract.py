@@ -20,11 +20,8 @@ from pathlib import Path
 import nbformat
 from IPython.core.inputtransformer2 import TransformerManager
 
-from . import cells
+from . import cells, files
 
-from . import files
-
-MAX_BYTES = 16 * 1024 * 1024
 CONTRACT_ASSIGNMENTS = {"hidden_size", "learning_rate", "x_train", "y_train"}
 SAFE_CALLS = {"float", "int", "str", "bool", "list", "tuple", "dict", "set", "range", "len",
               "abs", "round", "min", "max", "sum", "sorted", "zip", "enumerate"}
@@ -126,7 +123,7 @@ def code_cells(path):
 
 def _read_bytes(path):
     try:
-        data = files.read(path, MAX_BYTES)
+        data = files.read(path)
     except files.Refused as exc:
         raise Unreadable(str(exc)) from None
     if not data.strip():
