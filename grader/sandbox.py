@@ -33,7 +33,7 @@ from pathlib import Path
 import grader
 
 from . import cgroups
-from .worker import reach
+from .worker import confine, reach
 
 PACKAGE_DIR = Path(grader.__file__).resolve().parent
 PROJECT_DIR = PACKAGE_DIR.parent
@@ -280,13 +280,8 @@ _HELD_SLOTS = []
 def protect_from_oom():
     """As root, make this process and what it starts (judges, zygotes) the OOM killer's
     late choice; workers make themselves its first (``worker.confine``)."""
-    if os.geteuid() != 0:
-        return
-    try:
-        with open("/proc/self/oom_score_adj", "w") as score:
-            score.write(str(OOM_SCORE_GRADER))
-    except OSError:
-        pass
+    if os.geteuid() == 0:
+        confine.set_oom_score(OOM_SCORE_GRADER)
 
 
 @functools.lru_cache(maxsize=None)

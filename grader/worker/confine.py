@@ -82,9 +82,14 @@ def supported():
 
 def raise_oom_score():
     """Make this process the OOM killer's first choice; whether it could."""
+    return set_oom_score(OOM_SCORE_WORKER)
+
+
+def set_oom_score(value):
+    """This process's ``oom_score_adj`` (lowering it needs root); whether it could."""
     try:
         with open("/proc/self/oom_score_adj", "w") as score:
-            score.write(str(OOM_SCORE_WORKER))
+            score.write(str(value))
     except OSError:
         return False
     return True
