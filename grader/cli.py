@@ -14,7 +14,7 @@ if not sys.platform.startswith("linux"):
              f"limits). On Windows run it inside WSL; on macOS, in a Linux virtual machine, "
              f"or let your repository's CI run grade it (docs/student.md)")
 
-from . import answers, devices, grading, inputs, output, similarity, watch
+from . import answers, devices, grading, inputs, output, similarity, suite, watch
 from .adjustments import AdjustmentError
 from . import sandbox as sandboxes
 from .pool import PoolError
@@ -30,6 +30,8 @@ def parser():
     p.add_argument("submissions", nargs="*", metavar="SUBMISSION",
                    help=".ipynb, .py, a folder of submissions or a .zip of one "
                         "(default: the examples in submissions/)")
+    p.add_argument("--lab", choices=suite.available(), default=suite.DEFAULT_LAB,
+                   help=f"which lab's suite grades the submissions (default {suite.DEFAULT_LAB})")
     p.add_argument("--suite", choices=("public", "hidden"), default="public",
                    help="public: the handout's data (self-check); hidden: data drawn from "
                         "the secret seed (grading)")
@@ -267,7 +269,7 @@ def _options(args):
     if args.require_sandbox and sandbox and not sandbox.isolated_filesystem:
         raise UsageError("--require-sandbox: bubblewrap is not available here "
                          f"(best available: {sandbox.level}); install the 'bubblewrap' package")
-    return grading.Options(suite=args.suite, seed=seed, device=device,
+    return grading.Options(suite=args.suite, seed=seed, lab=args.lab, device=device,
                            mode="execute" if args.execute else "definitions", sandbox=sandbox,
                            rubric_path=args.rubric, selected=tuple(args.check),
                            time_limit=args.time_limit)
@@ -322,8 +324,7 @@ def _cluster_errors(args):
 
 
 def _rubric(args):
-    from . import suite
     try:
-        return suite.load().rubric(args.rubric)
+        return suite.load(args.lab).rubric(args.rubric)
     except (OSError, KeyError, ValueError) as exc:
         raise UsageError(f"cannot read the rubric: {exc}") from None

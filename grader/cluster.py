@@ -127,7 +127,7 @@ class GraderPlugin(WorkerPlugin):
         """The local pool's zygote, started once per Dask worker (and per suite and device):
         each submission gets a freshly forked, isolated worker in milliseconds. None where
         the zygote cannot isolate its children (not root): cold workers, same sandbox."""
-        key = (suites.load(options.suite_name).operations, options.device)
+        key = (suites.load(options.lab).operations, options.device)
         if self._zygote_key != key:
             if self._zygote is not None:
                 self._zygote.close()
@@ -140,7 +140,7 @@ class GraderPlugin(WorkerPlugin):
 def task_options(options):
     """``grading.Options`` as the plain data one task carries (the seed wrapped in ``Secret``)."""
     rubric = Path(options.rubric_path).read_text() if options.rubric_path else None
-    return {"suite": options.suite, "seed": Secret(options.seed), "suite_name": options.suite_name,
+    return {"suite": options.suite, "seed": Secret(options.seed), "lab": options.lab,
             "device": options.device, "mode": options.mode, "rubric": rubric,
             "selected": list(options.selected), "backstop": options.backstop}
 
@@ -160,7 +160,7 @@ def grade_task(student_id, name, data, sha256, options):
             rubric_path = Path(folder, "rubric.toml")
             rubric_path.write_text(options["rubric"])
         grading_options = grading.Options(
-            suite=options["suite"], seed=options["seed"].value, suite_name=options["suite_name"],
+            suite=options["suite"], seed=options["seed"].value, lab=options["lab"],
             device=devices.resolve(options["device"]), mode=options["mode"],
             sandbox=plugin.sandbox, rubric_path=rubric_path and str(rubric_path),
             selected=tuple(options["selected"]), backstop=options["backstop"])
@@ -282,7 +282,7 @@ def _result(future, entry, options):
 
 def lost_result(entry, options, reason):
     """Score 0, every check ``error`` with ``reason``: the submission could not be graded."""
-    rubric = suites.load(options.suite_name).rubric(options.rubric_path)
+    rubric = suites.load(options.lab).rubric(options.rubric_path)
     checks = [CheckResult(id=e.id, name=e.name, max_score=e.points, outcome="error",
                           seen=f"the grading machines failed: {reason}",
                           hint="nothing in your code is known to be wrong; your TA will "

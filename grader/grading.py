@@ -15,6 +15,7 @@ import unicodedata
 import grader
 
 from . import audit, cells
+from . import suite as suites
 from . import extract as extraction
 from . import sandbox as sandboxes
 from .model import CheckResult, SubmissionResult
@@ -32,7 +33,7 @@ TIME_LIMIT = 300.0
 class Options:
     suite: str = "public"
     seed: int = None
-    suite_name: str = "ex08"
+    lab: str = suites.DEFAULT_LAB
     device: str = "auto"
     mode: str = "definitions"
     sandbox: object = None
@@ -46,7 +47,7 @@ class Options:
         """Which hidden seed was used, without revealing it."""
         if self.suite != "hidden":
             return "public"
-        return seed_label(self.suite_name, self.seed)
+        return seed_label(self.lab, self.seed)
 
 
 MIN_SEED_DIGITS = 16
@@ -73,11 +74,11 @@ def weak_seed(seed):
 
 
 @functools.lru_cache(maxsize=None)
-def seed_label(suite_name, seed):
+def seed_label(lab, seed):
     """``hidden-`` and 8 hex digits of a slow, salted hash of the seed (scrypt, the salt
     fixed per lab and public): the label tells runs apart, and costs a brute force of the
     seed ~20 ms per guess on top of drawing the cases."""
-    salt = f"{suite_name} autograder: hidden suite seed label".encode()
+    salt = f"{lab} autograder: hidden suite seed label".encode()
     digest = hashlib.scrypt(str(seed).encode(), salt=salt, n=2 ** 14, r=8, p=1, dklen=8)
     return "hidden-" + digest.hex()[:8]
 
@@ -104,9 +105,8 @@ def grade(path, options, student_id=None, spawn=None, checks=None):
     ``checks`` runs the checks in a pytest session already open (``judge.serve``; by
     default one is opened for this submission).
     """
-    from . import suite as suites
     started = time.monotonic()
-    suite = suites.load(options.suite_name)
+    suite = suites.load(options.lab)
     rubric = suite.rubric(options.rubric_path)
     sandbox = options.sandbox or sandboxes.choose()
     with WorkerSession(sandbox, suite.operations, (), {}, device=options.device,

@@ -173,7 +173,7 @@ def _full(resume_file):
 
 def _rubric(options):
     from . import suite as suites
-    return suites.load(options.suite_name).rubric(options.rubric_path)
+    return suites.load(options.lab).rubric(options.rubric_path)
 
 
 def compare_code(entries, settings, out_dir):
@@ -237,7 +237,7 @@ def _line(result):
 def grading_key(options):
     """What a stored result must have been graded with to be reused (besides the file)."""
     from . import suite as suites
-    rubric_file = options.rubric_path or suites.load(options.suite_name).directory / "rubric.toml"
+    rubric_file = options.rubric_path or suites.load(options.lab).directory / "rubric.toml"
     try:
         rubric = hashlib.sha256(Path(rubric_file).read_bytes()).hexdigest()
     except OSError:

@@ -227,7 +227,7 @@ class JudgeProcess:
 def failure(entry, options, why):
     """The result of a submission the grader itself could not finish: every check ``error``."""
     reason = f"{GRADER_FAILURE}: {why}"
-    rubric = suites.load(options.suite_name).rubric(options.rubric_path)
+    rubric = suites.load(options.lab).rubric(options.rubric_path)
     return SubmissionResult(
         submission_id=entry.student_id, path=str(entry.path), sha256=file_hash(entry.path),
         suite=options.suite, checks=grading.unreadable_checks(rubric, reason, options.selected),
@@ -274,7 +274,7 @@ def judge_main():
     options = options_from_dict(setup["options"])
     zygote = Zygote(options.sandbox, _operations(options), options.device)
     zygote.start()
-    suite = suites.load(options.suite_name)
+    suite = suites.load(options.lab)
     rubric = suite.rubric(options.rubric_path)
     _warm_up(options, suite)
     timeouts = grading.check_timeouts(rubric)  # calibrates this machine's speed
@@ -306,7 +306,7 @@ def _grade(request, options, spawn, checks):
 
 
 def _operations(options):
-    return suites.load(options.suite_name).operations
+    return suites.load(options.lab).operations
 
 
 def _warm_up(options, suite):

@@ -13,6 +13,7 @@ from pathlib import Path
 from . import adaptations
 
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
+DEFAULT_LAB = "ex08"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,7 +72,12 @@ def _cases(name, kind, seed):
     return importlib.import_module(f"grader.suites.{name}.data").make(kind, seed)
 
 
-def load(name="ex08"):
+def available():
+    """The labs this grader has a suite for (a folder of ``grader/suites`` with a rubric)."""
+    return sorted(path.parent.name for path in SUITES_DIR.glob("*/rubric.toml"))
+
+
+def load(name=DEFAULT_LAB):
     directory = SUITES_DIR / name
     if not (directory / "rubric.toml").is_file():
         raise ValueError(f"unknown suite {name!r}")
