@@ -21,7 +21,7 @@ from .pool import PoolError
 from .report import text
 
 EXIT_OK, EXIT_BELOW, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-DEFAULT_SUBMISSIONS = Path(__file__).resolve().parent.parent / "submissions"
+EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "submissions"
 
 
 def parser():
@@ -29,7 +29,7 @@ def parser():
         prog="grade.py", description="Grade problem set 08 (PyTorch introduction) submissions.")
     p.add_argument("submissions", nargs="*", metavar="SUBMISSION",
                    help=".ipynb, .py, a folder of submissions or a .zip of one "
-                        "(default: the examples in submissions/)")
+                        "(default: the lab's examples, submissions/LAB/)")
     p.add_argument("--lab", choices=suite.available(), default=suite.DEFAULT_LAB,
                    help=f"which lab's suite grades the submissions (default {suite.DEFAULT_LAB})")
     p.add_argument("--suite", choices=("public", "hidden"), default="public",
@@ -123,8 +123,9 @@ def main(argv=None):
               f"{args.autograder_zip}")
         return EXIT_OK
     with tempfile.TemporaryDirectory(prefix="grader-input-") as scratch:
+        default = EXAMPLES_DIR / args.lab
         try:
-            entries = inputs.collect(args.submissions or [DEFAULT_SUBMISSIONS], scratch,
+            entries = inputs.collect(args.submissions or [default], scratch,
                                      output=Path(args.out))
         except inputs.InputError as exc:
             print(f"grade.py: error: {exc}", file=sys.stderr)
@@ -135,7 +136,7 @@ def main(argv=None):
         unknown = sorted(set(args.only) - {entry.student_id for entry in entries})
         if unknown:
             print(f"grade.py: error: --only: no student {', '.join(unknown)} in "
-                  f"{' '.join(args.submissions) or DEFAULT_SUBMISSIONS}; the ids are those "
+                  f"{' '.join(args.submissions) or default}; the ids are those "
                   f"of gradebook.csv", file=sys.stderr)
             return EXIT_USAGE
         if args.seed is not None or os.environ.get(grading.SECRET_SEED_VARIABLE):

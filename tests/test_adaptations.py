@@ -8,7 +8,7 @@ import pytest
 
 from conftest import ROOT
 
-SUBMISSIONS = ROOT / "submissions"
+SUBMISSIONS = ROOT / "submissions" / "ex08"
 RUBRIC = ROOT / "grader" / "suites" / "ex08" / "rubric.toml"
 
 

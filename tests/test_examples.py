@@ -1,6 +1,6 @@
 """The example submissions, graded as a TA would: one batch run of ``grade.py``.
 
-``submissions/EXPECTED.toml`` says, for every example, the outcome of each of the 14
+``submissions/ex08/EXPECTED.toml`` says, for every example, the outcome of each of the 14
 checks, the score and a few message fragments; these tests hold the grader to it,
 through what a user sees: the exit status, the terminal summary, ``results.json`` and
 ``gradebook.csv``. The batch runs with ``--device cpu``, so ``wild_cuda_unguarded`` and
@@ -16,7 +16,7 @@ import pytest
 
 from conftest import ROOT, cuda_available, outcomes, run_grade
 
-SUBMISSIONS = ROOT / "submissions"
+SUBMISSIONS = ROOT / "submissions" / "ex08"
 MANIFEST = tomllib.loads((SUBMISSIONS / "EXPECTED.toml").read_text())
 POINTS = {"linear.forward": 8, "linear.parameters": 5, "linear.mse": 7,
           "linear.train_decreases_loss": 10, "linear.train_matches_reference": 10,

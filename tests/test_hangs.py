@@ -5,7 +5,7 @@ loop, a loop of large matrix products (torch computes them off the interpreter l
 a loop of sleeps, and a module's forward that calls its own layer forever (progress
 inside the module, none at the top). Each costs only the checks that run the loop, and
 each timed-out check says where the student's code was stuck. Slow code that keeps
-making progress keeps its points: ``submissions/wild_slow_forward.ipynb``
+making progress keeps its points: ``submissions/ex08/wild_slow_forward.ipynb``
 (tests/test_examples.py).
 """
 import json

@@ -33,7 +33,7 @@ def graded(out, name):
 @pytest.mark.parametrize("level", ["unshare", "none"])
 def test_root_without_bubblewrap_imports_from_a_python_under_root(tmp_path, level):
     for name in IMPORTING:
-        shutil.copy(ROOT / "submissions" / name, tmp_path / name)
+        shutil.copy(ROOT / "submissions" / "ex08" / name, tmp_path / name)
     process = run_grade(*(tmp_path / name for name in IMPORTING), "--sandbox", level,
                         out=tmp_path / "out")
     assert process.returncode == 0, process.stderr[-2000:]
@@ -76,7 +76,7 @@ def test_an_ordinary_user_grades(student_user, level):
 
 
 def check_an_ordinary_user_grades(student_user, level, folder):
-    shutil.copy(ROOT / "submissions" / "wild_tqdm.ipynb", folder / "ex08.ipynb")
+    shutil.copy(ROOT / "submissions" / "ex08" / "wild_tqdm.ipynb", folder / "ex08.ipynb")
     os.chown(folder, student_user.pw_uid, student_user.pw_gid)
     # a lock file another user (root) left: the student's run takes another slot
     stale = [f"/tmp/ex08-grader-slot-{slot}.lock" for slot in range(2)]

@@ -188,5 +188,5 @@ def test_one_submission_is_compared_with_nothing(tmp_path):
                                    ("--similarity-threshold", "1.5"),
                                    ("--similarity-exclude", "no/such/solution.ipynb")])
 def test_bad_similarity_flags_are_usage_errors(tmp_path, flags):
-    done = run_grade(ROOT / "submissions" / "reference_solution.ipynb", *flags, out=tmp_path)
+    done = run_grade(ROOT / "submissions" / "ex08" / "reference_solution.ipynb", *flags, out=tmp_path)
     assert done.returncode == 2 and "--similarity" in done.stderr

@@ -19,7 +19,7 @@ from conftest import ROOT, outcomes
 
 SOLUTION_NAMES = {"MyLinearRegression", "mselossfunc", "train", "NNLinearRegression", "MLP",
                   "DeepSigmoidNet", "first_weight_gradient", "gradient_bound"}
-SUBMISSIONS = ROOT / "submissions"
+SUBMISSIONS = ROOT / "submissions" / "ex08"
 EXPECTED = tomllib.loads((SUBMISSIONS / "EXPECTED.toml").read_text())
 
 
