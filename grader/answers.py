@@ -53,9 +53,9 @@ def expected_value(lab):
     return decorate
 
 
-def is_student_edition(lab="ex08"):
-    """Whether this install answers from a table (the student edition): it has no reference."""
-    return (SUITES_DIR / lab / TABLE).is_file()
+def is_student_edition():
+    """Whether this install answers from tables (the student edition): it has no reference."""
+    return any(SUITES_DIR.glob(f"*/{TABLE}"))
 
 
 @functools.lru_cache(maxsize=None)

@@ -292,4 +292,4 @@ def lost_result(entry, options, reason):
         submission_id=entry.student_id, path=str(entry.path),
         sha256=pool.file_hash(entry.path), suite=options.suite,
         checks=checks, grader_version=grader.__version__, device=options.device,
-        seed_label=options.seed_label, error=reason)
+        seed_label=options.seed_label, lab=options.lab, error=reason)

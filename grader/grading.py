@@ -117,7 +117,7 @@ def grade(path, options, student_id=None, spawn=None, checks=None):
             submission_id=student_id or submission_id(path), path=str(path),
             sha256=extracted.sha256, suite=options.suite, checks=[],
             grader_version=grader.__version__, device=options.device,
-            seed_label=options.seed_label, extraction=extracted.report,
+            seed_label=options.seed_label, lab=options.lab, extraction=extracted.report,
             defined=extracted.defined, skipped=extracted.skipped, sandbox_level=sandbox.level,
             protections=list(sandbox.protections), warnings=list(sandbox.warnings))
         review = audit.warning(extracted.cells.values())

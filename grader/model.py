@@ -1,6 +1,8 @@
 """The result model: one submission's grade, rendered by every output format."""
 import dataclasses
 
+from .suite import DEFAULT_LAB
+
 @dataclasses.dataclass
 class CheckResult:
     """The outcome of one check. ``details`` holds the numbers plots are drawn from."""
@@ -62,6 +64,9 @@ class SubmissionResult:
     grader_version: str
     device: str = "cpu"
     seed_label: str = ""
+    # The lab whose suite graded it (its names, its figures); results stored before labs
+    # were named are the default lab's.
+    lab: str = DEFAULT_LAB
     error: str = ""
     extraction: list = dataclasses.field(default_factory=list)
     load_failures: list = dataclasses.field(default_factory=list)

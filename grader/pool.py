@@ -232,7 +232,7 @@ def failure(entry, options, why):
         submission_id=entry.student_id, path=str(entry.path), sha256=file_hash(entry.path),
         suite=options.suite, checks=grading.unreadable_checks(rubric, reason, options.selected),
         grader_version=grader.__version__, device=options.device,
-        seed_label=options.seed_label, error=reason,
+        seed_label=options.seed_label, lab=options.lab, error=reason,
         sandbox_level=options.sandbox.level if options.sandbox else "")
 
 

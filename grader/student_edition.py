@@ -9,7 +9,6 @@ refused if any of its Python files defines a name whose definition is the soluti
 """
 import ast
 import contextlib
-import importlib
 import importlib.util
 import json
 import re
@@ -72,9 +71,9 @@ def _one_thread():
 
 def solution_code(wheel):
     """What in ``wheel`` is the solution: the reference package, an import of it, or a class,
-    function or lambda of a name the students must write (``SOLUTION_NAMES`` of each suite;
+    function or lambda of a name the students must write (each suite's ``solution_names``;
     ``train = student.get("train")``, the student's own, is not one)."""
-    names = {name for lab in _labs() for name in _solution_names(lab)}
+    names = {name for lab in _labs() for name in suites.load(lab).solution_names}
     found = []
     with zipfile.ZipFile(wheel) as archive:
         for path in archive.namelist():
@@ -105,10 +104,6 @@ def _solution(node, names):
 
 def _labs():
     return sorted(p.parent.name for p in suites.SUITES_DIR.glob("*/answers.py"))
-
-
-def _solution_names(lab):
-    return importlib.import_module(f"grader.suites.{lab}").SOLUTION_NAMES
 
 
 def _stage(staging):

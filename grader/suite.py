@@ -1,9 +1,19 @@
-"""A grading suite: where its checks, operations and rubric live.
+"""A grading suite: one lab, and the only place that knows anything about it.
 
-A new lab is a new package under ``grader/suites`` with the same three parts:
-``ops.py`` (worker side), ``checks/`` (pytest files, judge side) and
-``rubric.toml``.
+A lab is a folder ``grader/suites/<lab>/`` (and nothing else):
+
+- ``suite.toml``: the declarative spec (contract names, assignments to keep, what the
+  worker imports, the handout), read here into a ``Suite``;
+- ``rubric.toml``: per check id, its name, points, timeout and visibility;
+- ``data.py``: ``make(kind, seed)``, the inputs of every check;
+- ``ops.py``: the operations the worker runs on the student's objects;
+- ``checks/``: the pytest files, each check marked ``@pytest.mark.check(id)``;
+- ``figures.py`` (optional): ``FIGURES`` (check id -> draw) and ``ALWAYS``;
+- ``answers.py``: the expected values, computed with the reference.
+
+Generic code asks the ``Suite`` and never names a lab.
 """
+import ast
 import dataclasses
 import functools
 import importlib
@@ -13,7 +23,14 @@ from pathlib import Path
 from . import adaptations
 
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
+PROJECT_DIR = SUITES_DIR.parent.parent
 DEFAULT_LAB = "ex08"
+SPEC = "suite.toml"
+RUBRIC = "rubric.toml"
+
+
+class SuiteError(ValueError):
+    """A suite's files disagree (a rubric id without a check, a check without an id...)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,17 +52,45 @@ class Rubric(list):
 
 
 @dataclasses.dataclass(frozen=True)
+class Figures:
+    """The feedback page's figures of a suite: ``draw[check_id](details, result)`` gives a
+    ``grader.report.plots.Plot``; checks in ``always`` get theirs when they pass too."""
+    draw: dict = dataclasses.field(default_factory=dict)
+    always: frozenset = frozenset()
+
+
+@dataclasses.dataclass(frozen=True)
 class Suite:
+    """What a lab's ``suite.toml`` declares, and where its other parts are."""
     name: str
     directory: Path
+    title: str
+    names: tuple[str, ...]
+    solution_names: tuple[str, ...]
+    keep_assignments: frozenset[str]
+    safe_call_roots: frozenset[str]
+    worker_imports: tuple[str, ...]
+    handout_imports: tuple[str, ...]
+    handout: Path | None
 
     @property
-    def operations(self):
+    def operations(self) -> str:
+        """The worker-side module of the suite's operations (imported by the worker only)."""
         return f"grader.suites.{self.name}.ops"
 
     @property
-    def checks_dir(self):
+    def checks_dir(self) -> Path:
         return self.directory / "checks"
+
+    @property
+    def uses_torch(self) -> bool:
+        """Whether the worker runs the torch runtime (device, torch originals, adaptations)."""
+        return "torch" in self.worker_imports
+
+    @property
+    def figures(self) -> Figures:
+        """The suite's figures (its ``figures.py``), or none."""
+        return _figures(self.name)
 
     def cases(self, kind, seed=None):
         """The inputs of every check for the ``public`` or ``hidden`` suite.
@@ -55,16 +100,38 @@ class Suite:
         """
         return _cases(self.name, kind, seed)
 
-    def rubric(self, path=None):
-        """Rubric entries in contract order; ``path`` overrides the suite's own file."""
-        with open(path or self.directory / "rubric.toml", "rb") as file:
+    def check_ids(self) -> tuple[str, ...]:
+        """The ids the checks are marked with, read from their source (nothing imported)."""
+        return _check_ids(self.checks_dir)
+
+    def rubric(self, path=None) -> Rubric:
+        """Rubric entries in contract order; ``path`` overrides the suite's own file.
+
+        Every rubric id must name a check and every check must have an entry, or the
+        rubric is refused here, before anything is graded with it.
+        """
+        path = Path(path or self.directory / RUBRIC)
+        with open(path, "rb") as file:
             toml = tomllib.load(file)
-        return Rubric([RubricEntry(id=check_id, name=entry["name"],
-                                   points=float(entry["points"]),
-                                   timeout=float(entry.get("timeout", 10)),
-                                   visibility=entry.get("visibility", "visible"))
-                       for check_id, entry in toml["checks"].items()],
-                      adaptations.policies(toml.get("adaptations", {})))
+        rubric = Rubric([RubricEntry(id=check_id, name=entry["name"],
+                                     points=float(entry["points"]),
+                                     timeout=float(entry.get("timeout", 10)),
+                                     visibility=entry.get("visibility", "visible"))
+                         for check_id, entry in toml.get("checks", {}).items()],
+                        adaptations.policies(toml.get("adaptations", {})))
+        marked = self.check_ids()
+        unknown = [entry.id for entry in rubric if entry.id not in marked]
+        if unknown:
+            raise SuiteError(f"{path}: no check of the {self.name} suite is marked "
+                             f"{', '.join(map(repr, unknown))} (the checks' ids: "
+                             f"{', '.join(marked)})")
+        listed = {entry.id for entry in rubric}
+        absent = [check_id for check_id in marked if check_id not in listed]
+        if absent:
+            raise SuiteError(f"{path}: no entry for the {self.name} suite's check "
+                             f"{', '.join(map(repr, absent))} (add [checks.\"{absent[0]}\"] "
+                             f"with its name and points)")
+        return rubric
 
 
 @functools.lru_cache(maxsize=8)
@@ -72,13 +139,58 @@ def _cases(name, kind, seed):
     return importlib.import_module(f"grader.suites.{name}.data").make(kind, seed)
 
 
+@functools.lru_cache(maxsize=8)
+def _figures(name):
+    try:
+        module = importlib.import_module(f"grader.suites.{name}.figures")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"grader.suites.{name}.figures":
+            raise
+        return Figures()
+    return Figures(dict(module.FIGURES), frozenset(getattr(module, "ALWAYS", ())))
+
+
+@functools.lru_cache(maxsize=8)
+def _check_ids(checks_dir):
+    """``@pytest.mark.check(id)`` ids of ``checks_dir/check_*.py``, in file order."""
+    ids = []
+    for path in sorted(checks_dir.glob("check_*.py")):
+        for node in ast.walk(ast.parse(path.read_bytes(), str(path))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                ids += [decorator.args[0].value for decorator in node.decorator_list
+                        if _is_check_marker(decorator)]
+    return tuple(ids)
+
+
+def _is_check_marker(node):
+    return (isinstance(node, ast.Call) and ast.unparse(node.func).endswith("mark.check")
+            and len(node.args) == 1 and isinstance(node.args[0], ast.Constant))
+
+
 def available():
-    """The labs this grader has a suite for (a folder of ``grader/suites`` with a rubric)."""
-    return sorted(path.parent.name for path in SUITES_DIR.glob("*/rubric.toml"))
+    """The labs this grader has a suite for (a folder of ``grader/suites`` with a spec)."""
+    return sorted(path.parent.name for path in SUITES_DIR.glob(f"*/{SPEC}"))
 
 
-def load(name=DEFAULT_LAB):
+@functools.lru_cache(maxsize=8)
+def load(name=DEFAULT_LAB) -> Suite:
+    """The suite of lab ``name``, read from its ``suite.toml``."""
     directory = SUITES_DIR / name
-    if not (directory / "rubric.toml").is_file():
+    spec_path = directory / SPEC
+    if not spec_path.is_file():
         raise ValueError(f"unknown suite {name!r}")
-    return Suite(name, directory)
+    with open(spec_path, "rb") as file:
+        spec = tomllib.load(file)
+    contract = spec.get("contract", {})
+    extract = spec.get("extract", {})
+    worker = spec.get("worker", {})
+    names = tuple(contract.get("names", ()))
+    handout = spec.get("handout")
+    return Suite(
+        name=name, directory=directory, title=spec.get("title", name), names=names,
+        solution_names=tuple(contract.get("solution_names", names)),
+        keep_assignments=frozenset(extract.get("keep_assignments", ())),
+        safe_call_roots=frozenset(extract.get("safe_call_roots", ())),
+        worker_imports=tuple(worker.get("imports", ())),
+        handout_imports=tuple(worker.get("handout_imports", ())),
+        handout=PROJECT_DIR / handout if handout else None)

@@ -12,9 +12,8 @@ from pathlib import PurePath
 import jinja2
 import markupsafe
 
-from .. import cells
+from .. import cells, suite
 from ..extract import near_miss
-from ..suites.ex08 import NAMES
 from . import plots
 from .safe import printable, truncate
 
@@ -135,8 +134,9 @@ def name_rows(result):
     """``result.defined`` maps a name to the (cell, line) of each statement defining it;
     ``result.skipped`` to those of the statements that would have, but were left out."""
     failed = {(f["cell"], f["line"]): f["error"] for f in result.load_failures}
+    names = suite.load(result.lab).names
     rows = []
-    for name in NAMES:
+    for name in names:
         places = [tuple(p) for p in result.defined.get(name, [])]
         if places and all(place in failed for place in places):
             cell, line = places[-1]
@@ -148,7 +148,7 @@ def name_rows(result):
             rows.append(NameRow(name, [], f"line {line}: {why}", [cell], "not run"))
             continue
         if not places:
-            rows.append(_not_found(name, result.defined))
+            rows.append(_not_found(name, result.defined, names))
             continue
         notes = []
         if len(places) > 1:
@@ -159,9 +159,9 @@ def name_rows(result):
     return rows
 
 
-def _not_found(name, defined):
+def _not_found(name, defined, names):
     """The row of a name defined nowhere; a plausible misspelling of it is pointed out."""
-    near = near_miss(name, [n for n in defined if n not in NAMES])
+    near = near_miss(name, [n for n in defined if n not in names])
     if near:
         return NameRow(name, [], f"not found, but `{near}` is close: rename it to "
                                  f"`{name}` (names are case-sensitive)",

@@ -1,0 +1,59 @@
+"""A lab is a suite: its spec is read from ``suite.toml``, and its rubric is refused at load
+when an id names no check or a check has no entry."""
+import pytest
+
+from conftest import ROOT
+from grader import suite
+
+SUBMISSIONS = ROOT / "submissions"
+
+
+@pytest.mark.parametrize("lab", suite.available())
+def test_every_rubric_id_is_a_check_and_every_check_is_in_the_rubric(lab):
+    loaded = suite.load(lab)
+    assert sorted(entry.id for entry in loaded.rubric()) == sorted(loaded.check_ids())
+    assert sum(entry.points for entry in loaded.rubric()) == 100
+
+
+@pytest.mark.parametrize("lab", suite.available())
+def test_the_spec_names_what_generic_code_needs(lab):
+    loaded = suite.load(lab)
+    assert loaded.names and set(loaded.solution_names) <= set(loaded.names)
+    assert loaded.handout is None or loaded.handout.is_file()
+    assert loaded.checks_dir.is_dir()
+    assert "__init__" not in loaded.operations
+
+
+def _rubric_with(tmp_path, old, new):
+    text = (suite.load().directory / suite.RUBRIC).read_text()
+    assert old in text
+    path = tmp_path / "rubric.toml"
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+def test_a_rubric_id_without_a_check_is_refused_naming_the_file_and_the_id(tmp_path):
+    first = suite.load().check_ids()[0]
+    path = _rubric_with(tmp_path, f'[checks."{first}"]', '[checks."linear.fowrard"]')
+    with pytest.raises(suite.SuiteError) as error:
+        suite.load().rubric(path)
+    assert str(path) in str(error.value) and "'linear.fowrard'" in str(error.value)
+
+
+def test_a_check_without_a_rubric_entry_is_refused(tmp_path):
+    last = suite.load().check_ids()[-1]
+    text = (suite.load().directory / suite.RUBRIC).read_text()
+    start = text.index(f'[checks."{last}"]')
+    end = text.find("\n[", start + 1)
+    path = tmp_path / "rubric.toml"
+    path.write_text(text[:start] + (text[end + 1:] if end != -1 else ""))
+    with pytest.raises(suite.SuiteError, match=f"'{last}'"):
+        suite.load().rubric(path)
+
+
+def test_grade_py_says_which_rubric_id_is_unknown(grade, tmp_path):
+    first = suite.load().check_ids()[0]
+    path = _rubric_with(tmp_path, f'[checks."{first}"]', '[checks."no.such_check"]')
+    process = grade(SUBMISSIONS / suite.DEFAULT_LAB / "reference_solution.ipynb", "--rubric", path)
+    assert process.returncode == 2
+    assert "no.such_check" in process.stderr and str(path) in process.stderr
