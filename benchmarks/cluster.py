@@ -22,7 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from grader import cluster, grading, inputs  # noqa: E402
+from grader import grading, inputs  # noqa: E402
+from grader.batch import cluster  # noqa: E402
 
 
 def main():

@@ -7,7 +7,7 @@
    the tutorials' style alone in a batch.
 2. Cost: ``-n`` synthetic submissions (each part of the lab taken from one of the
    solutions, renamed and commented anew; every tenth a disguised copy of an earlier
-   one), compared as a batch does after grading (``grader.output.compare_code``: read,
+   one), compared as a batch does after grading (``grader.batch.run.compare_code``: read,
    fingerprint, compare, write similarity.csv and the pair pages). Prints CPU and wall
    time, and how many of the planted copies were flagged.
 
@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import similarity_corpus as corpus  # noqa: E402
-from grader import inputs, output, similarity  # noqa: E402
+from grader import inputs, similarity  # noqa: E402
+from grader.batch import run  # noqa: E402
 
 DISGUISES = ("rename", "reorder", "comments", "prints", "reformat", "deadcode")
 
@@ -60,7 +61,7 @@ def cost(count):
         out = Path(folder) / "out"
         out.mkdir()
         cpu, wall = time.process_time(), time.perf_counter()
-        report = output.compare_code(entries, similarity.Settings(), out)
+        report = run.compare_code(entries, similarity.Settings(), out)
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         pages = len(list((out / ".similarity").glob("pair-*.html")))
     planted = [f"student{i:04d}" for i in range(9, count, 10)]

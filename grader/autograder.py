@@ -84,7 +84,8 @@ def _add(bundle, name, content, executable=False):
 
 def main(root: Path = ROOT) -> int:
     """Grade ``root/submission`` into ``root/results/results.json`` (in Gradescope)."""
-    from . import grading, inputs, output
+    from . import grading, inputs
+    from .batch import store
     from .report import gradescope, text
 
     source = Path(__file__).resolve().parent.parent
@@ -94,10 +95,10 @@ def main(root: Path = ROOT) -> int:
         time_limit=config["time_limit"],
         rubric_path=str(source / config["rubric"]) if config["rubric"] else None)
     entry = inputs.student_folder(root / "submission", "submission")
-    result = output.completed(entry, grading.grade(entry.path, options,
-                                                   student_id=entry.student_id))
+    result = store.completed(entry, grading.grade(entry.path, options,
+                                                  student_id=entry.student_id))
     (root / "results").mkdir(parents=True, exist_ok=True)
-    output.atomic_write(root / "results" / "results.json", gradescope.dumps(result))
+    store.atomic_write(root / "results" / "results.json", gradescope.dumps(result))
     print(text.summary(result, verbose=False), flush=True)
     return 0
 

@@ -14,10 +14,11 @@ if not sys.platform.startswith("linux"):
              f"limits). On Windows run it inside WSL; on macOS, in a Linux virtual machine, "
              f"or let your repository's CI run grade it (docs/student.md)")
 
-from . import answers, devices, grading, inputs, output, similarity, suite, watch
+from . import answers, devices, grading, inputs, similarity, suite, watch
 from .adjustments import AdjustmentError
 from . import sandbox as sandboxes
-from .pool import PoolError
+from .batch import run
+from .batch.pool import PoolError
 from .report import text
 
 EXIT_OK, EXIT_BELOW, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -156,7 +157,7 @@ def main(argv=None):
         def grade_once():
             try:
                 with _sigterm_as_interrupt():
-                    results = output.grade_all(
+                    results = run.grade_all(
                         entries, options, Path(args.out), quiet=args.quiet, jobs=args.jobs,
                         force=args.force, cluster=args.cluster, sandbox=_worker_sandbox(args),
                         only=set(args.only), similar=_similarity(args))
@@ -169,7 +170,7 @@ def main(argv=None):
                 print(f"\ngrade.py: interrupted; what was graded is in {args.out}/; run the "
                       f"same command again to grade the rest", file=sys.stderr)
                 return EXIT_INTERRUPTED
-            output.write_reports(results, formats, os.environ)
+            run.write_reports(results, formats, os.environ)
             if args.watch:
                 for result in results:
                     if result.submission_id in last:
@@ -293,16 +294,16 @@ def _formats(args):
     formats = []
     for value in args.format:
         name, _, path = value.partition("=")
-        if name not in output.REPORT_FILES:
-            raise UsageError(f"unknown --format {name!r}; known: {sorted(output.REPORT_FILES)}")
-        formats.append((name, Path(path) if path else Path(args.out) / output.REPORT_FILES[name]))
+        if name not in run.REPORT_FILES:
+            raise UsageError(f"unknown --format {name!r}; known: {sorted(run.REPORT_FILES)}")
+        formats.append((name, Path(path) if path else Path(args.out) / run.REPORT_FILES[name]))
     return formats
 
 
 def _check_cluster(address):
     """On a cluster, each Dask worker resolves the device and checks its own sandbox."""
     try:
-        from . import cluster
+        from .batch import cluster
     except ImportError as exc:
         raise UsageError(f"--cluster needs Dask ({exc}); install it with "
                          f"pip install '.[cluster]'") from None
@@ -320,7 +321,7 @@ def _cluster_errors(args):
     """What a failed cluster raises; Dask is imported only when --cluster is given."""
     if not args.cluster:
         return ()
-    from . import cluster
+    from .batch import cluster
     return (cluster.ClusterError,)
 
 

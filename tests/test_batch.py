@@ -189,10 +189,10 @@ def test_batch_killed_resumed_and_complete(tmp_path):
 def test_a_zygote_that_cannot_fork_is_replaced_and_the_submission_graded(tmp_path):
     """A warm worker's namespace needs the zygote's init maker; if it dies (killed here),
     the zygote cannot fork, and a fresh zygote grades the submission instead."""
-    from grader import grading, pool, sandbox as sandboxes
+    from grader import grading, zygotes, sandbox as sandboxes
 
     options = grading.Options(sandbox=sandboxes.choose())
-    zygote = pool.Zygote(options.sandbox, "grader.suites.ex08.ops", options.device)
+    zygote = zygotes.Zygote(options.sandbox, "grader.suites.ex08.ops", options.device)
     zygote.start()
     try:
         assert zygote.wait_ready() == ""
@@ -211,12 +211,12 @@ def test_a_worker_whose_namespace_ends_under_it_is_replaced_not_blamed(tmp_path)
     """The PID 1s die with the init maker, and a worker with its PID 1: no student code can
     do that, so the operation runs again on a fresh worker (of a fresh zygote) rather than
     failing the check with "killed by SIGKILL"."""
-    from grader import grading, pool, sandbox as sandboxes
+    from grader import grading, zygotes, sandbox as sandboxes
     from grader.extract import extract
     from grader.session import WorkerSession
 
     options = grading.Options(sandbox=sandboxes.choose())
-    zygote = pool.Zygote(options.sandbox, "grader.suites.ex08.ops", options.device)
+    zygote = zygotes.Zygote(options.sandbox, "grader.suites.ex08.ops", options.device)
     zygote.start()
     path = tmp_path / "student.py"
     path.write_text(REFERENCE)

@@ -1,6 +1,6 @@
 """The class at a glance: ``summary.html`` and the terminal's final table, from the results.
 
-``status`` is one word per submission, decided by the batch (``grader.output``):
+``status`` is one word per submission, decided by the batch (``grader.batch``):
 graded, timeout (graded, but some check hit its deadline), unreadable (the file
 could not be read) or failed (the grader itself could not finish it).
 """

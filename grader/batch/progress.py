@@ -2,7 +2,7 @@
 import sys
 import time
 
-from .report.safe import terminal
+from ..report.safe import terminal
 
 BAR_WIDTH = 30
 

@@ -31,10 +31,12 @@ from distributed.diagnostics.plugin import WorkerPlugin
 
 import grader
 
-from . import devices, files, grading, model, pool
-from . import sandbox as sandboxes
-from . import suite as suites
-from .model import CheckResult, SubmissionResult
+from .. import devices, files, grading, model
+from .. import sandbox as sandboxes
+from .. import suite as suites
+from ..model import CheckResult, SubmissionResult
+from ..zygotes import Zygote
+from .store import file_hash
 
 PLUGIN_NAME = "ex08-grader"
 CONNECT_TIMEOUT = "30s"
@@ -131,7 +133,7 @@ class GraderPlugin(WorkerPlugin):
         if self._zygote_key != key:
             if self._zygote is not None:
                 self._zygote.close()
-            self._zygote, self._zygote_key = pool.Zygote(self.sandbox, *key), key
+            self._zygote, self._zygote_key = Zygote(self.sandbox, *key), key
             self._zygote.start()
             self._zygote.wait_ready()
         return self._zygote.spawn if self._zygote.isolation else None
@@ -290,6 +292,6 @@ def lost_result(entry, options, reason):
               for e in rubric if not options.selected or e.id in options.selected]
     return SubmissionResult(
         submission_id=entry.student_id, path=str(entry.path),
-        sha256=pool.file_hash(entry.path), suite=options.suite,
+        sha256=file_hash(entry.path), suite=options.suite,
         checks=checks, grader_version=grader.__version__, device=options.device,
         seed_label=options.seed_label, lab=options.lab, error=reason)

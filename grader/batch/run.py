@@ -1,33 +1,22 @@
-"""Grade a list of submissions and write every output file as soon as each one is graded.
+"""Grade a list of submissions, and write the class's files once they are graded.
 
 One submission is graded in this process. A batch goes to a pool of warm judge
-processes (``grader.pool``) and ends with ``gradebook.csv``, ``summary.html``
-and a table of totals.
-
-Resuming: beside ``results.json`` and ``feedback.html``, ``.result.json`` keeps
-the whole result model (``model.to_dict``) and the key it was graded under:
-the submission's sha256, the suite, the seed, the grader version, the mode,
-the rubric and the selected checks. It is written last, each file atomically,
-so a ``.result.json`` with the same key means that submission's files are
-complete: a re-run skips it, and ``--force`` regrades everything.
+processes (``grader.batch.pool``) or to a Dask cluster (``grader.batch.cluster``); each
+submission's files are written as soon as it is graded (``grader.batch.store``, which
+also says how a re-run resumes), and the batch ends with ``gradebook.csv``,
+``summary.html`` and a table of totals.
 """
-import contextlib
-import glob
-import hashlib
-import json
 import os
 import sys
-import tempfile
-from pathlib import Path
 
-import grader
-
-from . import adjustments, grading, pool, progress, similarity
-from .model import from_dict, to_dict
-from .report import classroom, gradescope, html, junit, lms, markdown, summary, text
-from .report import similarity as similar_report
-from .report.safe import terminal
-from .report.spreadsheet import cell as _cell, text as _csv
+from .. import adjustments, grading, similarity
+from ..report import classroom, junit, lms, markdown, summary, text
+from ..report import similarity as similar_report
+from ..report.safe import terminal
+from ..report.spreadsheet import cell as _cell, text as _csv
+from ..zygotes import Alone
+from . import pool, progress, store
+from .store import RESUME_FILE, atomic_write
 
 REPORT_FILES = {"junit": "junit.xml", "markdown": "summary.md", "classroom": "classroom.b64",
                 "moodle": "moodle-grading-worksheet.csv", "canvas": "canvas-gradebook.csv"}
@@ -35,11 +24,7 @@ RENDERERS = {"junit": junit.document, "markdown": markdown.summary,
              "classroom": classroom.encode, "moodle": lms.moodle_worksheet,
              "canvas": lms.canvas_gradebook}
 MOODLE_FEEDBACK_ZIP = "moodle-feedback-files.zip"
-RESUME_FILE = ".result.json"
 LOG_DIR = ".logs"
-PARTIAL_DIR = "partial"
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
 
 
 def grade_all(entries, options, out_dir, quiet=False, jobs=1, force=False, cluster=None,
@@ -57,23 +42,23 @@ def grade_all(entries, options, out_dir, quiet=False, jobs=1, force=False, clust
         path.parent.name for path in out_dir.glob("*/" + RESUME_FILE)}
     changes = adjustments.load(out_dir / adjustments.FILE, known,
                                [entry.id for entry in _rubric(options)])
-    out_dir = partial_home(out_dir, options)
+    out_dir = store.partial_home(out_dir, options)
     out_dir.mkdir(parents=True, exist_ok=True)
-    key = grading_key(options)
+    key = store.grading_key(options)
     results, todo = _reusable(entries, key, out_dir, force, only)
     for student_id, previous in results.items():
         if adjustments.apply(previous, changes.get(student_id, ())):
-            write_submission(previous, out_dir, key)
+            store.write_submission(previous, out_dir, key)
 
     def record(entry, result, documents=None):
         if adjustments.apply(result, changes.get(entry.student_id, ())):
             documents = None
-        results[entry.student_id] = finish(entry, result, key, out_dir, documents)
+        results[entry.student_id] = store.finish(entry, result, key, out_dir, documents)
         return result
 
     if len(entries) == 1 and not cluster:
         for entry in todo:
-            with pool.Alone(options) as workers:
+            with Alone(options) as workers:
                 record(entry, grading.grade(entry.path, options, student_id=entry.student_id,
                                             spawn=workers.spawn))
         result = results[entries[0].student_id]
@@ -123,11 +108,11 @@ def _reusable(entries, key, out_dir, force, only):
     results, todo = {}, []
     for entry in entries:
         if only and entry.student_id not in only:
-            previous = stored(entry, key, out_dir)
+            previous = store.stored(entry, key, out_dir)
         elif force or only:
             previous = None
         else:
-            previous = resumed(entry, key, out_dir)
+            previous = store.resumed(entry, key, out_dir)
         if previous is not None:
             results[entry.student_id] = previous
         elif not only or entry.student_id in only:
@@ -138,7 +123,7 @@ def _reusable(entries, key, out_dir, force, only):
 def write_class(results, out_dir, options, skipped=0, copies=None):
     """The class's files (``gradebook.csv``, ``summary.html``) and the final table;
     ``copies``: the similarity report, if the class's code was compared."""
-    statuses = [status(result) for result in results]
+    statuses = [store.status(result) for result in results]
     write_gradebook(results, statuses, out_dir / "gradebook.csv", copies)
     overview = summary.summarize(results, statuses, skipped=skipped, suite=options.suite,
                                  seed_label=options.seed_label,
@@ -153,26 +138,8 @@ def write_class(results, out_dir, options, skipped=0, copies=None):
               f"(at {copies.threshold:.0%}): {out_dir / 'similarity.csv'}", flush=True)
 
 
-def partial_home(out_dir, options):
-    """Where this run writes: ``out_dir``, or for a run of chosen checks (``--check``) in a
-    folder that holds a full result, its ``partial/`` subfolder, so that a partial result
-    never replaces a full one."""
-    if not options.selected or not any(_full(path) for path in out_dir.glob("*/" + RESUME_FILE)):
-        return out_dir
-    print(f"!! only the checks chosen with --check run; {out_dir} holds full results, so "
-          f"this run writes under {out_dir / PARTIAL_DIR}", file=sys.stderr, flush=True)
-    return out_dir / PARTIAL_DIR
-
-
-def _full(resume_file):
-    try:
-        return json.loads(resume_file.read_text(encoding="utf-8"))["key"]["checks"] == []
-    except (OSError, ValueError, KeyError, TypeError):
-        return False
-
-
 def _rubric(options):
-    from . import suite as suites
+    from .. import suite as suites
     return suites.load(options.lab).rubric(options.rubric_path)
 
 
@@ -192,95 +159,10 @@ def compare_code(entries, settings, out_dir):
     return copies
 
 
-def finish(entry, result, key, out_dir, documents=None):
-    """Complete ``result`` and write its files: ``documents`` where its judge process
-    rendered them already (``rendered``), else rendered here."""
-    write_submission(completed(entry, result), out_dir, key, documents)
-    return result
-
-
-def completed(entry, result):
-    """``result`` with what the batch knows of the entry: its input's note, its file's hash."""
-    for note in entry.note.splitlines():
-        if note not in result.warnings:
-            result.warnings.append(note)
-    result.sha256 = result.sha256 or pool.file_hash(entry.path)
-    return result
-
-
-def rendered(result):
-    """A submission's own files, by name: the feedback page and Gradescope's results.json.
-
-    Judge processes render them (the main process of a batch of many jobs would spend a
-    core on it), and the main process writes them.
-    """
-    return {"feedback.html": html.feedback(result), "results.json": gradescope.dumps(result)}
-
-
-def status(result):
-    """One word for the gradebook and the summary (see ``grader.report.summary``)."""
-    if result.error.startswith(pool.GRADER_FAILURE):
-        return "failed"
-    if result.error:
-        return "unreadable"
-    if result.count("timeout"):
-        return "timeout"
-    return "graded"
-
-
 def _line(result):
     return terminal(
-        f"{result.submission_id}  {result.score:g}/{result.max_score:g}  {status(result)}  "
+        f"{result.submission_id}  {result.score:g}/{result.max_score:g}  {store.status(result)}  "
         f"{result.duration:.1f} s")
-
-
-def grading_key(options):
-    """What a stored result must have been graded with to be reused (besides the file)."""
-    from . import suite as suites
-    rubric_file = options.rubric_path or suites.load(options.lab).directory / "rubric.toml"
-    try:
-        rubric = hashlib.sha256(Path(rubric_file).read_bytes()).hexdigest()
-    except OSError:
-        rubric = ""
-    return {"suite": options.suite, "seed": options.seed_label,
-            "grader_version": grader.__version__, "mode": options.mode, "rubric": rubric,
-            "checks": sorted(options.selected)}
-
-
-def resumed(entry, key, out_dir):
-    """The stored result of ``entry`` if it was graded with ``key`` and the same file.
-
-    A submission the grader itself failed on is graded again.
-    """
-    result = stored(entry, key, out_dir, same_file=True)
-    return None if result is None or status(result) == "failed" else result
-
-
-def stored(entry, key, out_dir, same_file=False):
-    """The stored result of ``entry`` graded with ``key`` (and, with ``same_file``, from
-    the file it has now), whole on disk; else None."""
-    folder = out_dir / entry.student_id
-    try:
-        kept = json.loads((folder / RESUME_FILE).read_text(encoding="utf-8"))
-        wanted = dict(key, sha256=pool.file_hash(entry.path) if same_file
-                      else kept["key"]["sha256"])
-        if kept["key"] != wanted:
-            return None
-        if not (folder / "results.json").is_file() or not (folder / "feedback.html").is_file():
-            return None
-        return from_dict(kept["result"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def write_submission(result, out_dir, key=None, documents=None):
-    folder = out_dir / result.submission_id
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, content in (documents or rendered(result)).items():
-        atomic_write(folder / name, content)
-    if key is not None:
-        stored = {"key": dict(key, sha256=result.sha256), "result": to_dict(result)}
-        atomic_write(folder / RESUME_FILE, json.dumps(stored, default=str))
 
 
 def write_reports(results, formats, environ):
@@ -340,21 +222,3 @@ def review(result):
 REVIEW = "REVIEW:"
 
 
-def atomic_write(path, content):
-    """Write ``content`` to ``path`` whole or not at all, also on Ctrl-C.
-
-    A temporary file left by a killed run (SIGKILL cannot be caught) is removed here.
-    """
-    for stale in path.parent.glob(f".{glob.escape(path.name)}.*"):
-        stale.unlink(missing_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        os.chmod(temporary, 0o666 & ~_UMASK)
-        text = {} if isinstance(content, bytes) else {"encoding": "utf-8", "newline": ""}
-        with open(fd, "wb" if isinstance(content, bytes) else "w", **text) as file:
-            file.write(content)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise

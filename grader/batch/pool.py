@@ -20,12 +20,9 @@ import collections
 import contextlib
 import ctypes
 import dataclasses
-import hashlib
-import json
 import os
 import selectors
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -34,17 +31,17 @@ from pathlib import Path
 
 import grader
 
-from . import files, grading
-from . import sandbox as sandboxes
-from . import suite as suites
-from .inputs import Entry
-from .model import SubmissionResult, from_dict, to_dict
-from .session import Limits, start_cold
-from .worker.protocol import FrameReader, ProtocolError, encode
+from .. import grading
+from .. import sandbox as sandboxes
+from .. import suite as suites
+from ..inputs import Entry
+from ..model import SubmissionResult, from_dict, to_dict
+from ..worker.protocol import FrameReader, ProtocolError, encode
+from ..zygotes import Zygote
+from . import store
+from .store import GRADER_FAILURE, file_hash
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-GRADER_FAILURE = "the grader failed on this submission"
-ZYGOTE_STARTUP_TIMEOUT = 180.0
+PROJECT_DIR = Path(__file__).resolve().parent.parent.parent
 JUDGE_STARTUP_TIMEOUT = 300.0
 MAX_JUDGE_STARTS = 3
 WAIT_TICK = 1.0  # seconds between progress updates while every judge is busy
@@ -60,7 +57,7 @@ class PoolError(Exception):
 
 class Pool:
     """Up to ``jobs`` judge processes; ``grade(entries)`` yields ``(entry, result, documents)``
-    as they finish: ``documents`` are the files its judge rendered (``output.rendered``),
+    as they finish: ``documents`` are the files its judge rendered (``store.rendered``),
     None for a result made here (its judge died or overran)."""
 
     def __init__(self, options, jobs, log_dir, on_note=print, on_wait=None):
@@ -167,7 +164,7 @@ class JudgeProcess:
         self.log_path = log_dir / f"judge-{index}.log"
         log_dir.mkdir(parents=True, exist_ok=True)
         code = (f"import sys; sys.path.insert(0, {str(PROJECT_DIR)!r}); "
-                f"from grader.pool import judge_main; judge_main()")
+                f"from grader.batch.pool import judge_main; judge_main()")
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -236,14 +233,6 @@ def failure(entry, options, why):
         sandbox_level=options.sandbox.level if options.sandbox else "")
 
 
-def file_hash(path):
-    """The submission's sha256, as extraction computes it; empty when it cannot be read."""
-    try:
-        return hashlib.sha256(files.read(path)).hexdigest()
-    except files.Refused:
-        return ""
-
-
 def options_to_dict(options):
     return dataclasses.asdict(options)
 
@@ -265,7 +254,7 @@ def judge_main():
 
     Its checks run in one pytest session (``judge.serve``) for all its submissions.
     """
-    from . import judge  # pytest: judge processes import it, the main process need not
+    from .. import judge  # pytest: judge processes import it, the main process need not
     messages = os.dup(1)
     os.dup2(2, 1)
     reader = FrameReader()
@@ -293,7 +282,6 @@ def judge_main():
 
 def _grade(request, options, spawn, checks):
     """The message that answers ``request``: its result, and its files rendered."""
-    from . import output  # it imports this module
     entry = Entry(request["student_id"], Path(request["path"]), request["note"])
     try:
         result = grading.grade(entry.path, options, student_id=entry.student_id,
@@ -301,8 +289,8 @@ def _grade(request, options, spawn, checks):
     except Exception:  # noqa: BLE001 - one submission's grader bug must not stop the batch
         traceback.print_exc()
         result = failure(entry, options, "internal error (see the judge log)")
-    result = output.completed(entry, result)
-    return {"result": to_dict(result), "documents": output.rendered(result)}
+    result = store.completed(entry, result)
+    return {"result": to_dict(result), "documents": store.rendered(result)}
 
 
 def _operations(options):
@@ -339,189 +327,3 @@ def _send(fd, message):
     data = encode(message)
     while data:
         data = data[os.write(fd, data):]
-
-
-class Zygote:
-    """The judge's side of one zygote: a ``spawn`` for ``WorkerSession`` that forks warm workers."""
-
-    def __init__(self, sandbox, operations, device):
-        self.sandbox = sandbox
-        self.operations = operations
-        self.device = device
-        self.isolation = ""
-        self.process = None
-        self.cgroup = None
-        self.control = None
-        self.generation = 0
-        self._exited = {}
-        self._discarded = set()
-
-    def start(self):
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        config = {"zygote": True, "operations": self.operations, "device": self.device,
-                  "threads": 1, "isolate": self.sandbox.level != "none",
-                  "tmp_size": sandboxes.TMP_SIZE, "control_fd": theirs.fileno(),
-                  "scratch": sandboxes.scratch(self.sandbox)[0]}
-        self.cgroup = sandboxes.new_cgroup(Limits().as_config())
-        argv = sandboxes.worker_command(self.sandbox, config, self.cgroup)
-        self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=2,
-                                        pass_fds=(theirs.fileno(),),
-                                        env=sandboxes.environment(self.device))
-        theirs.close()
-        self.control = ours
-        self.generation += 1
-        self._exited = {}
-        self._discarded = set()
-
-    def wait_ready(self):
-        """Wait for the zygote; return a note for the TA when it cannot fork isolated workers."""
-        message = self._receive(ZYGOTE_STARTUP_TIMEOUT)
-        if message and message.get("ready"):
-            self.isolation = message["isolation"]
-            return ""
-        self.close()
-        why = (message or {}).get("error", "it did not start")
-        return (f"warm workers unavailable ({why}); every submission gets a cold worker "
-                f"process (slower, same sandbox)")
-
-    def spawn(self, config, request_r, reply_w, output_w, again=True):
-        """A ``ForkedWorker`` on the given pipe ends. If the zygote cannot fork one, a fresh
-        zygote tries once more (what failed in the old one is gone with it)."""
-        if self.process is None or self.process.poll() is not None:
-            self.close()
-            self.start()
-            if self.wait_ready():
-                raise OSError("the zygote process did not restart")
-        request = {"op": "fork", "limits": config["limits"], "uid": config["uid"],
-                   "device": config["device"]}
-        try:
-            socket.send_fds(self.control, [json.dumps(request).encode()],
-                            [request_r, reply_w, output_w])
-        except OSError:
-            self.close()
-            raise
-        while True:
-            message = self._receive(ZYGOTE_STARTUP_TIMEOUT)
-            if message is None:
-                self.close()
-                raise OSError("the zygote process stopped")
-            if "forked" in message:
-                return ForkedWorker(self, message["forked"], self.generation)
-            if "error" in message:
-                if not again:
-                    raise OSError(message["error"])
-                self.close()
-                return self.spawn(config, request_r, reply_w, output_w, again=False)
-
-    def kill(self, pid):
-        if self.control is not None and pid not in self._exited:
-            with contextlib.suppress(OSError):
-                self.control.send(json.dumps({"op": "kill", "pid": pid}).encode())
-
-    def discard(self, pid):
-        """Kill worker ``pid`` without waiting for its exit (the zygote reaps it, and ends
-        its PID namespace, while the judge goes on); its exit report is dropped."""
-        self.kill(pid)
-        if self._exited.pop(pid, None) is None:
-            self._discarded.add(pid)
-
-    def wait(self, pid, generation, timeout=None):
-        """Worker ``pid``'s exit: (status, lost), lost when it died because its namespace
-        ended under it (killed: -SIGKILL, not lost, when its zygote is gone)."""
-        if generation != self.generation:
-            return -signal.SIGKILL, False
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while pid not in self._exited:
-            remaining = None if deadline is None else deadline - time.monotonic()
-            if remaining is not None and remaining <= 0:
-                raise subprocess.TimeoutExpired(f"worker {pid}", timeout)
-            if self._receive(remaining) is None and self.control is None:
-                return -signal.SIGKILL, False
-        return self._exited.pop(pid)
-
-    def _receive(self, timeout):
-        """The next message that is not an exit report (those are kept); None if none came."""
-        while self.control is not None:
-            self.control.settimeout(timeout)
-            try:
-                data = self.control.recv(65536)
-            except socket.timeout:
-                return None
-            except OSError:
-                data = b""
-            if not data:
-                self.close()
-                return None
-            message = json.loads(data)
-            if "exited" in message:
-                pid = message["exited"]
-                if pid in self._discarded:
-                    self._discarded.discard(pid)
-                else:
-                    self._exited[pid] = message["status"], message["lost"]
-                return {}
-            return message
-        return None
-
-    def close(self):
-        if self.control is not None:
-            self.control.close()
-            self.control = None
-        if self.process is not None:
-            with contextlib.suppress(ProcessLookupError):
-                self.process.kill()
-            self.process.wait()
-            self.process = None
-        if self.cgroup is not None:
-            self.cgroup.remove()
-            self.cgroup = None
-
-
-class Alone:
-    """The workers of one submission graded alone (a self-check): forked by a zygote started
-    now, so that the worker started again after one was killed (a check that timed out or
-    crashed it) costs a fork, not a cold start. The first worker costs about what a cold one
-    does. Where the zygote cannot fork isolated workers (not root), cold workers."""
-
-    def __init__(self, options):
-        self.sandbox = options.sandbox or sandboxes.choose()
-        self.device = options.device
-        self.zygote = Zygote(self.sandbox, _operations(options), options.device)
-        self.zygote.start()
-        self.warm = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.zygote.close()
-
-    def spawn(self, config, request_r, reply_w, output_w):
-        if self.warm is None:
-            self.warm = not self.zygote.wait_ready() and bool(self.zygote.isolation)
-        if self.warm:
-            return self.zygote.spawn(config, request_r, reply_w, output_w)
-        return start_cold(self.sandbox, self.device, config, request_r, reply_w, output_w)
-
-
-@dataclasses.dataclass
-class ForkedWorker:
-    """A worker forked by a zygote: the handle ``WorkerSession`` kills and waits on."""
-    zygote: Zygote
-    pid: int
-    generation: int
-    returncode: int = None
-    lost: bool = False
-
-    def kill(self):
-        if self.returncode is None and self.generation == self.zygote.generation:
-            self.zygote.kill(self.pid)
-
-    def wait(self, timeout=None):
-        if self.returncode is None:
-            self.returncode, self.lost = self.zygote.wait(self.pid, self.generation, timeout)
-        return self.returncode
-
-    def discard(self):
-        if self.returncode is None and self.generation == self.zygote.generation:
-            self.zygote.discard(self.pid)
