@@ -1,5 +1,11 @@
 """The result model: one submission's grade, rendered by every output format."""
+from __future__ import annotations
+
 import dataclasses
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .extract import CellReport
 
 from .suite import DEFAULT_LAB
 
@@ -18,21 +24,21 @@ class CheckResult:
     traceback: str = ""
     duration: float = 0.0
     visibility: str = "visible"
-    details: dict = dataclasses.field(default_factory=dict)
-    adapted: list = dataclasses.field(default_factory=list)
-    adjustments: list = dataclasses.field(default_factory=list)
-    auto_score: float = None
+    details: dict[str, Any] = dataclasses.field(default_factory=dict)
+    adapted: list[str] = dataclasses.field(default_factory=list)
+    adjustments: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    auto_score: float | None = None
 
     @property
-    def adjusted(self):
+    def adjusted(self) -> bool:
         """Whether course staff changed the points the checks gave (``grader.adjustments``)."""
         return self.auto_score is not None
 
     @property
-    def passed(self):
+    def passed(self) -> bool:
         return self.outcome == "passed"
 
-    def message(self):
+    def message(self) -> str:
         """Expected, seen and hint as one text, for formats with a single field."""
         parts = []
         if self.expected:
@@ -60,7 +66,7 @@ class SubmissionResult:
     path: str
     sha256: str
     suite: str
-    checks: list
+    checks: list[CheckResult]
     grader_version: str
     device: str = "cpu"
     seed_label: str = ""
@@ -68,32 +74,32 @@ class SubmissionResult:
     # were named are the default lab's.
     lab: str = DEFAULT_LAB
     error: str = ""
-    extraction: list = dataclasses.field(default_factory=list)
-    load_failures: list = dataclasses.field(default_factory=list)
-    defined: dict = dataclasses.field(default_factory=dict)
+    extraction: list[CellReport] = dataclasses.field(default_factory=list)
+    load_failures: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    defined: dict[str, Any] = dataclasses.field(default_factory=dict)
     # name: [[cell, line, why], ...]: statements that define it but were not run
-    skipped: dict = dataclasses.field(default_factory=dict)
+    skipped: dict[str, list[list[Any]]] = dataclasses.field(default_factory=dict)
     sandbox_level: str = ""
-    protections: list = dataclasses.field(default_factory=list)
-    warnings: list = dataclasses.field(default_factory=list)
+    protections: list[str] = dataclasses.field(default_factory=list)
+    warnings: list[str] = dataclasses.field(default_factory=list)
     duration: float = 0.0
 
     @property
-    def score(self):
+    def score(self) -> float:
         return round(sum(c.score for c in self.checks), 4)
 
     @property
-    def max_score(self):
+    def max_score(self) -> float:
         return round(sum(c.max_score for c in self.checks), 4)
 
-    def count(self, outcome):
+    def count(self, outcome: str) -> int:
         return sum(c.outcome == outcome for c in self.checks)
 
-    def todo(self):
+    def todo(self) -> list[CheckResult]:
         """The checks that did not pass, in rubric order: the first is where to start."""
         return [c for c in self.checks if not c.passed]
 
-    def alike(self, check):
+    def alike(self, check: CheckResult) -> list[CheckResult]:
         """The checks before ``check`` that did not pass with the same message (the
         handout's skeleton raises one NotImplementedError in every check): shown once."""
         key = (check.outcome, check.seen, check.hint)
@@ -101,14 +107,15 @@ class SubmissionResult:
                 if (c.outcome, c.seen, c.hint) == key] if not check.passed and check.seen else []
 
 
-def to_dict(result):
+def to_dict(result: SubmissionResult) -> dict[str, Any]:
     """The whole result as plain data, for resuming and for shipping between processes and
     machines: it is serialised at once, so it shares the result's own lists and dicts
     (``dataclasses.asdict`` deep-copies every number of every plot, four times slower)."""
-    return _plain(result)
+    plain: dict[str, Any] = _plain(result)
+    return plain
 
 
-def _plain(value):
+def _plain(value: Any) -> Any:
     if dataclasses.is_dataclass(value):
         return {field.name: _plain(getattr(value, field.name))
                 for field in dataclasses.fields(value)}
@@ -118,7 +125,7 @@ def _plain(value):
     return value
 
 
-def from_dict(data):
+def from_dict(data: dict[str, Any]) -> SubmissionResult:
     data = dict(data)
     data["checks"] = [CheckResult(**c) for c in data["checks"]]
     from .extract import CellReport
