@@ -16,11 +16,11 @@ from reference import ex09 as ref
 STEP = 1e-6
 
 
-def sigmoid(values):
+def sigmoid_values(values):
     return E.flat(ref.sigmoid(np.array(values)))
 
 
-def grad_sigmoid(values):
+def sigmoid_derivatives(values):
     return E.flat(ref.grad_sigmoid(np.array(values)))
 
 
@@ -66,7 +66,7 @@ def questions(cases):
     with ``cases``, worded by ``expected`` as the checks word them."""
     inputs = [cases["sigmoid"]["scalars"], *cases["sigmoid"]["arrays"]]
     for values in inputs:
-        for ask in (E.sigmoid, E.grad_sigmoid, E.sigmoid_slopes):
+        for ask in (E.sigmoid_values, E.sigmoid_derivatives, E.sigmoid_slopes):
             yield ask.question(values)
     for case in cases["networks"]:
         yield E.feed_forward.question(case)

@@ -23,13 +23,13 @@ def network(case):
 
 
 @question
-def sigmoid(values):
+def sigmoid_values(values):
     """The reference sigmoid of each value (flat)."""
     return (flat(values),)
 
 
 @question
-def grad_sigmoid(values):
+def sigmoid_derivatives(values):
     """The reference derivative of sigmoid at each value (flat)."""
     return (flat(values),)
 
