@@ -39,7 +39,6 @@ from ..zygotes import Zygote
 from .store import file_hash
 
 PLUGIN_NAME = "ex08-grader"
-CONNECT_TIMEOUT = "30s"
 TRANSFER_RETRIES = 2
 MIN_IN_FLIGHT = 2
 LOCAL_PREFIX = "local:"
@@ -222,7 +221,8 @@ def _client(address):
     with contextlib.ExitStack() as stack:
         try:
             if workers is None:
-                client = stack.enter_context(Client(address, timeout=CONNECT_TIMEOUT))
+                # waits Dask's distributed.comm.timeouts.connect (30 s unless configured)
+                client = stack.enter_context(Client(address))
             else:
                 cluster = stack.enter_context(LocalCluster(
                     n_workers=workers, threads_per_worker=1, processes=True,
