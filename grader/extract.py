@@ -9,6 +9,7 @@ assignments, so a notebook's top-level training and plotting do not run. In
 import ast
 import collections
 import dataclasses
+import functools
 import hashlib
 import io
 import json
@@ -16,9 +17,6 @@ import re
 import tokenize
 import warnings
 from pathlib import Path
-
-import nbformat
-from IPython.core.inputtransformer2 import TransformerManager
 
 from . import cells, files
 
@@ -34,7 +32,15 @@ FILE_MAGICS = ("run", "load", "loadpy")  # run code from a file the grader does 
 # What a cell that does not parse would have defined at its top level (for the hint).
 _DEFINES = re.compile(r"^(?:async\s+def|def|class)\s+(\w+)|^(\w+)\s*(?::[^=\n]*)?=(?!=)",
                       re.MULTILINE)
-_TRANSFORMER = TransformerManager()
+
+
+@functools.cache
+def readers():
+    """nbformat and IPython's cell transformer, imported on first use (0.3 s): a self-check
+    imports them while its worker starts (``grader.zygotes.Alone``), not before."""
+    import nbformat
+    from IPython.core.inputtransformer2 import TransformerManager
+    return nbformat, TransformerManager()
 
 
 class Unreadable(Exception):
@@ -173,7 +179,7 @@ def _code_cells(data, kind, name):
             # Cells without ids (notebooks from older Jupyter and Colab) grade as well;
             # nbformat's "will become a hard error" is no news for a student.
             warnings.filterwarnings("ignore", message="Cell is missing an id field")
-            notebook = nbformat.reads(text, as_version=4)
+            notebook = readers()[0].reads(text, as_version=4)
     except Exception as exc:  # nbformat raises many types for malformed notebooks
         raise Unreadable(f"{name}: malformed notebook ({type(exc).__name__}: {exc})") from None
     code = [(number, cell.get("execution_count"), cell.get("source", "")) for number, cell
@@ -336,7 +342,7 @@ def _transform(lines, start):
     start = next((i for i in range(start, len(lines)) if lines[i].strip()), len(lines))
     source = "\n".join(lines[start:])
     try:
-        source = _TRANSFORMER.transform_cell(source)
+        source = readers()[1].transform_cell(source)
     except Exception:  # noqa: BLE001 - IPython's tokenizer on broken input; ast reports it
         pass
     return "\n" * start + source
