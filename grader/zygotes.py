@@ -161,13 +161,19 @@ class Alone:
     """The workers of one submission graded alone (a self-check): forked by a zygote started
     now, so that the worker started again after one was killed (a check that timed out or
     crashed it) costs a fork, not a cold start. The first worker costs about what a cold one
-    does. Where the zygote cannot fork isolated workers (not root), cold workers."""
+    does. Where the zygote cannot fork isolated workers (not root), cold workers.
 
-    def __init__(self, options):
+    ``meanwhile``: the judge's own start-up (its torch, say), run before the first worker
+    waits for the zygote, which takes a second or more to start: otherwise the judge
+    would wait idle, then do it while the worker waits.
+    """
+
+    def __init__(self, options, meanwhile=None):
         self.sandbox = options.sandbox or sandboxes.choose()
         self.device = options.device
         self.zygote = Zygote(self.sandbox, suites.load(options.lab).operations, options.device)
         self.zygote.start()
+        self.meanwhile = meanwhile
         self.warm = None
 
     def __enter__(self):
@@ -178,6 +184,8 @@ class Alone:
 
     def spawn(self, config, request_r, reply_w, output_w):
         if self.warm is None:
+            if self.meanwhile:
+                self.meanwhile()
             self.warm = not self.zygote.wait_ready() and bool(self.zygote.isolation)
         if self.warm:
             return self.zygote.spawn(config, request_r, reply_w, output_w)
