@@ -89,11 +89,12 @@ def main(config):
     with contextlib.suppress(OSError):
         os.rmdir(config["scratch"])  # made for one cold worker; each fork makes its own
     inits = InitMaker(control) if config["isolate"] else None  # forked small: before torch
+    gc.disable()  # what the imports allocate lives for good: worker.main.untracked
     worker.prepare_torch(config)
     operations = importlib.import_module(config["operations"])
     _import_handout_modules(operations)
     seal = Seal(worker.runtime.OPERATIONS)
-    gc.freeze()
+    worker.untracked()
     _collapse_into_huge_pages()
     zygote = Zygote(config, control, inits, seal)
     try:
