@@ -310,15 +310,17 @@ def floor(repeats, start=None):
     totals = []
     main_module = sys.modules["__main__"]  # the worker's namespace takes its place
     try:
-        for attempt in range(repeats + 1):
-            context = judge.Context(InProcess(), suite.cases(options.suite, options.seed),
-                                    timeouts, extracted)
-            results = judge.run(context, suite, rubric, backstop=False)
-            assert all(r.passed for r in results), [(r.id, r.outcome, r.seen) for r in results]
-            if attempt:
-                totals.append(sum(r.duration for r in results))
-            elif start is not None:
-                start.wait()
+        with judge.Checks(suite, rubric, backstop=False) as checks:
+            for attempt in range(repeats + 1):
+                context = judge.Context(InProcess(), suite.cases(options.suite, options.seed),
+                                        timeouts, extracted)
+                results = checks.run(context)
+                assert all(r.passed for r in results), [(r.id, r.outcome, r.seen)
+                                                        for r in results]
+                if attempt:
+                    totals.append(sum(r.duration for r in results))
+                elif start is not None:
+                    start.wait()
     finally:
         sys.modules["__main__"] = main_module
     return totals

@@ -1,7 +1,8 @@
-"""Grade one submission: read -> extract -> run (worker) -> judge -> result.
+"""Grade submissions: read -> extract -> run (worker) -> judge -> result, one after another.
 
-The worker is started first, so that its start-up (Python, torch) overlaps the
-judge's own imports.
+A ``Judge`` loads a lab's suite and collects its checks once, then grades each
+submission it is given; the worker is started first, so that its start-up (Python,
+torch) overlaps extraction.
 """
 import dataclasses
 import functools
@@ -9,6 +10,7 @@ import hashlib
 import os
 import re
 import secrets
+import threading
 import time
 import unicodedata
 
@@ -95,45 +97,113 @@ def submission_id(path):
     return re.sub(r"[^\w.-]+", "_", stem).strip("._") or "submission"
 
 
-def grade(path, options, student_id=None, spawn=None, checks=None):
-    """The ``SubmissionResult`` of the file at ``path``; never raises for bad input.
+class Judge:
+    """Grades one submission after another with ``options``: the suite, its rubric and its
+    cases are loaded, and its checks collected (``judge.Checks``), once.
 
-    The worker starts first: its start-up (Python, torch) overlaps extraction and the
-    judge's own imports.
-
-    ``spawn`` starts its workers (``WorkerSession``'s default: a cold sandboxed process);
-    ``checks`` runs the checks in a pytest session already open (``judge.serve``; by
-    default one is opened for this submission).
+    The single run, each judge process of the local pool and each Dask worker grade
+    through one. ``spawn`` starts its workers (``WorkerSession``'s default: a cold
+    sandboxed process; a zygote's ``spawn`` forks warm ones); it may be set later, before
+    the first ``grade``. One submission at a time: a process's workers share its slot.
     """
-    started = time.monotonic()
-    suite = suites.load(options.lab)
-    rubric = suite.rubric(options.rubric_path)
-    sandbox = options.sandbox or sandboxes.choose()
-    with WorkerSession(sandbox, suite.operations, (), {}, device=options.device,
-                       spawn=spawn) as session:
-        session.start_early()
-        extracted = extraction.extract(path, options.mode)
-        result = SubmissionResult(
-            submission_id=student_id or submission_id(path), path=str(path),
-            sha256=extracted.sha256, suite=options.suite, checks=[],
-            grader_version=grader.__version__, device=options.device,
-            seed_label=options.seed_label, lab=options.lab, extraction=extracted.report,
-            defined=extracted.defined, skipped=extracted.skipped, sandbox_level=sandbox.level,
-            protections=list(sandbox.protections), warnings=list(sandbox.warnings))
-        review = audit.warning(extracted.cells.values())
-        if review:
-            result.warnings.append(review)
-        if extracted.error:
-            result.error = extracted.error
-            result.checks = unreadable_checks(rubric, extracted.error, options.selected)
-        else:
-            session.submit(extracted.statements, extracted.cells)
-            result.checks = _judge(session, suite, rubric, options, extracted, checks)
-            result.load_failures = session.load_failures
-            _name_cells(result)
-            result.device = session.worker_info.get("device", options.device)
-    result.duration = time.monotonic() - started
-    return result
+
+    def __init__(self, options, spawn=None):
+        self.options = options
+        self.spawn = spawn
+        self.suite = suites.load(options.lab)
+        self.rubric = self.suite.rubric(options.rubric_path)
+        self.sandbox = options.sandbox or sandboxes.choose()
+        self._lock = threading.Lock()
+        self._checks = self._open_checks()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @functools.cached_property
+    def cases(self):
+        return self.suite.cases(self.options.suite, self.options.seed)
+
+    @functools.cached_property
+    def timeouts(self):
+        """Each check's time limit in seconds, scaled by this machine's measured speed."""
+        from . import calibrate
+        factor = calibrate.slowdown()
+        return {entry.id: entry.timeout * factor for entry in self.rubric}
+
+    @property
+    def cap(self):
+        """The longest one submission can take: every check running into its backstop
+        (and the backstop giving up on one), and loading besides."""
+        from . import judge
+        return (sum(judge.backstop(timeout) for timeout in self.timeouts.values())
+                + 2 * judge.Backstop.GRACE + 300)
+
+    def grade(self, path, student_id=None):
+        """The ``SubmissionResult`` of the file at ``path``; never raises for bad input.
+
+        The worker starts first: its start-up (Python, torch) overlaps extraction.
+        """
+        with self._lock:
+            return self._grade(path, student_id)
+
+    def _grade(self, path, student_id):
+        started = time.monotonic()
+        options = self.options
+        with WorkerSession(self.sandbox, self.suite.operations, (), {}, device=options.device,
+                           spawn=self.spawn) as session:
+            session.start_early()
+            extracted = extraction.extract(path, options.mode)
+            result = SubmissionResult(
+                submission_id=student_id or submission_id(path), path=str(path),
+                sha256=extracted.sha256, suite=options.suite, checks=[],
+                grader_version=grader.__version__, device=options.device,
+                seed_label=options.seed_label, lab=options.lab, extraction=extracted.report,
+                defined=extracted.defined, skipped=extracted.skipped,
+                sandbox_level=self.sandbox.level, protections=list(self.sandbox.protections),
+                warnings=list(self.sandbox.warnings))
+            review = audit.warning(extracted.cells.values())
+            if review:
+                result.warnings.append(review)
+            if extracted.error:
+                result.error = extracted.error
+                result.checks = unreadable_checks(self.rubric, extracted.error, options.selected)
+            else:
+                session.submit(extracted.statements, extracted.cells)
+                result.checks = self._judge(session, extracted)
+                result.load_failures = session.load_failures
+                _name_cells(result)
+                result.device = session.worker_info.get("device", options.device)
+        result.duration = time.monotonic() - started
+        return result
+
+    def _judge(self, session, extracted):
+        from . import calibrate, judge
+        factor = calibrate.slowdown()
+        session.load_timeout = LOAD_SECONDS[self.options.mode] * factor
+        session.time_budget = self.options.time_limit * factor if self.options.time_limit else None
+        session.stall_timeout = NO_PROGRESS_SECONDS * factor
+        context = judge.Context(session, self.cases, self.timeouts, extracted)
+        if self._checks.stuck:  # a check hung in it for good: a fresh session
+            self._checks.close()
+            self._checks = self._open_checks()
+        return self._checks.run(context)
+
+    def _open_checks(self):
+        from . import judge  # pytest, the checks and torch: not before a judge is needed
+        return judge.Checks(self.suite, self.rubric, self.options.selected,
+                            self.options.backstop)
+
+    def close(self):
+        self._checks.close()
+
+
+def grade(path, options, student_id=None, spawn=None):
+    """The ``SubmissionResult`` of the file at ``path``, graded by a ``Judge`` of its own."""
+    with Judge(options, spawn) as judge:
+        return judge.grade(path, student_id)
 
 
 def _name_cells(result):
@@ -144,26 +214,6 @@ def _name_cells(result):
     for failure in result.load_failures:
         failure["traceback"] = cells.name_frames(failure.get("traceback", ""),
                                                  result.extraction)
-
-
-def _judge(session, suite, rubric, options, extracted, checks):
-    from . import calibrate, judge
-    factor = calibrate.slowdown()
-    session.load_timeout = (LOAD_SECONDS[options.mode]) * factor
-    session.time_budget = options.time_limit * factor if options.time_limit else None
-    session.stall_timeout = NO_PROGRESS_SECONDS * factor
-    cases = suite.cases(options.suite, options.seed)
-    context = judge.Context(session, cases, check_timeouts(rubric), extracted)
-    if checks is not None:
-        return checks(context)
-    return judge.run(context, suite, rubric, options.selected, options.backstop)
-
-
-def check_timeouts(rubric):
-    """Each check's time limit in seconds, scaled by this machine's measured speed."""
-    from . import calibrate
-    factor = calibrate.slowdown()
-    return {entry.id: entry.timeout * factor for entry in rubric}
 
 
 def unreadable_checks(rubric, reason, selected=()):

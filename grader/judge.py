@@ -5,16 +5,19 @@ get plain data back, and compare it with the reference. A check passes when its
 test passes; ``CheckFailed`` carries what was expected, what was seen and a
 hint; a non-ok reply from the worker becomes ``error``, ``missing`` or
 ``timeout``. Anything else (a bug of the grader) is an ``error`` that awards
-nothing. pytest-timeout is the backstop should the judge itself hang.
+nothing. ``Checks`` keeps one pytest session open for every submission a process
+grades; ``Backstop`` stops a check should the judge itself hang.
 """
+import concurrent.futures
 import contextlib
+import ctypes
 import dataclasses
 import functools
 import gc
-import io
-import os
+import queue
 import re
 import threading
+import time
 import traceback
 
 import pytest
@@ -77,10 +80,13 @@ class Context:
         self.check_id = None
         self.details = {}
         self.adapted = []
+        self.closed = False  # the backstop gave up on this submission's checks
         self._outputs = []
 
     def call(self, operation, **args):
         """The plain-data value of ``operation``; a non-ok reply raises ``StudentProblem``."""
+        if self.closed:
+            raise RuntimeError("this submission's checks were given up (a check hung)")
         reply = self.session.call(operation, args, self.timeouts[self.check_id])
         self.adapted += [entry for entry in reply.adapted if entry not in self.adapted]
         if reply.output.strip():
@@ -104,51 +110,238 @@ class Context:
         return text if len(text) <= MAX_OUTPUT else text[:MAX_OUTPUT] + "\n[... truncated]"
 
 
+class Checks:
+    """A suite's checks, collected once by a pytest session that runs them against one
+    submission after another (``run``), then ``close``.
+
+    ``pytest.main`` returns only when its session ends, so the session runs in a thread of
+    its own and takes submissions from a queue: a single run, a judge process and a Dask
+    worker's thread all grade the same way. Collecting the checks (and configuring pytest)
+    costs ~0.07 s, paid once. No pytest plugin but those named runs: not the installed ones
+    (Dask's...), not the terminal (nothing is printed: collection errors are kept), not
+    those that set process-wide state (assertion rewriting's hooks, faulthandler, thread
+    and unraisable exception hooks) or time the checks with signals (pytest-timeout:
+    ``Backstop`` instead).
+    """
+
+    def __init__(self, suite, rubric, selected=(), backstop=True):
+        self.checks_dir = suite.checks_dir
+        self._plugin = GradingPlugin(rubric, selected, self._serve,
+                                     Backstop(self._give_up) if backstop else None)
+        self._requests = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._closed = ""  # why no more submissions are taken
+        self._request = None  # (context, future) being run
+        self._thread = threading.Thread(target=self._session, name=f"checks of {suite.name}",
+                                        daemon=True)
+        self._thread.start()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @property
+    def stuck(self):
+        """Whether a check hung past its backstop: this session takes no more submissions."""
+        return self._plugin.backstop is not None and self._plugin.backstop.gave_up
+
+    def run(self, context):
+        """One ``CheckResult`` per selected rubric entry, in rubric order, for the submission
+        ``context`` calls. Raises ``RuntimeError`` when the checks cannot run at all."""
+        future = concurrent.futures.Future()
+        with self._lock:
+            if self._closed:
+                raise RuntimeError(self._closed)
+            self._requests.put((context, future))
+        return future.result()
+
+    def close(self):
+        """End the session (waiting for it, unless a check hung in it for good)."""
+        with self._lock:
+            if not self._closed:
+                self._closed = "the checks' session is closed"
+                self._requests.put(None)
+        if not self.stuck:
+            self._thread.join()
+        if self._plugin.backstop is not None:
+            self._plugin.backstop.close()
+
+    def _session(self):
+        why = ""
+        try:
+            pytest.main([str(self.checks_dir), "-c", str(self.checks_dir / "pytest.ini"),
+                         "--rootdir", str(self.checks_dir), "--capture=no",
+                         "--disable-plugin-autoload", "-p", "no:terminal", "-p", "no:assertion",
+                         "-p", "no:cacheprovider", "-p", "no:logging", "-p", "no:warnings",
+                         "-p", "no:stepwise", "-p", "no:junitxml", "-p", "no:faulthandler",
+                         "-p", "no:threadexception", "-p", "no:unraisableexception"],
+                        plugins=[self._plugin])
+        except BaseException as error:  # noqa: B036 - whatever ends it, say so to run()
+            why = f"the checks' session failed: {type(error).__name__}: {error}"
+        if not self._plugin.served:
+            why = (f"the checks of {self.checks_dir} could not be collected:\n"
+                   + "\n".join(self._plugin.collection_errors)[-3000:])
+        with self._lock:
+            self._closed = self._closed or why or "the checks' session ended"
+            while not self._requests.empty():
+                request = self._requests.get()
+                if request is not None:
+                    _settle(request[1], error=RuntimeError(self._closed))
+
+    def _serve(self, run_checks):
+        """pytest's test loop: run the checks for each submission queued, until closed."""
+        while (request := self._requests.get()) is not None:
+            self._request = request
+            context, future = request
+            try:
+                _settle(future, run_checks(context))
+            except Exception as error:  # noqa: BLE001 - the caller's to report, not pytest's
+                _settle(future, error=error)
+            self._request = None
+            if self.stuck:
+                return
+
+    def _give_up(self, check_id):
+        """A check hangs past its backstop and every way to stop it: the submission's
+        result now, the check a grader error and those after it not run. The session's
+        thread is left to itself; its calls to the worker fail from now on."""
+        with self._lock:
+            self._closed = f"a check ({check_id}) hung in the grader's own code"
+        if self._request is None:  # it ended after all
+            return
+        context, future = self._request
+        context.closed = True
+        _settle(future, self._plugin.results(overran=check_id))
+
+
+class Backstop:
+    """Stops a check that runs far past its time limit (``backstop``): only the grader's
+    own code can make it, since every call to the worker has its own deadline.
+
+    Its watch thread works whichever thread runs the checks (pytest-timeout's signals
+    work only in the main thread). First it kills the student's worker, which ends any
+    call waiting on it; if the check still runs ``GRACE`` seconds later, it raises
+    ``Overran`` in the check's thread (as soon as that runs Python again); if it still runs
+    ``GRACE`` seconds after that, ``give_up(check_id)``. The check is a grader error.
+    """
+
+    GRACE = 10.0
+
+    def __init__(self, give_up):
+        self.give_up = give_up
+        self.gave_up = False
+        self._condition = threading.Condition()
+        self._watched = None  # [check_id, thread id, session, deadline, stage]
+        self._closed = False
+        self._fired = False
+        threading.Thread(target=self._watch, name="backstop", daemon=True).start()
+
+    def arm(self, check_id, seconds, session):
+        with self._condition:
+            self._fired = False
+            self._watched = [check_id, threading.get_ident(), session,
+                             time.monotonic() + seconds, 0]
+            self._condition.notify()
+
+    def disarm(self):
+        """Stop watching the check that ends now; whether the backstop fired on it."""
+        with self._condition:
+            watched, self._watched = self._watched, None
+            if watched is not None and watched[4] == 2:  # Overran raised, maybe not yet seen
+                _raise_in(watched[1], None)
+            return self._fired
+
+    def close(self):
+        with self._condition:
+            self._closed = True
+            self._condition.notify()
+
+    def _watch(self):
+        with self._condition:
+            while not self._closed:
+                watched = self._watched
+                left = None if watched is None else watched[3] - time.monotonic()
+                if left is None or left > 0:
+                    self._condition.wait(left)
+                    continue
+                check_id, thread, session, _, stage = watched
+                self._fired = True
+                if stage == 0:
+                    session.interrupt()
+                elif stage == 1:
+                    _raise_in(thread, Overran)
+                else:
+                    self._watched = None
+                    self.gave_up = True
+                    self._condition.release()
+                    try:
+                        self.give_up(check_id)
+                    finally:
+                        self._condition.acquire()
+                    continue
+                watched[3:] = [time.monotonic() + self.GRACE, stage + 1]
+
+
+class Overran(Exception):
+    """Raised in a check's thread by ``Backstop``: the check ran far past its time limit."""
+
+
+def _raise_in(thread, exception):
+    """Raise ``exception`` in ``thread`` when it next runs Python (None: not any more)."""
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(
+        ctypes.c_ulong(thread), ctypes.py_object(exception) if exception else None)
+
+
+def _settle(future, results=None, error=None):
+    """Give ``future`` its outcome, unless it has one (``Checks._give_up`` answered it)."""
+    with contextlib.suppress(concurrent.futures.InvalidStateError):
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(results)
+
+
 class GradingPlugin:
     """Maps pytest's collection and reports onto the rubric's check ids, and runs the
-    collected checks once per submission that ``loop`` grades (see ``serve``)."""
+    collected checks once per submission that ``serve`` asks for."""
 
-    def __init__(self, rubric, timeouts, selected, backstop, loop):
-        self.rubric = {entry.id: entry for entry in rubric}
+    def __init__(self, rubric, selected, serve, backstop=None):
+        self.rubric = {entry.id: entry for entry in rubric
+                       if not selected or entry.id in selected}
         self.policies = getattr(rubric, "adaptations", {})
-        self.adapted = {}
-        self.timeouts = timeouts
-        self.selected = selected
+        self.serve = serve
         self.backstop = backstop
-        self.loop = loop
+        self.adapted = {}
         self.context = None
         self.records = {}
         self.served = False
-        self.error = None
+        self.collection_errors = []
 
     @pytest.fixture
     def ctx(self):
         return self.context
 
+    def pytest_collectreport(self, report):
+        if report.failed:
+            self.collection_errors.append(report.longreprtext)
+
     def pytest_collection_modifyitems(self, session, config, items):
         keep = []
         for item in items:
             marker = item.get_closest_marker("check")
-            check_id = marker.args[0] if marker else None
-            if check_id not in self.rubric or (self.selected and check_id not in self.selected):
-                continue
-            item.check_id = check_id
-            if self.backstop and threading.current_thread() is threading.main_thread():
-                item.add_marker(pytest.mark.timeout(backstop(self.timeouts[check_id]),
-                                                    method="signal"))
-            keep.append(item)
+            item.check_id = marker.args[0] if marker else None
+            if item.check_id in self.rubric:
+                keep.append(item)
         items[:] = keep
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session):
-        """Instead of running the checks once, hand ``loop`` a way to run them per
-        submission. What ``loop`` raises is kept, to be raised again outside pytest."""
+        """Instead of running the checks once, let ``serve`` run them per submission."""
         self.served = True
         _freeze_what_is_loaded()
-        try:
-            self.loop(functools.partial(self._run_checks, session.items))
-        except BaseException as error:  # noqa: B036 - Ctrl-C too: pytest would swallow it
-            self.error = error
+        self.serve(functools.partial(self._run_checks, session.items))
         return True
 
     def _run_checks(self, items, context):
@@ -159,16 +352,35 @@ class GradingPlugin:
         for index, item in enumerate(items):
             following = items[index + 1] if index + 1 < len(items) else None
             item.ihook.pytest_runtest_protocol(item=item, nextitem=following)
+        return self.results()
+
+    def results(self, overran=None):
+        """The records made so far, in rubric order: ``overran`` a grader error, the checks
+        without a record (after it, or not collected) too."""
         not_run = _record("error", seen="internal grader error: the check did not run",
                           hint="this is the grader's fault, not yours: tell the course staff")
-        results = [self.records.get(entry.id) or _result(entry, not_run)
-                   for entry in self.rubric.values()
-                   if not self.selected or entry.id in self.selected]
+        records = dict(self.records)
+        if overran is not None:
+            records[overran] = _result(self.rubric[overran],
+                                       _overran(self.context.timeouts[overran], abandoned=True))
+        results = [records.get(entry.id) or _result(entry, not_run)
+                   for entry in self.rubric.values()]
         adaptations.apply(results, self.adapted, self.policies)
         return results
 
     def pytest_runtest_setup(self, item):
         self.context._begin(item.check_id)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item):
+        if self.backstop is None:
+            return (yield)
+        self.backstop.arm(item.check_id, backstop(self.context.timeouts[item.check_id]),
+                          self.context.session)
+        try:
+            return (yield)
+        finally:
+            item.overran = self.backstop.disarm()
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
@@ -178,8 +390,13 @@ class GradingPlugin:
             self.records[entry.id] = _result(entry, _internal(call.excinfo.value))
         if call.when != "call":
             return
-        record = _classify(call.excinfo)
-        record.hint = _context_hint(self.context, record, call.excinfo) or record.hint
+        if getattr(item, "overran", False):
+            # the worker was killed under it, or Overran raised in it: the grader's fault
+            self.context.session.close()
+            record = _overran(self.context.timeouts[entry.id])
+        else:
+            record = _classify(call.excinfo)
+            record.hint = _context_hint(self.context, record, call.excinfo) or record.hint
         record.output = self.context._output()
         record.duration = call.duration
         record.details.update(self.context.details)
@@ -336,9 +553,18 @@ def _internal(error):
                    hint="this is the grader's fault, not yours: tell the course staff")
 
 
+def _overran(timeout, abandoned=False):
+    """The record of a check the backstop stopped (``abandoned``: could not stop)."""
+    return _record("error", seen=f"internal grader error: the check ran past its backstop of "
+                                 f"{backstop(timeout):.0f} s, in the grader's own code"
+                                 + ("; it could not be stopped, and the checks after it were "
+                                    "not run" if abandoned else ""),
+                   hint="this is the grader's fault, not yours: tell the course staff")
+
+
 def backstop(timeout):
-    """pytest-timeout's limit for a check whose worker calls have ``timeout`` seconds: far
-    beyond them, so it only ever stops a judge that hangs itself."""
+    """The backstop of a check whose worker calls have ``timeout`` seconds: far beyond
+    them, so it only ever stops a judge that hangs itself."""
     return 4 * timeout + 30
 
 
@@ -348,53 +574,3 @@ def _freeze_what_is_loaded():
     collector's scans, once per process: pytest collects garbage around every test, which
     costs ~0.1 s a time with torch loaded. What a check allocates later is still collected."""
     gc.freeze()
-
-
-@contextlib.contextmanager
-def _no_plugin_autoload():
-    """Only the plugins the judge names: the checks need none of the installed ones
-    (Dask's, benchmark tools...), and loading them costs start-up time."""
-    previous = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
-    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-    try:
-        yield
-    finally:
-        if previous is None:
-            del os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"]
-        else:
-            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = previous
-
-
-def run(context, suite, rubric, selected=None, backstop=True):
-    """Run the suite's checks against one submission; one ``CheckResult`` per rubric entry,
-    in rubric order."""
-    results = []
-    serve(suite, rubric, context.timeouts, selected, backstop,
-          lambda checks: results.append(checks(context)))
-    return results[0]
-
-
-def serve(suite, rubric, timeouts, selected, backstop, loop):
-    """Collect the suite's checks once, then call ``loop(checks)``, where
-    ``checks(context)`` runs them against one submission and returns its results.
-
-    A judge process grading a batch keeps this one pytest session for all its
-    submissions: configuring pytest and collecting the checks costs ~0.07 s a time.
-    Raises what ``loop`` raised; ``RuntimeError`` when pytest could not get as far as
-    calling it. No output capturing: the checks print nothing, and ``loop`` keeps
-    reading and writing the process's own file descriptors (a judge process's pipes).
-    """
-    plugin = GradingPlugin(rubric, timeouts, selected, backstop, loop)
-    output = io.StringIO()
-    with contextlib.redirect_stdout(output), _no_plugin_autoload():
-        pytest.main([str(suite.checks_dir), "-c", str(suite.checks_dir / "pytest.ini"),
-                     "--rootdir", str(suite.checks_dir), "--assert=plain",
-                     "-p", "pytest_timeout", "-p", "no:cacheprovider", "-p", "no:logging",
-                     "-p", "no:warnings", "-p", "no:stepwise", "-p", "no:junitxml",
-                     "--capture=no", "-qq"],
-                    plugins=[plugin])
-    if plugin.error is not None:
-        raise plugin.error
-    if not plugin.served:
-        raise RuntimeError(f"the checks of {suite.checks_dir} could not be collected:\n"
-                           f"{output.getvalue()[-3000:]}")

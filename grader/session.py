@@ -423,18 +423,32 @@ class WorkerSession:
         process, self._process = self._process, None
         if process is None:
             return
+        self._stop(process)
         if self.sandbox.pid_namespace:
-            process.discard()  # what it started dies with its PID namespace
+            process.discard()
         else:
-            processes.kill_tree(process.pid)
-            process.kill()
             process.wait()
-            uid = sandboxes.worker_uid(self.slot)
-            if uid is not None:
-                processes.kill_uid(uid)
         for fd in (self._requests, self._replies, self._output):
             os.close(fd)
         self._remove_scratch()
+
+    def interrupt(self):
+        """Kill the worker, from any thread (the judge's backstop): the call waiting on it
+        sees it die, and cleans up after it."""
+        process = self._process
+        if process is not None:
+            self._stop(process)
+
+    def _stop(self, process):
+        """Kill ``process`` and every process it started."""
+        if self.sandbox.pid_namespace:
+            process.kill()  # what it started dies with its PID namespace
+            return
+        processes.kill_tree(process.pid)
+        process.kill()
+        uid = sandboxes.worker_uid(self.slot)
+        if uid is not None:
+            processes.kill_uid(uid)
 
     def _remove_scratch(self):
         folder, self._scratch = self._scratch, None

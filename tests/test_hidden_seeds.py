@@ -25,12 +25,13 @@ def test_reference_passes_fifty_hidden_seeds(reference_session):
     factor = calibrate.slowdown()
     timeouts = {entry.id: entry.timeout * factor for entry in rubric}
     failures = []
-    for seed in SEEDS:
-        context = judge.Context(session, ex08.cases("hidden", seed), timeouts)
-        for check in judge.run(context, ex08, rubric):
-            if not check.passed:
-                failures.append((seed, check.id, check.outcome, check.expected, check.seen,
-                                 check.output[-1500:]))
+    with judge.Checks(ex08, rubric) as checks:
+        for seed in SEEDS:
+            context = judge.Context(session, ex08.cases("hidden", seed), timeouts)
+            for check in checks.run(context):
+                if not check.passed:
+                    failures.append((seed, check.id, check.outcome, check.expected,
+                                     check.seen, check.output[-1500:]))
     assert failures == []
     assert session.starts == 1
 

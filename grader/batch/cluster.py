@@ -17,6 +17,7 @@ The hidden-suite seed travels only inside a task's arguments, wrapped in ``Secre
 (Dask logs a failed task's arguments by ``repr``) and never in a task key.
 """
 import contextlib
+import dataclasses
 import hashlib
 import itertools
 import logging
@@ -105,9 +106,12 @@ class GraderPlugin(WorkerPlugin):
         self.sandbox = sandbox
         self._lock = threading.Lock()
         self._zygote, self._zygote_key = None, None
+        self._judge, self._judge_key = None, None
         sandboxes.process_slot()
 
     def teardown(self, worker):
+        if self._judge is not None:
+            self._judge.close()
         if self._zygote is not None:
             self._zygote.close()
 
@@ -116,13 +120,23 @@ class GraderPlugin(WorkerPlugin):
         return self.refusal or f"ok: sandbox {self.sandbox.level}"
 
     def grade(self, path, options, student_id):
-        """Grade one submission on this worker: the hook the warm worker pool plugs into.
-
-        One at a time: the judge runs pytest in-process, which is not thread-safe.
-        """
+        """Grade one submission on this worker, one at a time, with its ``grading.Judge``
+        for these options (the same for a whole batch: its checks are collected once)."""
         with self._lock:
-            return grading.grade(path, options, student_id=student_id,
-                                 spawn=self._warm_spawn(options))
+            judge = self._judge_for(options)
+            judge.spawn = self._warm_spawn(options)
+            return judge.grade(path, student_id=student_id)
+
+    def _judge_for(self, options):
+        """The judge for ``options``, opened again when they change. A task's rubric comes
+        as a file of its own: its text, not its path, tells rubrics apart."""
+        rubric = Path(options.rubric_path).read_text() if options.rubric_path else None
+        key = (dataclasses.replace(options, rubric_path=None), rubric)
+        if self._judge_key != key:
+            if self._judge is not None:
+                self._judge.close()
+            self._judge, self._judge_key = grading.Judge(options), key
+        return self._judge
 
     def _warm_spawn(self, options):
         """The local pool's zygote, started once per Dask worker (and per suite and device):

@@ -3,9 +3,9 @@
 Start-up costs (Python, ``import torch``, torch's first optimizer, pytest's first
 collection) are paid once per job, not once per submission:
 
-* a *judge process* per job imports the judge side, calibrates, collects the checks
-  once (one pytest session for all its submissions), then grades one submission after
-  another, as ``grading.grade`` does in a single run;
+* a *judge process* per job opens a ``grading.Judge`` (it collects the checks once, in
+  one pytest session for all its submissions), calibrates, then grades one submission
+  after another with it, as a single run does;
 * each judge owns a *zygote* (``grader.worker.zygote``), started with the worker's
   sandbox command, that has torch imported and warmed and forks a fresh, isolated
   worker for every worker start the judge's ``WorkerSession`` asks for.
@@ -252,9 +252,9 @@ def options_from_dict(data):
 def judge_main():
     """A judge process: read submissions from stdin, answer results on (the original) stdout.
 
-    Its checks run in one pytest session (``judge.serve``) for all its submissions.
+    One ``grading.Judge`` grades all its submissions: its checks are collected once, while
+    the zygote starts.
     """
-    from .. import judge  # pytest: judge processes import it, the main process need not
     messages = os.dup(1)
     os.dup2(2, 1)
     reader = FrameReader()
@@ -263,29 +263,21 @@ def judge_main():
     options = options_from_dict(setup["options"])
     zygote = Zygote(options.sandbox, _operations(options), options.device)
     zygote.start()
-    suite = suites.load(options.lab)
-    rubric = suite.rubric(options.rubric_path)
-    _warm_up(options, suite)
-    timeouts = grading.check_timeouts(rubric)  # calibrates this machine's speed
-    # A submission's cap: every check running into its backstop, and loading besides.
-    cap = sum(judge.backstop(timeout) for timeout in timeouts.values()) + 300
-
-    def loop(checks):
+    with grading.Judge(options) as judge:
+        _warm_up(options, judge.suite)
+        cap = judge.cap  # calibrates this machine's speed
         note = zygote.wait_ready()
-        spawn = zygote.spawn if zygote.isolation else None
+        judge.spawn = zygote.spawn if zygote.isolation else None
         _send(messages, {"ready": True, "cap": cap, "note": note})
         while (request := _receive(reader)) is not None:
-            _send(messages, _grade(request["grade"], options, spawn, checks))
-
-    judge.serve(suite, rubric, timeouts, options.selected, options.backstop, loop)
+            _send(messages, _grade(request["grade"], options, judge))
 
 
-def _grade(request, options, spawn, checks):
+def _grade(request, options, judge):
     """The message that answers ``request``: its result, and its files rendered."""
     entry = Entry(request["student_id"], Path(request["path"]), request["note"])
     try:
-        result = grading.grade(entry.path, options, student_id=entry.student_id,
-                               spawn=spawn, checks=checks)
+        result = judge.grade(entry.path, student_id=entry.student_id)
     except Exception:  # noqa: BLE001 - one submission's grader bug must not stop the batch
         traceback.print_exc()
         result = failure(entry, options, "internal error (see the judge log)")
