@@ -8,7 +8,6 @@ session loads through ``PYTEST_PLUGINS``.
 """
 import json
 import os
-import sys
 import tomllib
 from pathlib import Path
 
@@ -76,9 +75,9 @@ def assert_hung_check_is_a_grader_error(results_json):
 @pytest.mark.parametrize("how", ["loop", "lock"])
 def test_single_run_a_hang_is_stopped_and_the_next_submission_graded(
         hang, class_folder, quick_rubric, monkeypatch, how):
-    """In this process, a backstop of twice the time limit and a grace of 1 s: ``loop`` is stopped by
-    the exception raised in it; ``lock`` is given up on, and the judge grades the next
-    submission in a fresh pytest session."""
+    """In this process, a backstop of twice the time limit and a grace of 1 s: ``loop`` is
+    stopped by the exception raised in it; ``lock`` is given up on, and the judge grades
+    the next submission in a fresh pytest session."""
     hang(how)
     monkeypatch.setattr(judge, "backstop", lambda timeout: 2 * timeout)
     monkeypatch.setattr(judge.Backstop, "GRACE", 1.0)
