@@ -8,6 +8,8 @@ import pytest
 
 from conftest import ROOT
 
+pytestmark = pytest.mark.slow  # grades examples under several rubrics
+
 SUBMISSIONS = ROOT / "submissions" / "ex08"
 RUBRIC = ROOT / "grader" / "suites" / "ex08" / "rubric.toml"
 

@@ -19,6 +19,8 @@ import pytest
 
 from conftest import ROOT, outcomes, run_grade
 
+pytestmark = pytest.mark.slow  # grades a class folder and a zip, in parallel
+
 REFERENCE = (ROOT / "reference" / "ex08.py").read_text()
 LINEAR = ("linear.forward", "linear.parameters", "linear.mse", "linear.train_decreases_loss",
           "linear.train_matches_reference")

@@ -20,6 +20,8 @@ import yaml
 import notebooks
 from conftest import outcomes, run_grade
 
+pytestmark = pytest.mark.slow  # runs the CI workflows' grading commands
+
 DOCS = notebooks.ROOT / "docs" / "ci"
 PASSED = {check: "passed" for check in notebooks.BROKEN_OUTCOMES}
 SUBMISSIONS = {"passing": ({}, PASSED, 0), "failing": (notebooks.BROKEN_EDITS,

@@ -24,6 +24,7 @@ def test_reference_gets_full_marks_and_a_summary(grade):
     assert len(re.findall(r'<article[^>]*data-outcome="passed"', page)) == 14
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, content, reason", [
     ("empty.ipynb", b"", "empty"),
     ("binary.ipynb", bytes(range(256)), "binary"),
@@ -43,6 +44,7 @@ def test_unreadable_submission_is_graded_zero_with_every_check(grade, tmp_path, 
     assert "Traceback" not in run.stdout + run.stderr
 
 
+@pytest.mark.slow
 def test_fail_under_and_usage_errors(grade, tmp_path):
     empty = tmp_path / "empty.py"
     empty.write_text("")
@@ -54,6 +56,7 @@ def test_fail_under_and_usage_errors(grade, tmp_path):
     assert hidden.returncode == 2 and "--seed" in hidden.stderr
 
 
+@pytest.mark.slow
 def test_check_selection_runs_only_those_checks(grade):
     run = grade(ROOT / "reference" / "ex08.py", "--check", "linear.mse", "--check", "vanishing.bound")
     assert run.returncode == 0, run.stderr
@@ -77,6 +80,7 @@ def test_reference_gets_full_marks_on_cuda(grade):
     assert data["score"] == 100.0, [t["output"] for t in data["tests"] if t["score"] == 0]
 
 
+@pytest.mark.slow
 def test_execute_mode_runs_cells_that_build_names_dynamically(grade, tmp_path):
     import nbformat
     nb = nbformat.v4.new_notebook()

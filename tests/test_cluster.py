@@ -138,6 +138,7 @@ def _wait_for_workers(address, count):
     return client
 
 
+@pytest.mark.slow
 def test_local_cluster_gives_the_local_results(submissions, local_run, tmp_path):
     done = run_grade(submissions, *BATCH, "--cluster", "local:2", out=tmp_path / "out")
     assert done.returncode == 0, done.stderr
@@ -146,6 +147,7 @@ def test_local_cluster_gives_the_local_results(submissions, local_run, tmp_path)
     assert sorted(_graded(done.stdout)) == sorted(EXPECTED)
 
 
+@pytest.mark.slow
 def test_scheduler_and_two_workers_give_the_local_results_and_keep_the_seed(
         submissions, local_run, dask_processes, tmp_path):
     debug = dict(os.environ, DASK_LOGGING__DISTRIBUTED="debug")
@@ -163,6 +165,7 @@ def test_scheduler_and_two_workers_give_the_local_results_and_keep_the_seed(
     assert not [text for text in written if SEED in text]
 
 
+@pytest.mark.slow
 def test_a_killed_worker_loses_no_submission(submissions, local_run, dask_processes, tmp_path):
     done, _ = _kill_a_busy_worker(dask_processes, submissions, tmp_path / "out")
     assert done.returncode == 0, done.stderr
@@ -170,6 +173,7 @@ def test_a_killed_worker_loses_no_submission(submissions, local_run, dask_proces
     assert_same_results(local_run, tmp_path / "out")
 
 
+@pytest.mark.slow
 def test_a_submission_that_kills_its_workers_is_marked_and_the_batch_finishes(
         submissions, local_run, dask_processes, tmp_path):
     no_retry = dict(os.environ, DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="0")
@@ -230,6 +234,7 @@ def _worker_busy_grading(client, batch, held_for=1.5):
     return None
 
 
+@pytest.mark.slow
 def test_a_worker_without_sandbox_refuses_unless_weaker_isolation_is_allowed(
         submissions, tmp_path):
     no_sandbox = dict(os.environ, PATH=str(Path(sys.executable).parent))

@@ -36,28 +36,33 @@ def test_manifest_names_every_example_and_every_check():
     examples.check_manifest(LAB)
 
 
+@pytest.mark.slow
 @batch_test
 def test_batch_grades_every_example_and_exits_0(batch):
     examples.check_batch(LAB, *batch)
 
 
+@pytest.mark.slow
 @batch_test
 @pytest.mark.parametrize("example", sorted(LAB.manifest))
 def test_results_json(batch, example):
     examples.check_results(LAB, batch[1], example)
 
 
+@pytest.mark.slow
 @batch_test
 @pytest.mark.parametrize("example", sorted(LAB.manifest))
 def test_load_failures_reported_once(batch, example):
     examples.check_load_failures(LAB, batch[1], example)
 
 
+@pytest.mark.slow
 @batch_test
 def test_terminal_summary(batch):
     examples.check_terminal_summary(LAB, batch[0])
 
 
+@pytest.mark.slow
 @batch_test
 def test_gradebook(batch):
     examples.check_gradebook(LAB, batch[1])
@@ -141,6 +146,7 @@ def simple_backpropagation(y, x, W):
 '''
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_hidden_suite_grades_the_solution_and_not_hard_coded_answers(tmp_path):
     """The handout's answers, hard-coded, pass none of the network checks."""

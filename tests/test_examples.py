@@ -14,6 +14,8 @@ import pytest
 import examples
 from conftest import cuda_available, outcomes, run_grade
 
+pytestmark = pytest.mark.slow  # grades every example
+
 LAB = examples.Lab("ex08")
 batch_test = pytest.mark.timeout(examples.BATCH_TIMEOUT)
 

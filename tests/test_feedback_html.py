@@ -21,6 +21,8 @@ import pytest
 
 from conftest import ROOT, run_grade
 
+pytestmark = pytest.mark.slow  # grades, then renders the pages in Chromium
+
 ARTIFACTS = ROOT / "test-artifacts" / "feedback"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                   "--no-first-run", "--disable-background-networking",

@@ -15,6 +15,8 @@ import pytest
 
 from conftest import ROOT, run_grade
 
+pytestmark = pytest.mark.slow  # grades hanging submissions up to their deadlines
+
 REFERENCE = (ROOT / "reference" / "ex08.py").read_text()
 BOUND = "    return abs(float(x[0])) * 0.75 ** num_layers"
 MLP_FORWARD = "        return self.output(torch.sigmoid(self.hidden(x)))"

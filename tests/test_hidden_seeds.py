@@ -19,6 +19,7 @@ def reference_session():
         yield session, ex08
 
 
+@pytest.mark.slow
 def test_reference_passes_fifty_hidden_seeds(reference_session):
     session, ex08 = reference_session
     rubric = ex08.rubric()

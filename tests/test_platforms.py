@@ -16,6 +16,8 @@ import pytest
 from conftest import ROOT, run_grade
 from grader.worker import reach
 
+pytestmark = pytest.mark.slow  # grades as another user and without bubblewrap
+
 USER = "ex08-student"
 # Correct code that imports what the worker had not imported before dropping privileges
 IMPORTING = ("wild_tqdm.ipynb", "wild_clear_output.ipynb")

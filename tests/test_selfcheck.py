@@ -15,6 +15,8 @@ import notebooks
 from conftest import outcomes, run_grade
 from grader import watch
 
+pytestmark = pytest.mark.slow  # watch mode grades again on every save; the staff wheel
+
 BROKEN_MSE = {k: v for k, v in notebooks.BROKEN_EDITS.items() if "mselossfunc" in k}
 
 

@@ -138,6 +138,7 @@ def test_the_pair_page_shows_code_as_text(tmp_path):
     assert "&lt;/div&gt;&lt;script&gt;alert(1)&lt;/script&gt;\\x1b[2J" in page
 
 
+@pytest.mark.slow
 def test_a_batch_shows_staff_the_copies(tmp_path):
     folder = tmp_path / "class"
     folder.mkdir()
@@ -176,6 +177,7 @@ def test_a_batch_shows_staff_the_copies(tmp_path):
     assert "Similar code" not in (out / "summary.html").read_text()
 
 
+@pytest.mark.slow
 def test_one_submission_is_compared_with_nothing(tmp_path):
     path = corpus.notebook(corpus.SOLUTIONS["compact"])
     nbformat.write(path, str(tmp_path / "ann.ipynb"))

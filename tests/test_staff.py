@@ -13,6 +13,8 @@ import pytest
 
 from conftest import ROOT, outcomes, run_grade
 
+pytestmark = pytest.mark.slow  # grades LMS exports and runs the Gradescope autograder
+
 REFERENCE = (ROOT / "reference" / "ex08.py").read_text()
 WRONG_MSE = REFERENCE.replace("return ((pred - y) ** 2).mean()", "return ((pred - y) ** 2).sum()")
 SEED = "7305518826419047731"

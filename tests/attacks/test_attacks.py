@@ -23,6 +23,8 @@ from conftest import ROOT, run_grade
 
 from grader import sandbox
 
+pytestmark = pytest.mark.slow  # grades a batch of hostile submissions
+
 HERE = Path(__file__).resolve().parent
 SUBMISSIONS = HERE / "submissions"
 MARKER = "grader-attack-sleeper-7f3a"

@@ -14,6 +14,8 @@ import pytest
 
 from conftest import ROOT, run_grade
 
+pytestmark = pytest.mark.slow  # grades submissions that attack the judge's boundary
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ATTACKS = os.path.join(HERE, "submissions", "boundary")
 SEED = "7401852963182057394"

@@ -14,6 +14,8 @@ import pytest
 from conftest import ROOT, run_grade
 from test_attacks import MARKER, SUBMISSIONS, leftover_processes
 
+pytestmark = pytest.mark.slow  # grades at the weaker sandbox levels and up to time budgets
+
 NO_SANDBOX_TOOLS = {"PATH": "/nonexistent"}
 
 

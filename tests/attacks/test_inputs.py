@@ -14,6 +14,8 @@ import pytest
 
 from conftest import ROOT, run_grade
 
+pytestmark = pytest.mark.slow  # grades a class folder of hostile files
+
 CHECKS = ("linear.mse", "linear.forward")
 FULL = 15.0  # linear.mse (7) + linear.forward (8)
 REFUSED = "the grader reads only regular files inside the student's own folder"

@@ -12,8 +12,12 @@ import sys
 import tempfile
 from pathlib import Path
 
+import pytest
+
 from conftest import ROOT
 from test_attacks import SUBMISSIONS
+
+pytestmark = pytest.mark.slow  # installs the grader into a fresh environment
 
 
 def test_an_installed_grader_masks_its_own_packages(tmp_path):

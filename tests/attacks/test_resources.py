@@ -18,6 +18,8 @@ from conftest import ROOT, run_grade
 from grader import cgroups, session
 from test_attacks import Batch, _short_rubric, _source
 
+pytestmark = pytest.mark.slow  # grades submissions that exhaust memory and processes
+
 HERE = Path(__file__).resolve().parent
 COURSE_PARENT = "/var/tmp" if os.path.isdir("/var/tmp") else str(Path.home())
 RESOURCES = HERE / "submissions" / "resources"
