@@ -18,6 +18,8 @@ from conftest import ROOT, outcomes, run_grade
 from grader import grading, judge
 from grader import suite as suites
 
+pytestmark = pytest.mark.slow  # grades checks that hang up to the backstop, on three paths
+
 HUNG = "linear.mse"
 CHECKS = ("--check", "linear.forward", "--check", HUNG)
 GRADER_ERROR = "internal grader error: the check ran past its backstop"
