@@ -44,6 +44,28 @@ def gradients(net):
     return {key: value.tolist() for key, value in grad.items()}
 
 
+def feed_forward_slips(net):
+    _, x, W = _arrays(net)
+    z_1, z_2, _ = ref.simple_feed_forward(x, W)
+    return {"z_2": float(z_2), "no_hidden_sigmoid": float(ref.sigmoid(W["w_2"] @ z_1))}
+
+
+def gradient_slips(net):
+    y, x, W = _arrays(net)
+    z_1, z_2, y_hat = ref.simple_feed_forward(x, W)
+    x_1 = ref.sigmoid(z_1)
+    right = (y_hat - y) * ref.grad_sigmoid(z_2)
+    slips = {name: {"w_2": delta_2 * x_1,
+                    "w_1": np.outer(x, delta_2 * W["w_2"] * ref.grad_sigmoid(z_1))}
+             for name, delta_2 in (("no_output_derivative", y_hat - y),
+                                   ("derivative_at_y_hat", (y_hat - y) * ref.grad_sigmoid(y_hat)))}
+    slips["z_1_for_x_1"] = {"w_2": right * z_1}
+    slips["no_w_2_factor"] = {"w_1": np.outer(x, right * ref.grad_sigmoid(z_1))}
+    slips["derivative_at_x_1"] = {"w_1": np.outer(x, right * W["w_2"] * ref.grad_sigmoid(x_1))}
+    return {name: {key: value.tolist() for key, value in slip.items()}
+            for name, slip in slips.items()}
+
+
 def finite_differences(net):
     y, x, W = _arrays(net)
     slopes = {}
@@ -70,7 +92,9 @@ def questions(cases):
             yield ask.question(values)
     for case in cases["networks"]:
         yield E.feed_forward.question(case)
+        yield E.feed_forward_slips.question(case)
+    for case in cases["networks"] + cases["finite_differences"]:
         yield E.gradients.question(case)
+        yield E.gradient_slips.question(case)
     for case in cases["finite_differences"]:
-        yield E.gradients.question(case)
         yield E.finite_differences.question(case)

@@ -53,6 +53,18 @@ def gradients(case):
 
 
 @question
+def feed_forward_slips(case):
+    """What common slips of the feed-forward return instead of y_hat, by slip."""
+    return (network(case),)
+
+
+@question
+def gradient_slips(case):
+    """The gradients common slips of the backward pass give, by slip: {slip: {key: ...}}."""
+    return (network(case),)
+
+
+@question
 def finite_differences(case):
     """Central finite differences of the reference loss, entry by entry, in the shapes of
     the weights."""

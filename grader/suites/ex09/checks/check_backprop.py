@@ -36,7 +36,7 @@ def _gradient(ctx, key):
                               f"shape {E.shape(numbers.shape)}", _shape_hint(key, numbers, want))
         if not _close(numbers, want):
             raise CheckFailed(f"grad_W['{key}'] = {E.show(want)} for {where}", E.show(numbers),
-                              _value_hint(key, numbers, want))
+                              _value_hint(key, numbers, want, case))
 
 
 @pytest.mark.check("backprop.finite_differences")
@@ -69,7 +69,7 @@ def check_finite_differences(ctx):
                     f"finite difference of the loss (y_hat - y)^2 / 2 there",
                     f"{flat[np.ravel_multi_index(index, want.shape)]:.6g} at that place "
                     f"({int(wrong.sum())} of {want.size} entries differ)",
-                    _value_hint(key, flat.reshape(want.shape), want)
+                    _value_hint(key, flat.reshape(want.shape), want, case)
                     if numbers.shape == want.shape else _shape_hint(key, numbers, want))
 
 
@@ -100,11 +100,29 @@ def _shape_hint(key, numbers, want):
     return HINTS[key]
 
 
-def _value_hint(key, numbers, want):
+SLIPS = {
+    "no_output_derivative": "delta_2 needs the output's sigmoid derivative: delta_2 = "
+                            "(y_hat - y) * grad_sigmoid(z_2)",
+    "derivative_at_y_hat": "grad_sigmoid takes the pre-activation: delta_2 = (y_hat - y) * "
+                           "grad_sigmoid(z_2), not grad_sigmoid(y_hat)",
+    "z_1_for_x_1": "the gradient for w_2 multiplies the hidden layer's output x_1 = "
+                   "sigmoid(z_1), not z_1",
+    "no_w_2_factor": "delta_1 = delta_2 * W['w_2'] * grad_sigmoid(z_1): the error reaches "
+                     "each hidden node through its weight in w_2",
+    "derivative_at_x_1": "grad_sigmoid takes the pre-activation: delta_1 uses "
+                         "grad_sigmoid(z_1), not grad_sigmoid(x_1)",
+}
+
+
+def _value_hint(key, numbers, want, case):
+    """The slip the student's numbers match, where they match one."""
     if _close(-numbers, want):
         return ("the sign is wrong: the derivative of (y_hat - y)^2 / 2 with respect to y_hat "
                 "is (y_hat - y)")
     if key == "w_1" and numbers.shape == want.T.shape and _close(numbers.T, want):
         return ("these are the right numbers, transposed: the gradient for w_1[i, j] is "
                 "x[i] * delta_1[j], np.outer(x, delta_1)")
+    for slip, gradients in E.gradient_slips(case).items():
+        if key in gradients and _close(numbers, np.asarray(gradients[key])):
+            return SLIPS[slip]
     return HINTS[key]

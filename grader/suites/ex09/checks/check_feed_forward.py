@@ -1,5 +1,4 @@
 """Problem 1: the feed-forward pass, run with the correct sigmoid in place of the student's."""
-import numpy as np
 import pytest
 
 from grader.judge import CheckFailed
@@ -42,15 +41,14 @@ def _one(seen):
         f"a {seen['type']} {E.show(numbers.reshape(seen['shape']))}")
 
 
+SLIPS = {"z_2": "that is z_2: apply sigmoid to it, y_hat = sigmoid(z_2)",
+         "no_hidden_sigmoid": "the hidden layer needs its sigmoid too: x_1 = sigmoid(z_1), then "
+                              "z_2 = W['w_2'].T @ x_1"}
+
+
 def _hint(case, candidates):
     """The step the returned number stopped at or skipped, where it is one."""
-    x, w_1, w_2 = (np.asarray(case[k], dtype=float) for k in ("x", "w_1", "w_2"))
-    z_1 = w_1.T @ x
-    z_2 = w_2 @ (1 / (1 + np.exp(-z_1)))
-    slips = [(z_2, "that is z_2: apply sigmoid to it, y_hat = sigmoid(z_2)"),
-             (1 / (1 + np.exp(-(w_2 @ z_1))), "the hidden layer needs its sigmoid too: "
-                                              "x_1 = sigmoid(z_1), then z_2 = W['w_2'].T @ x_1")]
-    for value, hint in slips:
+    for slip, value in E.feed_forward_slips(case).items():
         if any(_is(seen, value) for seen in candidates):
-            return hint
+            return SLIPS[slip]
     return HINT
