@@ -164,6 +164,7 @@ def test_hidden_suite_grades_the_solution_and_not_hard_coded_answers(tmp_path):
         "backprop.finite_differences": "failed"}
 
 
+@pytest.mark.slow  # grades a notebook
 def test_the_student_editions_table_answers_every_public_question(monkeypatch):
     """Graded from the table the student edition's build writes (no reference), the
     course's solution still scores 100: the table holds every question the checks ask."""
