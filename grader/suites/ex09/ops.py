@@ -12,6 +12,7 @@ import numbers
 
 import numpy as np
 
+from grader.worker import progress
 from grader.worker.runtime import ContractError, operation
 
 # The most values one returned array may bring back (the contract's are a few dozen).
@@ -62,6 +63,15 @@ def plain(value):
                 values=[v if math.isfinite(v) else str(v) for v in array.reshape(-1).tolist()])
 
 
+def call(function, *args):
+    """``function(*args)``, a call of the student's code; its return is a progress event
+    (``grader.worker.progress``): on a busy machine an operation of many quick calls is
+    slow, not stuck, while one stuck in an endless loop makes none."""
+    value = function(*args)
+    progress.made()
+    return value
+
+
 def network(case):
     """The case's ``x`` and ``W`` as the handout makes them, new for every call (a student's
     function may change them in place)."""
@@ -78,8 +88,8 @@ def sigmoid_apply(student, function, scalars, arrays):
     apply = student.get(function)
     instruments = ["sigmoid"] if function == "grad_sigmoid" else []
     with in_place_of_students(student, instruments):
-        return {"scalars": [plain(apply(float(t))) for t in scalars],
-                "arrays": [plain(apply(np.array(a, dtype=float))) for a in arrays]}
+        return {"scalars": [plain(call(apply, float(t))) for t in scalars],
+                "arrays": [plain(call(apply, np.array(a, dtype=float))) for a in arrays]}
 
 
 @operation("feed_forward")
@@ -90,7 +100,7 @@ def feed_forward(student, networks):
     seen = []
     with in_place_of_students(student, ["sigmoid", "grad_sigmoid"]):
         for case in networks:
-            returned = simple_feed_forward(*network(case))
+            returned = call(simple_feed_forward, *network(case))
             if isinstance(returned, (tuple, list)):
                 seen.append({"elements": [plain(v) for v in returned[:16]]})
             else:
@@ -107,7 +117,7 @@ def backprop(student, networks):
     with in_place_of_students(student, ["sigmoid", "grad_sigmoid"]):
         for case in networks:
             x, W = network(case)
-            returned = simple_backpropagation(case["y"], x, W)
+            returned = call(simple_backpropagation, case["y"], x, W)
             if not hasattr(returned, "keys") or not hasattr(returned, "get"):
                 raise ContractError(
                     f"simple_backpropagation(y, x, W) returned a {type(returned).__name__}; "
