@@ -8,6 +8,8 @@ a fresh one and loads the submission again, so one bad operation costs one check
 An operation whose heartbeats show no progress for ``stall_timeout`` seconds is
 stopped then, not at its deadline (``Stall``; the worker's side: ``worker.progress``).
 """
+from __future__ import annotations
+
 import dataclasses
 import fcntl
 import os
@@ -16,12 +18,14 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from . import processes
 from . import sandbox as sandboxes
 from .worker.loader import cell_filename
 from .worker.progress import PERIOD as HEARTBEAT_PERIOD
-from .worker.protocol import FrameReader, ProtocolError, encode
+from .worker.protocol import FrameReader, Message, ProtocolError, encode
 
 OUTPUT_HEAD = 3072
 OUTPUT_TAIL = 1024
@@ -42,14 +46,14 @@ class Reply:
     is not what the contract says) or ``grader`` (raised in the grader's own code).
     ``adapted``: what the grader adapted to run the student's code (``adapt``)."""
     status: str
-    value: object = None
+    value: Any = None  # plain JSON data, from untrusted code: checks check its type
     error: str = ""
     traceback: str = ""
     missing: str = ""
     output: str = ""
     duration: float = 0.0
     cause: str = "student"
-    adapted: list = dataclasses.field(default_factory=list)
+    adapted: list[dict[str, str]] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
@@ -61,7 +65,7 @@ class Limits:
     processes: int = 64
     open_files: int = 256
 
-    def as_config(self):
+    def as_config(self) -> dict[str, int]:
         return {"address_space": self.memory_bytes, "cpu_seconds": self.cpu_seconds,
                 "file_size": self.file_size_bytes, "processes": self.processes,
                 "open_files": self.open_files}
@@ -80,11 +84,11 @@ class Stall:
     """
     interval: float
     last_beat: float
-    count: object = None
+    count: int | None = None
     stalled: float = 0.0
-    at: object = None
+    at: Any = None  # the last heartbeat's stack, unchecked (``_frames`` checks it)
 
-    def beat(self, message, now):
+    def beat(self, message: dict[str, Any], now: float) -> bool:
         """Take one heartbeat; whether the operation is stalled now."""
         count = message.get("alive")
         if isinstance(count, int) and count != self.count:
@@ -96,10 +100,10 @@ class Stall:
         return self.fired
 
     @property
-    def fired(self):
+    def fired(self) -> bool:
         return self.stalled >= self.interval
 
-    def reply(self, elapsed, cells):
+    def reply(self, elapsed: float, cells: dict[Any, str]) -> Reply:
         """The timeout: why the operation was stopped, and where the student's code was
         (a traceback of the last heartbeat's frames, as the worker writes tracebacks)."""
         frames = _frames(self.at, cells)
@@ -134,12 +138,12 @@ def _frames(stack, cells):
 class Capture:
     """The head and tail of what the student printed; the middle is counted, not kept."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.head = bytearray()
         self.tail = bytearray()
         self.dropped = 0
 
-    def add(self, data):
+    def add(self, data: bytes) -> None:
         room = OUTPUT_HEAD - len(self.head)
         if room > 0:
             self.head += data[:room]
@@ -151,7 +155,7 @@ class Capture:
                 self.dropped += excess
                 del self.tail[:excess]
 
-    def text(self):
+    def text(self) -> str:
         head = self.head.decode("utf-8", "replace")
         tail = self.tail.decode("utf-8", "replace")
         if self.dropped:
@@ -159,12 +163,32 @@ class Capture:
         return head + tail
 
 
+class WorkerHandle(Protocol):
+    """A started worker, as a ``spawn`` returns it (``WorkerSession.start_process``)."""
+
+    pid: int
+    lost: bool
+
+    def kill(self) -> None: ...
+
+    def wait(self, timeout: float | None = None) -> int | None: ...
+
+    def discard(self) -> None: ...
+
+
+# spawn(config, request_r, reply_w, output_w): a worker reading requests on request_r,
+# writing replies on reply_w and its output on output_w (raises OSError if none starts)
+Spawn = Callable[[dict[str, Any], int, int, int], WorkerHandle]
+
+
 class WorkerSession:
     """One submission's worker; restarted (and the submission reloaded) after a failure."""
 
-    def __init__(self, sandbox, operations, statements, cells, device="cpu", slot=None,
-                 limits=None, startup_timeout=90.0, load_timeout=30.0, time_budget=None,
-                 spawn=None):
+    def __init__(self, sandbox: sandboxes.Sandbox, operations: str,
+                 statements: list[dict[str, Any]], cells: dict[Any, str], device: str = "cpu",
+                 slot: int | None = None, limits: Limits | None = None,
+                 startup_timeout: float = 90.0, load_timeout: float = 30.0,
+                 time_budget: float | None = None, spawn: Spawn | None = None) -> None:
         self.sandbox = sandbox
         self.spawn = spawn or self.start_process
         self.operations = operations
@@ -178,26 +202,27 @@ class WorkerSession:
         self.startup_timeout = startup_timeout
         self.load_timeout = load_timeout
         self.time_budget = time_budget
-        self.stall_timeout = None  # seconds without progress that stop an operation
-        self.load_failures = []
-        self.worker_info = {}
-        self.progress = None
+        # seconds without progress that stop an operation
+        self.stall_timeout: float | None = None
+        self.load_failures: list[dict[str, Any]] = []
+        self.worker_info: dict[str, Any] = {}
+        self.progress: int | None = None
         self.starts = 0
-        self.broken = None
+        self.broken: str | None = None
         self._loaded = False
-        self._process = None
-        self._scratch = None
-        self._deadline = None
+        self._process: WorkerHandle | None = None
+        self._scratch: str | None = None
+        self._deadline: float | None = None
         self._request_id = 0
         sandboxes.protect_judge()
 
-    def __enter__(self):
+    def __enter__(self) -> WorkerSession:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def call(self, operation, args, timeout):
+    def call(self, operation: str, args: Any, timeout: float) -> Reply:
         """Run ``operation`` on the loaded submission within ``timeout`` seconds."""
         for _ in range(2):  # a worker lost by the grader's fault: once more, on a fresh one
             if self._budget_left() <= 0:
@@ -221,12 +246,12 @@ class WorkerSession:
         return (f"the submission used up its time budget of {self.time_budget:.0f} s "
                 f"before this check (see the checks that timed out before it)")
 
-    def submit(self, statements, cells):
+    def submit(self, statements: list[dict[str, Any]], cells: dict[Any, str]) -> None:
         """What the worker loads, known once extraction is done (the worker may be up)."""
         self.statements = list(statements)
         self.cells = cells
 
-    def start_early(self):
+    def start_early(self) -> None:
         """Start the worker now, so its start-up overlaps the judge's own work."""
         if self._process is None and self.broken is None:
             self._spawn()
@@ -408,6 +433,7 @@ class WorkerSession:
         """Why the worker stopped answering, as a reply, after making sure it is gone:
         ``lost`` when its sandbox ended under it, else ``crashed``."""
         process = self._process
+        assert process is not None, "only a started worker stops answering"
         try:
             code = process.wait(timeout=2)
         except subprocess.TimeoutExpired:
@@ -455,10 +481,11 @@ class WorkerSession:
         if folder:
             shutil.rmtree(folder, ignore_errors=True)
 
-    def close(self):
+    def close(self) -> None:
         self._kill()
 
-    def start_process(self, config, request_r, reply_w, output_w):
+    def start_process(self, config: dict[str, Any], request_r: int, reply_w: int,
+                      output_w: int) -> ProcessGroup:
         """The default ``spawn``: a cold worker process started with the sandbox's command.
 
         A ``spawn`` returns a handle with ``kill()`` (the worker and everything it started),
@@ -552,11 +579,12 @@ def _statement_index(value, statements):
     return None
 
 
-def _reply_from(message):
+def _reply_from(message: dict[str, Any]) -> Reply:
     adapted = _adapted(message.get("adapted"))
     if message.get("ok") is True:
         return Reply("ok", value=message.get("value"), adapted=adapted)
     kind = message.get("kind")
+    kind = kind if isinstance(kind, str) else ""  # a list here would be unhashable below
     status = "missing" if kind == "missing" else "error"
     return Reply(status, error=str(message.get("error", ""))[:4000],
                  traceback=str(message.get("traceback", ""))[:8000],
@@ -565,7 +593,7 @@ def _reply_from(message):
                         "internal": "grader"}.get(kind, "student"))
 
 
-def _adapted(entries):
+def _adapted(entries: Message) -> list[dict[str, str]]:
     """The worker's list of adaptations, as plain short strings (student code runs there)."""
     if not isinstance(entries, list):
         return []

@@ -165,6 +165,8 @@ def test_adaptations_come_back_as_short_strings_and_the_rest_is_dropped(make_ses
     ("grader", "error", "grader"),
     ("internal", "error", "grader"),
     ("anything else", "error", "student"),
+    (["not", "a", "kind"], "error", "student"),
+    ({"kind": "grader"}, "error", "student"),
     ("missing", "missing", "student"),
 ])
 def test_a_failed_operation_keeps_its_status_and_cause(make_session, kind, status, cause):
