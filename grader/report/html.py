@@ -14,7 +14,6 @@ import markupsafe
 
 from .. import cells, suite
 from ..extract import near_miss
-from . import plots
 from .safe import printable, truncate
 
 MAX_SHOWN = 4000
@@ -113,6 +112,7 @@ def card(check, result, names):
     view.same_as = alike[0].id if alike else ""
     if withheld:
         return view
+    from . import plots  # numpy: imported once a page is drawn, not with the command line
     view.plot = plots.for_check(check, result)
     frames = cells.frames(check.traceback, result.extraction)
     if frames:
