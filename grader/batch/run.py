@@ -59,7 +59,7 @@ def grade_all(entries, options, out_dir, quiet=False, jobs=1, force=False, clust
 
     if len(entries) == 1 and not cluster:
         for entry in todo:
-            with Alone(options, meanwhile=_judge_start_up) as workers:
+            with Alone(options, meanwhile=lambda: _judge_start_up(options)) as workers:
                 record(entry, grading.grade(entry.path, options, student_id=entry.student_id,
                                             spawn=workers.spawn))
         result = results[entries[0].student_id]
@@ -103,9 +103,10 @@ def grade_all(entries, options, out_dir, quiet=False, jobs=1, force=False, clust
     return ordered
 
 
-def _judge_start_up():
+def _judge_start_up(options):
     """What a self-check's judge needs before its checks run: the notebook readers, torch
-    and this machine's calibration (``Alone`` runs it while the zygote starts).
+    and this machine's calibration, pytest, the checks' cases (``Alone`` runs it while
+    the zygote starts).
 
     What these imports allocate lives as long as the process: the garbage collector,
     which scanned it ~10 times (0.3 s), is off meanwhile and leaves it alone after.
@@ -114,6 +115,9 @@ def _judge_start_up():
     try:
         extract.readers()
         calibrate.slowdown()
+        from .. import judge  # noqa: F401 - pytest
+        from .. import suite as suites
+        suites.load(options.lab).cases(options.suite, options.seed)
     finally:
         gc.freeze()
         gc.enable()
