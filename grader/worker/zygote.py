@@ -15,10 +15,11 @@ frozen out of the garbage collector's reach (``gc.freeze``), so workers neither
 rescan it nor copy its pages. The seal of the grader's own code (``seal.py``) is
 taken here once, before any student code exists, and inherited: taken in each
 worker, its walk over every loaded module copied ~1,400 of the zygote's pages
-(8 ms of CPU per submission). Last, its memory is gathered into 2 MiB pages
-(``_collapse_into_huge_pages``): a fork copies, and an exit drops, one page-table
-entry per page, and torch's ~150 MB in 4 KiB pages cost ~20 ms of CPU per worker;
-in huge pages, ~5 ms.
+(8 ms of CPU per submission). Once the first worker runs, the zygote's memory is
+gathered into 2 MiB pages (``_collapse_into_huge_pages``; 0.05-0.2 s, which a
+self-check would wait for before its first worker): a fork copies, and an exit drops,
+one page-table entry per page, and torch's ~150 MB in 4 KiB pages cost ~20 ms of CPU
+per worker; in huge pages, ~5 ms.
 
 The next worker is forked before it is asked for: a *spare* forks, isolates itself,
 finds its device (on the CPU it also runs autograd once; a GPU context, and its memory,
@@ -95,7 +96,6 @@ def main(config):
     _import_handout_modules(operations)
     seal = Seal(worker.runtime.OPERATIONS)
     worker.untracked()
-    _collapse_into_huge_pages()
     zygote = Zygote(config, control, inits, seal)
     try:
         zygote.isolation = zygote.probe() if config["isolate"] else "process group"
@@ -170,6 +170,7 @@ class Zygote:
         self.spare = None  # (pid, the zygote's end of its socket)
         self.quiet = set()  # spares never handed over: their exits are no worker's
         self.killed = set()  # workers the judge had killed
+        self.collapsed = False  # into huge pages
 
     def probe(self):
         """Whether a child can get its own PID namespace here; the zygote's stays as it was."""
@@ -212,6 +213,9 @@ class Zygote:
             finally:
                 for fd in fds:
                     os.close(fd)
+            if not self.collapsed:  # while the first worker runs: off the judge's path
+                _collapse_into_huge_pages()
+                self.collapsed = True
             self._make_spare()
         elif request["op"] == "kill":
             self._kill(request["pid"])
