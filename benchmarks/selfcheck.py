@@ -1,20 +1,24 @@
 """A student's self-check, cold: the README's single-notebook command in a new process.
 
-    python3 benchmarks/selfcheck.py [--repeat N] [NOTEBOOK]
+    python3 benchmarks/selfcheck.py [--repeat N] [--endless] [NOTEBOOK]
 
 Runs ``python grade.py NOTEBOOK --force --out TMP -q`` N times (default 5; the notebook
-defaults to the reference solution) and prints the median wall-clock seconds, and a
-breakdown, each a median over the same N repetitions, interleaved so a machine that gets
-busier mid-run penalises every part alike:
+defaults to the reference solution; ``--endless`` grades the reference with an endless
+loop in ``gradient_bound`` instead, issue 22's case) and prints the median wall-clock
+seconds, and a breakdown, each a median over the same N repetitions, interleaved so a
+machine that gets busier mid-run penalises every part alike:
 
 * python: ``python -c pass``, the interpreter's start;
 * imports: ``python -c 'import grader.cli'`` minus python, the command line's imports;
-* torch: ``python -c 'import torch'`` minus python, what the judge and the worker each pay
-  (the worker starts early, in parallel with the judge's imports);
+* torch: ``python -c 'import torch'`` minus python, for scale: what the judge and the
+  worker's zygote each pay, at the same time (the judge while the zygote starts);
+* before: from the command's start to the grading's, read off ``results.json`` (its
+  time of writing, less the grading's duration): python, the imports, the options, the
+  inputs;
 * grading: the submission's ``execution_time`` in ``results.json``, from the worker's
-  start to the last check's verdict;
-* reports: the rest of the command (CLI imports and options, writing results.json and
-  drawing the feedback page).
+  start (its zygote's, with torch) to the last check's verdict;
+* after: the rest of the command (drawing the feedback page, writing the files, the
+  summary on the terminal, and the exit).
 
 Also the CPU seconds the command used (its process tree): on a shared machine the wall
 time mostly measures the others' load, the CPU time much less.
@@ -31,47 +35,60 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PARTS = ("python", "imports", "torch", "grading", "reports", "total", "cpu")
+PARTS = ("python", "imports", "torch", "before", "grading", "after", "total", "cpu")
+BOUND = "    return abs(float(x[0])) * 0.75 ** num_layers"
+ENDLESS = "    steps = 0\n    while steps >= 0:\n        steps += 1"
 
 
 def timed(command, cwd):
-    """(wall seconds, CPU seconds of the process tree) of one run of ``command``."""
+    """(wall seconds, CPU seconds of the process tree, time.time() at its start)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
+    started, clock = time.perf_counter(), time.time()
     subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), clock
 
 
 def once(notebook, out):
     python = [sys.executable]
-    start, _ = timed(python + ["-c", "pass"], ROOT)
-    cli, _ = timed(python + ["-c", "import grader.cli"], ROOT)
-    torch, _ = timed(python + ["-c", "import torch"], ROOT)
-    total, cpu = timed(python + [str(ROOT / "grade.py"), str(notebook), "--force", "--out",
-                                 str(out), "-q"], ROOT)
-    stem = notebook.name.rsplit(".", 1)[0]
-    grading = json.loads((out / stem / "results.json").read_text())["execution_time"]
+    start, _, _ = timed(python + ["-c", "pass"], ROOT)
+    cli, _, _ = timed(python + ["-c", "import grader.cli"], ROOT)
+    torch, _, _ = timed(python + ["-c", "import torch"], ROOT)
+    total, cpu, clock = timed(python + [str(ROOT / "grade.py"), str(notebook), "--force",
+                                        "--out", str(out), "-q"], ROOT)
+    results = out / notebook.stem / "results.json"
+    grading = json.loads(results.read_text())["execution_time"]
+    written = results.stat().st_mtime - clock
     return {"python": start, "imports": cli - start, "torch": torch - start,
-            "grading": grading, "reports": total - grading, "total": total, "cpu": cpu}
+            "before": written - grading, "grading": grading, "after": total - written,
+            "total": total, "cpu": cpu}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("notebook", nargs="?", default=ROOT / "reference" / "solution.ipynb",
-                        type=Path)
+    parser.add_argument("notebook", nargs="?", default=None, type=Path,
+                        help="default: reference/solution.ipynb")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--endless", action="store_true",
+                        help="grade the reference with an endless loop in gradient_bound")
     args = parser.parse_args()
     runs = []
     with tempfile.TemporaryDirectory(prefix="selfcheck-") as scratch:
-        notebook = Path(scratch) / "ex08.ipynb"
-        notebook.write_bytes(args.notebook.read_bytes())
+        if args.endless:
+            notebook = Path(scratch) / "ex08.py"
+            source = (ROOT / "reference" / "ex08.py").read_text()
+            notebook.write_text(source.replace(BOUND, ENDLESS))
+        else:
+            notebook = Path(scratch) / "ex08.ipynb"
+            notebook.write_bytes(
+                (args.notebook or ROOT / "reference" / "solution.ipynb").read_bytes())
         for _ in range(args.repeat):
             runs.append(once(notebook, Path(scratch) / "results"))
     load = os.getloadavg()[0]
-    print(f"self-check, cold (python grade.py ex08.ipynb --force), median of {args.repeat} "
+    what = "the reference with an endless gradient_bound" if args.endless else notebook.name
+    print(f"self-check, cold (python grade.py {what} --force), median of {args.repeat} "
           f"runs; load average {load:.1f} on {os.cpu_count()} cores")
     for part in PARTS:
         values = [run[part] for run in runs]
