@@ -176,3 +176,18 @@ def test_the_student_editions_table_answers_every_public_question(monkeypatch):
                            grading.Options(lab="ex09", device="cpu"))
     assert {check.id: check.outcome for check in result.checks} == {
         check_id: "passed" for check_id in LAB.points}
+
+
+@pytest.mark.slow
+@batch_test
+@pytest.mark.parametrize("example, figure", [
+    ("bug_sigmoid_wrong_sign", "Your sigmoid against the reference"),
+    ("bug_grad_sigmoid_one_minus_t", "Your grad_sigmoid against the reference"),
+    ("reference_solution", None)])
+def test_a_failed_sigmoid_check_draws_the_students_function(batch, example, figure):
+    """The suite's own figures (``figures.py``): drawn where a sigmoid check failed."""
+    page = (batch[1] / example / "feedback.html").read_text()
+    if figure is None:
+        assert "against the reference" not in page
+    else:
+        assert figure in page and "data:image/svg+xml;base64," in page

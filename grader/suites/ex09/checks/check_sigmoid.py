@@ -38,13 +38,29 @@ def _elementwise(ctx, function, expected, slopes=None):
     groups = [(scalars, {"shape": [len(scalars)], "values": [
         float(E.values(got).reshape(())) for got in seen["scalars"]]}, True)]
     groups += [(array, got, False) for array, got in zip(inputs["arrays"], seen["arrays"])]
-    for values, got, scalar in groups:
-        want = np.array(expected(values)).reshape(np.shape(values))
+    wants = [np.array(expected(values)).reshape(np.shape(values)) for values, _, _ in groups]
+    _plot(ctx, function, groups, wants)
+    for (values, got, scalar), want in zip(groups, wants):
         if slopes is not None and not E.close(want, np.reshape(slopes(values), want.shape),
                                               rtol=1e-6, atol=1e-9):
             raise RuntimeError(f"the reference {function} disagrees with the finite "
                                f"differences of the reference sigmoid at {values}")
         _compare(function, values, got, want, scalar)
+
+
+def _plot(ctx, function, groups, wants):
+    """Every t tried, with the student's value (None where there is none, or it is not a
+    finite number) and the reference's: the feedback page draws them (``figures``)."""
+    ts, yours, reference = [], [], []
+    for (values, got, _), want in zip(groups, wants):
+        numbers = E.values(got)
+        ts += E.flat(values)
+        reference += E.flat(want)
+        if numbers is None or numbers.size != want.size:
+            yours += [None] * want.size
+        else:
+            yours += [float(v) if np.isfinite(v) else None for v in numbers.reshape(-1)]
+    ctx.plot(function=function, t=ts, yours=yours, reference=reference)
 
 
 def _returned(got):
