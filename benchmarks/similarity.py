@@ -38,7 +38,8 @@ def calibrate(seeds, how=None):
         with tempfile.TemporaryDirectory() as folder:
             copies = corpus.build(folder, seed=seed * 100, how=how)
             paths = sorted(Path(folder).glob("*.ipynb"))
-            report = similarity.compare([(p.stem, p) for p in paths], floor=0.0)
+            report = similarity.compare([(p.stem, p) for p in paths], floor=0.0,
+                                        handout=corpus.HANDOUT)
         scores = {(p.student_a, p.student_b): p for p in report.pairs}
         for pair in itertools.combinations(sorted(p.stem for p in paths), 2):
             found = scores.get(pair)
@@ -61,7 +62,7 @@ def cost(count):
         out = Path(folder) / "out"
         out.mkdir()
         cpu, wall = time.process_time(), time.perf_counter()
-        report = run.compare_code(entries, similarity.Settings(), out)
+        report = run.compare_code(entries, similarity.Settings(handout=corpus.HANDOUT), out)
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         pages = len(list((out / ".similarity").glob("pair-*.html")))
     planted = [f"student{i:04d}" for i in range(9, count, 10)]
@@ -98,7 +99,7 @@ def alone(names):
             corpus.nbformat.write(corpus.notebook(corpus.SOLUTIONS[name]),
                                   str(Path(folder) / f"{name}.ipynb"))
         report = similarity.compare([(p.stem, p) for p in sorted(Path(folder).glob("*"))],
-                                    floor=0.0)
+                                    floor=0.0, handout=corpus.HANDOUT)
     value = report.pairs[0].similarity if report.pairs else 0.0
     print(f"{' and '.join(names)} alone in a batch: similarity {value:.2f}")
 

@@ -282,7 +282,8 @@ def _similarity(args):
     if args.no_similarity:
         return None
     return similarity.Settings(args.similarity_threshold,
-                               tuple(Path(p) for p in args.similarity_exclude))
+                               tuple(Path(p) for p in args.similarity_exclude),
+                               suite.load(args.lab).handout)
 
 
 def _editable(path):

@@ -20,10 +20,9 @@ from pathlib import Path
 
 from . import cells, files
 
-CONTRACT_ASSIGNMENTS = {"hidden_size", "learning_rate", "x_train", "y_train"}
 SAFE_CALLS = {"float", "int", "str", "bool", "list", "tuple", "dict", "set", "range", "len",
               "abs", "round", "min", "max", "sum", "sorted", "zip", "enumerate"}
-SAFE_CALL_ROOTS = {"np", "numpy", "torch", "math", "nn", "F"}
+SAFE_CALL_ROOTS = frozenset({"math"})  # and each lab's own (its suite.toml)
 UNSAFE_ATTRIBUTES = {"fit", "train", "backward", "step", "show", "plot", "savefig", "load",
                      "save", "input", "system", "run", "read", "open"}
 PYTHON_CELL_MAGICS = ("time", "timeit", "capture", "prun")
@@ -41,6 +40,22 @@ def readers():
     import nbformat
     from IPython.core.inputtransformer2 import TransformerManager
     return nbformat, TransformerManager()
+
+
+@dataclasses.dataclass(frozen=True)
+class Rules:
+    """What a lab adds to definitions mode (its ``suite.toml``, ``[extract]``): ``keep``,
+    assignments kept whatever they call (the contract's settings, the handout's data);
+    ``safe_roots``, modules whose calls build data (``torch.tensor``, ``np.linspace``)."""
+    keep: frozenset = frozenset()
+    safe_roots: frozenset = frozenset()
+
+    @classmethod
+    def of(cls, suite):
+        return cls(suite.keep_assignments, suite.safe_call_roots | SAFE_CALL_ROOTS)
+
+
+NO_RULES = Rules(safe_roots=SAFE_CALL_ROOTS)
 
 
 class Unreadable(Exception):
@@ -88,9 +103,10 @@ class Extraction:
     error: str = ""
 
 
-def extract(path, mode="definitions"):
+def extract(path, mode="definitions", rules=NO_RULES):
     """The ``Extraction`` of the file at ``path``; ``error`` is set when it cannot be read.
-    A code cell is numbered by its position in the notebook, text cells included."""
+    A code cell is numbered by its position in the notebook, text cells included;
+    ``rules``: the lab's (``Rules.of(suite)``)."""
     path = Path(path)
     try:
         data = _read_bytes(path)
@@ -107,7 +123,7 @@ def extract(path, mode="definitions"):
     names = cells.labels([(number, count) for number, count, _ in sources],
                          module=kind == "python")
     for number, count, source in sources:
-        _add_cell(extraction, number, source)
+        _add_cell(extraction, number, source, rules)
         extraction.report[-1].label = names[number]
         extraction.report[-1].first_line = cells.first_line(source)
     if note:
@@ -191,7 +207,7 @@ def _code_cells(data, kind, name):
             for number, count, s in code], ""
 
 
-def _add_cell(extraction, number, source):
+def _add_cell(extraction, number, source, rules):
     read = neutralise_ipython(source)
     report = CellReport(number, "used", read.notes)
     extraction.report.append(report)
@@ -233,7 +249,7 @@ def _add_cell(extraction, number, source):
         if leftover:
             skipped.append(f"line {node.lineno}: {leftover}")
             continue
-        reason = skip_reason(node)
+        reason = skip_reason(node, rules)
         if reason:
             skipped.append(f"line {node.lineno}: {reason}")
             for name in dict.fromkeys(_set_by(node)):
@@ -436,14 +452,13 @@ def near_miss(name, defined):
     """The name in ``defined`` that is a plausible misspelling of ``name``, or None.
 
     Plausible: the same but for case or underscores (``mse_loss_func``), or one typo away
-    (two for a long name: ``MyLinearRegresion``). A name of the handout's data or one
-    that only adds a word (``y_train``, ``train_loop`` for ``train``) is another name,
-    not a misspelling.
+    (two for a long name: ``MyLinearRegresion``). A name that only adds a word
+    (``y_train``, ``train_loop`` for ``train``) is another name, not a misspelling.
     """
     wanted = _spelling(name)
     best = None
     for other in defined:
-        if other == name or other in CONTRACT_ASSIGNMENTS or name in other.split("_"):
+        if other == name or name in other.split("_"):
             continue
         distance = _typos(wanted, _spelling(other))
         if distance <= (1 if len(wanted) <= 8 else 2) and (best is None or distance < best[0]):
@@ -469,7 +484,7 @@ def _typos(a, b):
     return row[-1]
 
 
-def skip_reason(node):
+def skip_reason(node, rules=NO_RULES):
     """Why a top-level statement is left out in definitions mode, or '' to keep it."""
     if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef,
                          ast.ClassDef)):
@@ -479,16 +494,17 @@ def skip_reason(node):
         names = _assigned(node)
         if not all(isinstance(t, (ast.Name, ast.Tuple)) for t in targets):
             return "assignment to an attribute or item skipped"
-        if node.value is None or set(names) & CONTRACT_ASSIGNMENTS:
+        if node.value is None or set(names) & rules.keep:
             return ""
-        call = unsafe_call(node.value)
+        call = unsafe_call(node.value, rules.safe_roots)
         return f"assignment to `{', '.join(names)}` that calls `{call}(...)` skipped" if call else ""
     if isinstance(node, ast.Try):
-        if _only_definitions(_block(node)):
+        if _only_definitions(_block(node), rules):
             return ""
         return "try block that does more than define things skipped"
     if isinstance(node, ast.If) and not _is_main_guard(node):
-        if not unsafe_call(node.test) and _only_definitions(_block(node)):
+        safe_test = not unsafe_call(node.test, rules.safe_roots)
+        if safe_test and _only_definitions(_block(node), rules):
             return ""
         return "if block that does more than define things skipped"
     if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
@@ -498,15 +514,15 @@ def skip_reason(node):
     return f"top-level `{type(node).__name__.lower()}` statement not run (definitions only)"
 
 
-def _only_definitions(statements):
-    return all(isinstance(s, ast.Pass) or not skip_reason(s) for s in statements)
+def _only_definitions(statements, rules):
+    return all(isinstance(s, ast.Pass) or not skip_reason(s, rules) for s in statements)
 
 
 def _is_main_guard(node):
     return "__name__" in ast.unparse(node.test)
 
 
-def unsafe_call(node):
+def unsafe_call(node, safe_roots=NO_RULES.safe_roots):
     """The first call in ``node`` that is not a constructor of data, or ''.
 
     A lambda's body runs only when it is called, as a ``def``'s does, so only its default
@@ -521,16 +537,16 @@ def unsafe_call(node):
             continue
         if isinstance(sub, (ast.Await, ast.Yield, ast.YieldFrom, ast.NamedExpr)):
             return type(sub).__name__.lower()
-        if isinstance(sub, ast.Call) and not _safe_call(_callee(sub)):
+        if isinstance(sub, ast.Call) and not _safe_call(_callee(sub), safe_roots):
             return _callee(sub)
         todo.extend(ast.iter_child_nodes(sub))
     return ""
 
 
-def _safe_call(callee):
+def _safe_call(callee, safe_roots):
     root, _, _ = callee.partition(".")
     last = callee.rsplit(".", 1)[-1]
-    return (callee in SAFE_CALLS or (root in SAFE_CALL_ROOTS and last not in UNSAFE_ATTRIBUTES)
+    return (callee in SAFE_CALLS or (root in safe_roots and last not in UNSAFE_ATTRIBUTES)
             or last in {"reshape", "astype", "float", "view", "unsqueeze", "to", "item"})
 
 

@@ -155,7 +155,7 @@ class Judge:
         with WorkerSession(self.sandbox, self.suite.operations, (), {}, device=options.device,
                            spawn=self.spawn) as session:
             session.start_early()
-            extracted = extraction.extract(path, options.mode)
+            extracted = extraction.extract(path, options.mode, extraction.Rules.of(self.suite))
             result = SubmissionResult(
                 submission_id=student_id or submission_id(path), path=str(path),
                 sha256=extracted.sha256, suite=options.suite, checks=[],

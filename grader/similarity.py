@@ -53,7 +53,6 @@ MIN_FINGERPRINTS = 8
 MAX_CELL_CHARS = 50_000
 MAX_CELL_TOKENS = 5_000
 MAX_TOKENS = 30_000
-HANDOUT = Path(__file__).resolve().parent.parent / "reference" / "handout.ipynb"
 
 _KEPT_NAMES = frozenset(keyword.kwlist) | frozenset(dir(builtins)) - {"print"}
 _DROPPED = {tokenize.COMMENT, tokenize.NL, tokenize.INDENT, tokenize.DEDENT,
@@ -70,9 +69,11 @@ _MAGIC = re.compile(r"^[ \t]*[%!].*$", re.MULTILINE)
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    """What staff chose: the threshold to flag a pair at, and known sources to leave out."""
+    """What staff chose: the threshold to flag a pair at, and known sources to leave out;
+    ``handout``: the lab's handout notebook (its suite's), left out too."""
     threshold: float = THRESHOLD
     exclude: tuple = ()
+    handout: Path | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -135,15 +136,16 @@ class Report:
         return partners
 
 
-def compare(entries, threshold=THRESHOLD, floor=FLOOR, exclude=(), handout=HANDOUT):
+def compare(entries, threshold=THRESHOLD, floor=FLOOR, exclude=(), handout=None):
     """The ``Report`` for ``entries`` ((student id, path) pairs).
 
     ``exclude`` are files (notebooks, ``.py``) or folders of them whose code does not
-    count as shared: the official solution, a previous year's submissions.
+    count as shared: the official solution, a previous year's submissions; ``handout``,
+    the notebook every student starts from.
     """
     sources = [path for source in exclude for path in _files(Path(source))]
     known_hashes, known_cells = set(), set()
-    for path in [Path(handout), *sources]:
+    for path in ([Path(handout)] if handout else []) + sources:
         cells = _cells(path)
         known_cells |= {source.strip() for source in cells.values()}
         # every k-gram of a known source, not only its fingerprints

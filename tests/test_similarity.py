@@ -14,14 +14,18 @@ import pytest
 
 import similarity_corpus as corpus
 from conftest import ROOT, run_grade
-from grader import similarity
+from grader import similarity, suite
 from grader.report import similarity as similar_report
 
 DISGUISES = ("rename", "reorder", "comments", "prints", "reformat", "deadcode")
 
 
+HANDOUT = suite.load("ex08").handout  # the corpus is ex08's
+
+
 def compare(folder, **kwargs):
-    return similarity.compare([(p.stem, p) for p in sorted(folder.glob("*.ipynb"))], **kwargs)
+    return similarity.compare([(p.stem, p) for p in sorted(folder.glob("*.ipynb"))],
+                              handout=HANDOUT, **kwargs)
 
 
 @pytest.fixture(scope="module")

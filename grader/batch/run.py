@@ -168,7 +168,8 @@ def compare_code(entries, settings, out_dir):
     """Compare the class's code (``grader.similarity``) and write ``similarity.csv`` and
     a page per flagged pair in ``.similarity/`` (those of an earlier run removed)."""
     copies = similarity.compare([(entry.student_id, entry.path) for entry in entries],
-                                threshold=settings.threshold, exclude=settings.exclude)
+                                threshold=settings.threshold, exclude=settings.exclude,
+                                handout=settings.handout)
     rows = similar_report.rows(copies)
     atomic_write(out_dir / "similarity.csv", _csv([[_cell(str(v)) for v in row] for row in rows]))
     pages = out_dir / similar_report.PAIR_FOLDER
