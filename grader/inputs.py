@@ -9,7 +9,7 @@ is reported).
 The student id is the entry's name, made file-system safe. The names an LMS
 export gives are recognised and cut to the student: Moodle's
 ``Jane Doe_123456_assignsubmission_file_...`` (a folder, or files) gives
-``Jane_Doe_123456``, Canvas's ``doejane_12345_67890_ex08.ipynb`` (``_LATE_``
+``Jane_Doe_123456``, Canvas's ``doejane_12345_67890_lab.ipynb`` (``_LATE_``
 too) gives ``doejane_12345``. Several files of one LMS student are one entry,
 chosen by the rule above.
 """

@@ -107,6 +107,11 @@ class SubmissionResult:
                 if (c.outcome, c.seen, c.hint) == key] if not check.passed and check.seen else []
 
 
+def lab_of(results: list[SubmissionResult]) -> str:
+    """The lab a batch of results was graded for (a batch is graded by one suite)."""
+    return results[0].lab if results else DEFAULT_LAB
+
+
 def to_dict(result: SubmissionResult) -> dict[str, Any]:
     """The whole result as plain data, for resuming and for shipping between processes and
     machines: it is serialised at once, so it shares the result's own lists and dicts

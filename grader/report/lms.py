@@ -4,7 +4,7 @@ Canvas's gradebook CSV.
 Both LMSs name a student by a number their export put in the submission's name, which
 the student id keeps (``grader.inputs``): Moodle's ``Jane Doe_123456_assignsubmission_file_``
 gives ``Jane_Doe_123456``, 123456 being the participant number of the worksheet's
-``Participant 123456``; Canvas's ``doejane_12345_67890_ex08.ipynb`` gives
+``Participant 123456``; Canvas's ``doejane_12345_67890_lab.ipynb`` gives
 ``doejane_12345``, 12345 being the Canvas user ID. A student whose id carries no such
 number (a plain folder of files) cannot be matched and is left out, with a note.
 
@@ -13,13 +13,14 @@ Moodle matches a worksheet row by its ``Identifier`` and takes ``Grade`` and
 holds one folder per student named ``<full name>_<participant>_assignfeedback_file``
 (the full name must hold no ``_``), as ``assignfeedback_file``'s importer reads it.
 Canvas matches a row by ``ID``; an assignment column it does not know by its title
-(``ex08``) is mapped to the course's assignment in its import screen.
+(the lab's name) is mapped to the course's assignment in its import screen.
 """
 import datetime
 import io
 import re
 import zipfile
 
+from ..model import lab_of
 from . import html, spreadsheet
 from .text import suite_line
 
@@ -28,7 +29,6 @@ MOODLE_COLUMNS = ("Identifier", "Full name", "Email address", "Status", "Grade",
                   "Maximum Grade", "Grade can be changed", "Last modified (submission)",
                   "Last modified (grade)", "Feedback comments")
 CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
-ASSIGNMENT = "ex08"
 
 
 def matched(results):
@@ -72,7 +72,8 @@ def canvas_gradebook(results):
     possible row under the header."""
     found = matched(results)[0]
     maximum = max((r.max_score for r, _, _ in found), default=0.0)
-    rows = [(*CANVAS_COLUMNS, ASSIGNMENT), ("Points Possible", "", "", "", "", f"{maximum:g}")]
+    rows = [(*CANVAS_COLUMNS, lab_of(results)),
+            ("Points Possible", "", "", "", "", f"{maximum:g}")]
     rows += [(spreadsheet.cell(name), number, "", "", "", f"{result.score:g}")
              for result, name, number in found]
     return spreadsheet.text(rows)
