@@ -14,7 +14,7 @@ batch on a loaded machine took 2.5 times as long). A worker is one process among
 machine's, and ``RLIMIT_NPROC`` and ``pids.max`` bound how many a submission can add.
 
 The grader makes them where it may: as root, under a cgroup v2 hierarchy whose root
-offers the ``memory`` and ``pids`` controllers (``/sys/fs/cgroup/ex08-grader/``), or
+offers the ``memory`` and ``pids`` controllers (``/sys/fs/cgroup/course-grader/``), or
 else under the legacy v1 ``memory`` and ``pids`` hierarchies, beside its own cgroup.
 Elsewhere ``available()`` says why not, and the sandbox says so as a warning. A
 sandbox's process joins its cgroup before it starts (``join_command``), so all it
@@ -27,7 +27,9 @@ import os
 import time
 from pathlib import Path
 
-NAME = "ex08-grader"
+import grader
+
+NAME = grader.NAME
 CONTROLLERS = ("memory", "pids")
 _COUNTER = itertools.count()
 

@@ -27,7 +27,9 @@ EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "submissions"
 
 def parser():
     p = argparse.ArgumentParser(
-        prog="grade.py", description="Grade problem set 08 (PyTorch introduction) submissions.")
+        prog="grade.py",
+        description=f"Grade a lab's submissions with its suite (default: "
+                    f"{suite.DEFAULT_LAB}, {suite.load(suite.DEFAULT_LAB).title}).")
     p.add_argument("submissions", nargs="*", metavar="SUBMISSION",
                    help=".ipynb, .py, a folder of submissions or a .zip of one "
                         "(default: the lab's examples, submissions/LAB/)")

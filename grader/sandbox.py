@@ -33,6 +33,7 @@ from pathlib import Path
 import grader
 
 from . import cgroups
+from . import suite as suites
 from .worker import confine, reach
 
 PACKAGE_DIR = Path(grader.__file__).resolve().parent
@@ -260,7 +261,7 @@ def process_slot():
     """
     for slot in range(MAX_SLOTS):
         try:
-            handle = open(os.path.join(tempfile.gettempdir(), f"ex08-grader-slot-{slot}.lock"),
+            handle = open(os.path.join(tempfile.gettempdir(), f"{grader.NAME}-slot-{slot}.lock"),
                           "a")
         except PermissionError:  # another user's (a lab machine's other students, root)
             continue
@@ -362,13 +363,10 @@ def installed():
     return PROJECT_DIR.name in ("site-packages", "dist-packages")
 
 
-WORKER_PACKAGES = ("torch", "numpy", "matplotlib")
-
-
 def _python_paths():
     """The interpreter's prefixes, its site-packages, and the import directories holding
-    the packages the worker needs (``WORKER_PACKAGES``); from a checkout, never the
-    checkout or a folder holding it (installed, the packages are masked).
+    the packages the labs' workers import (``suite.worker_packages``); from a checkout,
+    never the checkout or a folder holding it (installed, the packages are masked).
 
     Not every entry of ``sys.path``: ``$PYTHONPATH`` may name a TA's course folder, with
     the class's notebooks, results and seed in it.
@@ -376,7 +374,7 @@ def _python_paths():
     roots = []
     candidates = [sys.base_prefix, sys.prefix, sysconfig.get_paths()["purelib"],
                   sysconfig.get_paths()["platlib"], *site.getsitepackages(),
-                  *map(_import_directory, WORKER_PACKAGES)]
+                  *map(_import_directory, suites.worker_packages())]
     checkout = "" if installed() else str(PROJECT_DIR)
     for candidate in candidates:
         if not candidate or not os.path.isdir(candidate):

@@ -24,7 +24,6 @@ from . import adaptations
 
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
 PROJECT_DIR = SUITES_DIR.parent.parent
-DEFAULT_LAB = "ex08"
 SPEC = "suite.toml"
 RUBRIC = "rubric.toml"
 
@@ -167,9 +166,30 @@ def _is_check_marker(node):
             and len(node.args) == 1 and isinstance(node.args[0], ast.Constant))
 
 
+def _default_lab():
+    """The lab graded when none is named: the one whose spec says ``default = true``."""
+    marked = [path.parent.name for path in sorted(SUITES_DIR.glob(f"*/{SPEC}"))
+              if tomllib.loads(path.read_text()).get("default")]
+    if len(marked) != 1:
+        raise SuiteError(f"{SUITES_DIR}: exactly one lab's {SPEC} must say `default = true` "
+                         f"(the lab --lab defaults to); found {marked or 'none'}")
+    return marked[0]
+
+
+DEFAULT_LAB = _default_lab()
+
+
 def available():
     """The labs this grader has a suite for (a folder of ``grader/suites`` with a spec)."""
     return sorted(path.parent.name for path in SUITES_DIR.glob(f"*/{SPEC}"))
+
+
+def worker_packages() -> tuple[str, ...]:
+    """The top-level packages some lab's worker imports (the ``[worker]`` of its spec):
+    every sandbox can read them, whichever lab it grades."""
+    modules = {module for lab in available()
+               for module in load(lab).worker_imports + load(lab).handout_imports}
+    return tuple(sorted({module.partition(".")[0] for module in modules}))
 
 
 @functools.lru_cache(maxsize=8)

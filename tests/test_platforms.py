@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, run_grade
+import grader
 from grader.worker import reach
 
 pytestmark = pytest.mark.slow  # grades as another user and without bubblewrap
@@ -81,7 +82,7 @@ def check_an_ordinary_user_grades(student_user, level, folder):
     shutil.copy(ROOT / "submissions" / "ex08" / "wild_tqdm.ipynb", folder / "ex08.ipynb")
     os.chown(folder, student_user.pw_uid, student_user.pw_gid)
     # a lock file another user (root) left: the student's run takes another slot
-    stale = [f"/tmp/ex08-grader-slot-{slot}.lock" for slot in range(2)]
+    stale = [f"/tmp/{grader.NAME}-slot-{slot}.lock" for slot in range(2)]
     for path in stale:
         open(path, "a").close()
     process = run_as(student_user, folder, "ex08.ipynb", "--sandbox", level)

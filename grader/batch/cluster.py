@@ -39,7 +39,7 @@ from ..model import CheckResult, SubmissionResult
 from ..zygotes import Zygote
 from .store import file_hash
 
-PLUGIN_NAME = "ex08-grader"
+PLUGIN_NAME = grader.NAME
 TRANSFER_RETRIES = 2
 MIN_IN_FLIGHT = 2
 LOCAL_PREFIX = "local:"
@@ -101,7 +101,7 @@ class GraderPlugin(WorkerPlugin):
                             f"'{sandbox.level}' and this batch accepts only "
                             f"{'/'.join(self.accepted)} (install bubblewrap on the worker, or "
                             f"allow weaker isolation explicitly with --sandbox unshare|none)")
-            worker.loop.add_callback(worker.close, reason="ex08 grader: no acceptable sandbox")
+            worker.loop.add_callback(worker.close, reason=f"{grader.NAME}: no acceptable sandbox")
             raise SandboxRefused(self.refusal)
         self.sandbox = sandbox
         self._lock = threading.Lock()
@@ -167,7 +167,7 @@ def grade_task(student_id, name, data, sha256, options):
     plugin = get_worker().plugins.get(PLUGIN_NAME)
     if plugin is None or plugin.sandbox is None:
         raise Reschedule()
-    with tempfile.TemporaryDirectory(prefix="ex08-cluster-") as folder:
+    with tempfile.TemporaryDirectory(prefix=f"{grader.NAME}-cluster-") as folder:
         path = Path(folder, Path(name).name)
         path.write_bytes(data)
         rubric_path = None
@@ -225,7 +225,7 @@ def _submit(client, entry, payload, batch):
     data = files.read(entry.path)
     return client.submit(grade_task, entry.student_id, entry.path.name, data,
                          hashlib.sha256(data).hexdigest(), payload,
-                         key=f"ex08-grade-{batch}-{entry.student_id}", pure=False,
+                         key=f"{payload['lab']}-grade-{batch}-{entry.student_id}", pure=False,
                          retries=TRANSFER_RETRIES)
 
 
