@@ -288,7 +288,7 @@ def floor(repeats, start=None):
 
     suite = suites.load()
     importlib.import_module(suite.operations)
-    worker.warm_up({"device": "cpu", "threads": 1})
+    worker.warm_up({**suite.worker, "device": "cpu", "threads": 1})
     options = grading.Options()
     extracted = extract(ROOT / "reference" / "solution.ipynb")
 

@@ -58,7 +58,7 @@ def setup(chosen):
 
 
 def worker(chosen, extracted):
-    with WorkerSession(chosen, suite.load().operations, extracted.statements,
+    with WorkerSession(chosen, suite.load().worker, extracted.statements,
                        extracted.cells) as session:
         reply = session._start()
         assert reply.status == "ok", reply.error

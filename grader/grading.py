@@ -152,7 +152,7 @@ class Judge:
     def _grade(self, path, student_id):
         started = time.monotonic()
         options = self.options
-        with WorkerSession(self.sandbox, self.suite.operations, (), {}, device=options.device,
+        with WorkerSession(self.sandbox, self.suite.worker, (), {}, device=options.device,
                            spawn=self.spawn) as session:
             session.start_early()
             extracted = extraction.extract(path, options.mode, extraction.Rules.of(self.suite))

@@ -184,14 +184,14 @@ Spawn = Callable[[dict[str, Any], int, int, int], WorkerHandle]
 class WorkerSession:
     """One submission's worker; restarted (and the submission reloaded) after a failure."""
 
-    def __init__(self, sandbox: sandboxes.Sandbox, operations: str,
+    def __init__(self, sandbox: sandboxes.Sandbox, worker: dict[str, Any],
                  statements: list[dict[str, Any]], cells: dict[Any, str], device: str = "cpu",
                  slot: int | None = None, limits: Limits | None = None,
                  startup_timeout: float = 90.0, load_timeout: float = 30.0,
                  time_budget: float | None = None, spawn: Spawn | None = None) -> None:
         self.sandbox = sandbox
         self.spawn = spawn or self.start_process
-        self.operations = operations
+        self.worker = worker  # the suite's part of the worker's config (``Suite.worker``)
         self.statements = list(statements)
         self.cells = cells
         self.device = device
@@ -317,7 +317,7 @@ class WorkerSession:
     def _spawn(self):
         self.starts += 1
         scratch, self._scratch = sandboxes.scratch(self.sandbox)
-        config = {"operations": self.operations, "device": self.device, "threads": 1,
+        config = {**self.worker, "device": self.device, "threads": 1,
                   "limits": self.limits.as_config(), "uid": sandboxes.worker_uid(self.slot),
                   "scratch": scratch}
         request_r, request_w = os.pipe()

@@ -78,6 +78,15 @@ class Suite:
         return f"grader.suites.{self.name}.ops"
 
     @property
+    def worker(self) -> dict:
+        """What the worker needs to know of the suite, sent in its configuration (plain
+        data: the worker never reads the judge's files): the operations module, what to
+        import before any student code (``"torch"`` switches on the torch runtime), and
+        what a warm zygote imports for the handout."""
+        return {"operations": self.operations, "imports": list(self.worker_imports),
+                "handout_imports": list(self.handout_imports)}
+
+    @property
     def checks_dir(self) -> Path:
         return self.directory / "checks"
 

@@ -24,9 +24,9 @@ ZYGOTE_STARTUP_TIMEOUT = 180.0
 class Zygote:
     """The judge's side of one zygote: a ``spawn`` for ``WorkerSession`` that forks warm workers."""
 
-    def __init__(self, sandbox, operations, device):
+    def __init__(self, sandbox, worker, device):
         self.sandbox = sandbox
-        self.operations = operations
+        self.worker = worker  # the suite's part of the worker's config (``Suite.worker``)
         self.device = device
         self.isolation = ""
         self.process = None
@@ -38,7 +38,7 @@ class Zygote:
 
     def start(self):
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        config = {"zygote": True, "operations": self.operations, "device": self.device,
+        config = {"zygote": True, **self.worker, "device": self.device,
                   "threads": 1, "isolate": self.sandbox.level != "none",
                   "tmp_size": sandboxes.TMP_SIZE, "control_fd": theirs.fileno(),
                   "scratch": sandboxes.scratch(self.sandbox)[0]}
@@ -171,7 +171,7 @@ class Alone:
     def __init__(self, options, meanwhile=None):
         self.sandbox = options.sandbox or sandboxes.choose()
         self.device = options.device
-        self.zygote = Zygote(self.sandbox, suites.load(options.lab).operations, options.device)
+        self.zygote = Zygote(self.sandbox, suites.load(options.lab).worker, options.device)
         self.zygote.start()
         self.meanwhile = meanwhile
         self.warm = None

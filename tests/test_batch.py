@@ -18,9 +18,11 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, outcomes, run_grade
+from grader import suite
 
 pytestmark = pytest.mark.slow  # grades a class folder and a zip, in parallel
 
+EX08 = suite.load("ex08")
 REFERENCE = (ROOT / "reference" / "ex08.py").read_text()
 LINEAR = ("linear.forward", "linear.parameters", "linear.mse", "linear.train_decreases_loss",
           "linear.train_matches_reference")
@@ -194,7 +196,7 @@ def test_a_zygote_that_cannot_fork_is_replaced_and_the_submission_graded(tmp_pat
     from grader import grading, zygotes, sandbox as sandboxes
 
     options = grading.Options(sandbox=sandboxes.choose())
-    zygote = zygotes.Zygote(options.sandbox, "grader.suites.ex08.ops", options.device)
+    zygote = zygotes.Zygote(options.sandbox, EX08.worker, options.device)
     zygote.start()
     try:
         assert zygote.wait_ready() == ""
@@ -218,13 +220,13 @@ def test_a_worker_whose_namespace_ends_under_it_is_replaced_not_blamed(tmp_path)
     from grader.session import WorkerSession
 
     options = grading.Options(sandbox=sandboxes.choose())
-    zygote = zygotes.Zygote(options.sandbox, "grader.suites.ex08.ops", options.device)
+    zygote = zygotes.Zygote(options.sandbox, EX08.worker, options.device)
     zygote.start()
     path = tmp_path / "student.py"
     path.write_text(REFERENCE)
     extracted = extract(path)
     try:
-        with WorkerSession(options.sandbox, "grader.suites.ex08.ops", extracted.statements,
+        with WorkerSession(options.sandbox, EX08.worker, extracted.statements,
                            extracted.cells, spawn=zygote.spawn) as session:
             assert zygote.wait_ready() == ""
             assert session.call("mlp.hyperparameters", {}, 30).status == "ok"

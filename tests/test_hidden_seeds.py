@@ -12,9 +12,9 @@ SEEDS = range(1000, 1050)
 
 @pytest.fixture(scope="module")
 def reference_session():
-    extracted = extract.extract(ROOT / "reference" / "ex08.py")
     ex08 = suite.load("ex08")
-    with WorkerSession(sandbox.choose(), ex08.operations, extracted.statements,
+    extracted = extract.extract(ROOT / "reference" / "ex08.py", rules=extract.Rules.of(ex08))
+    with WorkerSession(sandbox.choose(), ex08.worker, extracted.statements,
                        extracted.cells) as session:
         yield session, ex08
 

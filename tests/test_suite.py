@@ -1,5 +1,9 @@
 """A lab is a suite: its spec is read from ``suite.toml``, and its rubric is refused at load
 when an id names no check or a check has no entry."""
+import json
+import subprocess
+import sys
+
 import pytest
 
 from conftest import ROOT
@@ -57,3 +61,26 @@ def test_grade_py_says_which_rubric_id_is_unknown(grade, tmp_path):
     process = grade(SUBMISSIONS / suite.DEFAULT_LAB / "reference_solution.ipynb", "--rubric", path)
     assert process.returncode == 2
     assert "no.such_check" in process.stderr and str(path) in process.stderr
+
+
+def _prepared_worker_modules(imports):
+    """The modules a worker has after preparing for a suite that imports ``imports``."""
+    code = ("import json, sys\n"
+            "from grader.worker import main, runtime\n"
+            f"main.prepare({{'imports': {list(imports)!r}, 'threads': 1}})\n"
+            "device = main.configure_device('auto')\n"
+            "print(json.dumps([device, sorted(m for m in sys.modules if '.' not in m)]))")
+    process = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             cwd=ROOT, timeout=120)
+    assert process.returncode == 0, process.stderr[-2000:]
+    return json.loads(process.stdout)
+
+
+def test_a_numpy_lab_gets_a_worker_without_torch():
+    device, modules = _prepared_worker_modules(["numpy"])
+    assert device == "cpu" and "numpy" in modules and "torch" not in modules
+
+
+def test_a_torch_lab_gets_the_torch_runtime():
+    device, modules = _prepared_worker_modules(suite.load("ex08").worker_imports)
+    assert device in ("cpu", "cuda") and "torch" in modules

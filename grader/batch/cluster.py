@@ -142,11 +142,12 @@ class GraderPlugin(WorkerPlugin):
         """The local pool's zygote, started once per Dask worker (and per suite and device):
         each submission gets a freshly forked, isolated worker in milliseconds. None where
         the zygote cannot isolate its children (not root): cold workers, same sandbox."""
-        key = (suites.load(options.lab).operations, options.device)
+        key = (options.lab, options.device)
         if self._zygote_key != key:
             if self._zygote is not None:
                 self._zygote.close()
-            self._zygote, self._zygote_key = Zygote(self.sandbox, *key), key
+            worker = suites.load(options.lab).worker
+            self._zygote, self._zygote_key = Zygote(self.sandbox, worker, options.device), key
             self._zygote.start()
             self._zygote.wait_ready()
         return self._zygote.spawn if self._zygote.isolation else None

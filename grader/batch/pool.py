@@ -261,7 +261,7 @@ def judge_main():
     setup = _receive(reader)
     _die_with_parent(setup["parent"])
     options = options_from_dict(setup["options"])
-    zygote = Zygote(options.sandbox, _operations(options), options.device)
+    zygote = Zygote(options.sandbox, suites.load(options.lab).worker, options.device)
     zygote.start()
     with grading.Judge(options) as judge:
         _warm_up(options, judge.suite)
@@ -285,17 +285,14 @@ def _grade(request, options, judge):
     return {"result": to_dict(result), "documents": store.rendered(result)}
 
 
-def _operations(options):
-    return suites.load(options.lab).operations
-
-
 def _warm_up(options, suite):
-    """Pay the judge's one-time costs now: torch and the check inputs.
+    """Pay the judge's one-time costs now: the check inputs (and torch, for a torch lab).
 
     One thread: the jobs are the parallelism, and a judge waits while its worker computes.
     """
-    import torch
-    torch.set_num_threads(1)
+    if suite.uses_torch:
+        import torch
+        torch.set_num_threads(1)
     suite.cases(options.suite, options.seed)
 
 

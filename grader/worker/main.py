@@ -2,9 +2,12 @@
 
 Started by ``grader.session`` inside the sandbox. Reads request frames on fd 0 and
 writes reply frames on the fd named in its configuration; the student's stdout and stderr go to the judge on
-their own pipe. Before any student code runs it imports torch (so that cost is
-paid once, outside the operations' deadlines), applies resource limits and,
-when started as root, drops to an unprivileged uid.
+their own pipe. Before any student code runs it imports what the suite's
+configuration names (``imports``: numpy, torch...; so that cost is paid once, outside
+the operations' deadlines), applies resource limits and, when started as root, drops to
+an unprivileged uid. ``"torch"`` among the imports switches on the torch runtime: the
+device, torch's originals the grader reads values with, and the adaptations of GPU and
+old-PyTorch code (``adapt``); without it the worker never imports torch.
 
 Every reply echoes its request's id. A copy of this process made by a fork in
 student code never answers: it exits when it gets back to the request loop. Once
@@ -32,6 +35,7 @@ TAMPERED = (b'{"ok":false,"kind":"error","id":%d,"error":"the submission changed
 _LIMITS = {"address_space": resource.RLIMIT_AS, "cpu_seconds": resource.RLIMIT_CPU,
            "file_size": resource.RLIMIT_FSIZE, "processes": resource.RLIMIT_NPROC,
            "open_files": resource.RLIMIT_NOFILE}
+_TORCH_RUNTIME = False  # whether ``prepare`` switched the torch runtime on
 
 
 class Channel:
@@ -153,15 +157,23 @@ def _adopt_orphans():
 
 
 def warm_up(config):
-    """Import torch, pick the device and pay lazy first-call costs before any deadline."""
-    prepare_torch(config)
+    """Import what the suite needs, pick the device and pay lazy first-call costs before
+    any deadline."""
+    prepare(config)
     warm_device(config["device"])
 
 
-def prepare_torch(config):
-    """Import torch and pay its first-call costs on the CPU, without autograd: that is all
-    a zygote may do. Once backward() has run, autograd has its device threads (and on a
-    GPU machine has started CUDA), and a forked child can use neither."""
+def prepare(config):
+    """Import the suite's ``imports``; with torch, pay its first-call costs on the CPU,
+    without autograd: that is all a zygote may do. Once backward() has run, autograd has
+    its device threads (and on a GPU machine has started CUDA), and a forked child can use
+    neither."""
+    global _TORCH_RUNTIME
+    for name in config.get("imports", ()):
+        importlib.import_module(name)
+    _TORCH_RUNTIME = "torch" in config.get("imports", ())
+    if not _TORCH_RUNTIME:
+        return
     import torch
     torch.set_num_threads(config.get("threads", 1))
     runtime.keep_torch_originals()
@@ -172,14 +184,20 @@ def prepare_torch(config):
 def warm_device(device):
     """Pick the device, make its context and run autograd once, before the limits: a CUDA
     context maps gigabytes of address space, which must not count against the student."""
-    import torch
     device = configure_device(device)
+    if not _TORCH_RUNTIME:
+        return
+    import torch
     layer = torch.nn.Linear(1, 1).to(device)
     layer(torch.ones(2, 1, device=device)).sum().backward()
 
 
 def configure_device(device):
-    """Where operations put tensors (``auto``: cuda if there is one); on CUDA, deterministic kernels."""
+    """Where operations put tensors (``auto``: cuda if there is one); on CUDA, deterministic
+    kernels. Without the torch runtime, the CPU."""
+    if not _TORCH_RUNTIME:
+        runtime.DEVICE = "cpu"
+        return "cpu"
     import torch
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"

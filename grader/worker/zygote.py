@@ -1,8 +1,9 @@
 """A warm process, inside the sandbox, that forks one fresh worker per request.
 
 Started with the worker's own sandbox command and ``"zygote": true`` in its
-configuration, it pays Python's start-up, ``import torch`` and torch's lazy
-first-call costs once; a forked worker starts in milliseconds. Each worker makes
+configuration, it pays Python's start-up, the suite's imports (its ``imports`` and
+``handout_imports``: numpy, torch, matplotlib...) and torch's lazy first-call costs once
+(with the torch runtime); a forked worker starts in milliseconds. Each worker makes
 its own device context and runs autograd once itself (``warm_device``): neither
 survives a fork, so the zygote never touches them. It never runs student code
 itself. The judge talks to it over a Unix ``SOCK_SEQPACKET``
@@ -91,9 +92,9 @@ def main(config):
         os.rmdir(config["scratch"])  # made for one cold worker; each fork makes its own
     inits = InitMaker(control) if config["isolate"] else None  # forked small: before torch
     gc.disable()  # what the imports allocate lives for good: worker.main.untracked
-    worker.prepare_torch(config)
-    operations = importlib.import_module(config["operations"])
-    _import_handout_modules(operations)
+    worker.prepare(config)
+    importlib.import_module(config["operations"])
+    _import_handout_modules(config.get("handout_imports", ()))
     seal = Seal(worker.runtime.OPERATIONS)
     worker.untracked()
     zygote = Zygote(config, control, inits, seal)
@@ -106,14 +107,14 @@ def main(config):
     zygote.serve()
 
 
-def _import_handout_modules(operations):
-    """Import what the lab's handout imports (the operations module's ``HANDOUT_IMPORTS``).
+def _import_handout_modules(names):
+    """Import what the lab's handout imports (its suite's ``handout_imports``).
 
     Nearly every notebook imports them; done here once, every forked worker finds them
     in ``sys.modules`` instead of paying for them (``matplotlib.pyplot``: ~0.6 s each).
     A module that fails to import is left to the student's own import to report.
     """
-    for name in getattr(operations, "HANDOUT_IMPORTS", ()):
+    for name in names:
         try:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - the student's own import will say why

@@ -18,10 +18,6 @@ from grader.worker.optim import SGD, Adam
 from grader.worker.runtime import (ContractError, adapted, device, floats, operation,
                                    shape)
 
-# What the handout's notebook imports besides torch: a warm zygote imports these once,
-# so a forked worker does not pay for them per submission.
-HANDOUT_IMPORTS = ("matplotlib.pyplot",)
-
 # How often mlp.fit measures its predictions against the judge's goal (a fifth of an
 # epoch's cost each time).
 GOAL_EVERY = 10
