@@ -5,7 +5,8 @@ import warnings
 import nbformat
 import pytest
 
-from grader import cells, extract as extraction, suite
+from grader import cells, suite
+from grader import extract as extraction
 from grader.extract import CellReport, near_miss
 
 RULES = extraction.Rules.of(suite.load("ex08"))  # the notebooks here are ex08's

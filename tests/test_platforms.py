@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, run_grade
 import grader
+from conftest import ROOT, run_grade
 from grader.worker import reach
 
 pytestmark = pytest.mark.slow  # grades as another user and without bubblewrap
