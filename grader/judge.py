@@ -27,26 +27,8 @@ from .extract import near_miss
 from .model import CheckResult
 
 MAX_OUTPUT = 6000
-CUDA_UNAVAILABLE = ("Torch not compiled with CUDA enabled", "Found no NVIDIA driver",
-                    "No CUDA GPUs are available", "Cannot initialize CUDA without ATen_cuda")
 SKELETON = "NotImplementedError:"  # bare, as the handout's skeleton raises it
 _UNDEFINED = re.compile(r"NameError: name '(\w+)' is not defined")
-_MODULE_CALLED = re.compile(r"(?:must be Tensor, not|'|argument of type ')"
-                            r"(ReLU|Sigmoid|Tanh|LeakyReLU|Softplus|ELU)\b")
-# Errors whose cause is one known idiom: (pattern in the error, hint).
-KNOWN_ERRORS = (
-    (_MODULE_CALLED, "`nn.{0}(x)` builds an `nn.{0}` layer (x becomes its first setting); it "
-                     "does not apply one. Write `torch.{1}(x)`, or create `self.act = nn.{0}()` "
-                     "in `__init__` and call `self.act(x)` in `forward`"),
-    (re.compile(r"invalid index of a 0-dim tensor"),
-     "a 0-dim tensor has no element [0] since PyTorch 0.4: write `loss.item()` for its number"),
-    (re.compile(r"element 0 of tensors does not require grad"),
-     "backward() found no tensor that requires grad: create w and b with "
-     "requires_grad=True, and compute the loss from the model's output without .item(), "
-     ".detach() or .data"),
-)
-_TORCH_NAMES = {"ReLU": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "LeakyReLU": "nn.functional.leaky_relu",
-                "Softplus": "nn.functional.softplus", "ELU": "nn.functional.elu"}
 
 
 class CheckFailed(AssertionError):
@@ -127,7 +109,8 @@ class Checks:
     def __init__(self, suite, rubric, selected=(), backstop=True):
         self.checks_dir = suite.checks_dir
         self._plugin = GradingPlugin(rubric, selected, self._serve,
-                                     Backstop(self._give_up) if backstop else None)
+                                     Backstop(self._give_up) if backstop else None,
+                                     suite.known_errors)
         self._requests = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._closed = ""  # why no more submissions are taken
@@ -307,9 +290,10 @@ class GradingPlugin:
     """Maps pytest's collection and reports onto the rubric's check ids, and runs the
     collected checks once per submission that ``serve`` asks for."""
 
-    def __init__(self, rubric, selected, serve, backstop=None):
+    def __init__(self, rubric, selected, serve, backstop=None, known_errors=()):
         self.rubric = {entry.id: entry for entry in rubric
                        if not selected or entry.id in selected}
+        self.known_errors = known_errors  # the suite's (``Suite.known_errors``)
         self.policies = getattr(rubric, "adaptations", {})
         self.serve = serve
         self.backstop = backstop
@@ -395,7 +379,7 @@ class GradingPlugin:
             self.context.session.close()
             record = _overran(self.context.timeouts[entry.id])
         else:
-            record = _classify(call.excinfo)
+            record = _classify(call.excinfo, self.known_errors)
             record.hint = _context_hint(self.context, record, call.excinfo) or record.hint
         record.output = self.context._output()
         record.duration = call.duration
@@ -416,7 +400,7 @@ def _record(outcome, expected="", seen="", hint="", **fields):
                        seen=seen, hint=hint, **fields)
 
 
-def _classify(excinfo):
+def _classify(excinfo, known_errors=()):
     if excinfo is None:
         return _record("passed")
     error = excinfo.value
@@ -448,21 +432,11 @@ def _classify(excinfo):
                                 "fault, not yours: tell the course staff, who will review it")
         hint = ("read the traceback: it points at the line of your code that failed"
                 if reply.traceback else "")
-        for pattern, known in KNOWN_ERRORS:
-            found = pattern.search(reply.error)
-            if found:
-                hint = known.format(*found.groups(), *(_TORCH_NAMES.get(g, "") for g in
-                                                       found.groups()))
-                break
+        # the lab's known idioms (its suite.toml's known_errors), first match wins
+        hint = next(filter(None, (known.explain(reply.error) for known in known_errors)), hint)
         if reply.error.strip() == SKELETON:
             hint = ("this is still the handout's skeleton: replace its `raise "
                     "NotImplementedError` (the traceback says where) with your code")
-        if any(marker in reply.error for marker in CUDA_UNAVAILABLE):
-            hint = ("the grader runs your code on a CPU: it adapts .cuda(), .to('cuda'), "
-                    "device='cuda' and the torch.cuda tensor types, but not this use of CUDA "
-                    "(a torch.cuda function, see the traceback): pick the device with "
-                    "torch.device('cuda' if torch.cuda.is_available() else 'cpu'), create "
-                    "tensors with device=device and call torch.cuda only when it is available")
         return _record("error", seen=reply.error, hint=hint, traceback=reply.traceback)
     return _internal(error)
 

@@ -17,6 +17,7 @@ import ast
 import dataclasses
 import functools
 import importlib
+import re
 import tomllib
 from pathlib import Path
 
@@ -59,6 +60,24 @@ class Figures:
 
 
 @dataclasses.dataclass(frozen=True)
+class KnownError:
+    """An error whose cause is one known idiom of the lab, and the hint that says so:
+    ``hint`` is formatted with the pattern's groups, then with what ``names`` maps each
+    group's text to."""
+    pattern: re.Pattern
+    hint: str
+    names: dict = dataclasses.field(default_factory=dict)
+
+    def explain(self, error: str) -> str:
+        """The hint for ``error``, or '' when the pattern is not in it."""
+        found = self.pattern.search(error)
+        if not found:
+            return ""
+        groups = found.groups()
+        return self.hint.format(*groups, *(self.names.get(group, "") for group in groups))
+
+
+@dataclasses.dataclass(frozen=True)
 class Suite:
     """What a lab's ``suite.toml`` declares, and where its other parts are."""
     name: str
@@ -71,6 +90,7 @@ class Suite:
     worker_imports: tuple[str, ...]
     handout_imports: tuple[str, ...]
     handout: Path | None
+    known_errors: tuple[KnownError, ...] = ()
 
     @property
     def operations(self) -> str:
@@ -222,4 +242,7 @@ def load(name=DEFAULT_LAB) -> Suite:
         safe_call_roots=frozenset(extract.get("safe_call_roots", ())),
         worker_imports=tuple(worker.get("imports", ())),
         handout_imports=tuple(worker.get("handout_imports", ())),
-        handout=PROJECT_DIR / handout if handout else None)
+        handout=PROJECT_DIR / handout if handout else None,
+        known_errors=tuple(KnownError(re.compile(known["pattern"]), known["hint"],
+                                      dict(known.get("names", {})))
+                           for known in spec.get("known_errors", ())))

@@ -1,7 +1,7 @@
 """Who an error belongs to: the student's code raised it, the student's object is not what
 the contract fixes, or the grader's own code failed. The worker tells them apart, and the
 judge words each one truthfully (never "your code raised" for the grader's exception)."""
-from grader import judge
+from grader import judge, suite
 from grader.session import Reply
 from grader.worker import loader, main, runtime
 
@@ -51,3 +51,13 @@ def _excinfo(reply):
     class ExcInfo:
         value = judge.StudentProblem("op", reply)
     return ExcInfo()
+
+
+def test_an_error_with_one_known_cause_gets_the_labs_hint():
+    known = suite.load("ex08").known_errors
+    layer = Reply("error", error="TypeError: unsupported operand type(s) for *: 'ReLU' and "
+                                 "'Tensor'", traceback='File "<cell 3>"')
+    assert "Write `torch.relu(x)`" in judge._classify(_excinfo(layer), known).hint
+    assert judge._classify(_excinfo(layer)).hint.startswith("read the traceback")
+    cuda = Reply("error", error="AssertionError: Torch not compiled with CUDA enabled")
+    assert "runs your code on a CPU" in judge._classify(_excinfo(cuda), known).hint

@@ -20,6 +20,7 @@ import nbformat
 import pytest
 
 from conftest import ROOT, run_grade
+from grader import suite
 
 pytestmark = pytest.mark.slow  # grades, then renders the pages in Chromium
 
@@ -27,13 +28,9 @@ ARTIFACTS = ROOT / "test-artifacts" / "feedback"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                   "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync"]
-ALL_CHECKS = ["linear.forward", "linear.parameters", "linear.mse",
-              "linear.train_decreases_loss", "linear.train_matches_reference",
-              "nn_linear.structure", "nn_linear.train", "mlp.structure", "mlp.nonlinear_fit",
-              "mlp.hyperparameters", "vanishing.structure", "vanishing.gradient",
-              "vanishing.decay", "vanishing.bound"]
-HANDOUT_FIGURES = {"linear.train_decreases_loss", "linear.train_matches_reference",
-                   "mlp.nonlinear_fit", "vanishing.decay"}
+EX08 = suite.load("ex08")
+ALL_CHECKS = [entry.id for entry in EX08.rubric()]
+HANDOUT_FIGURES = EX08.figures.always
 PRINTED_SCRIPT = "<script>document.title='PWNED'</script>"
 RAISED_SCRIPT = "<script>document.body.dataset.pwned='yes'</script>"
 REFERENCE = (ROOT / "reference" / "ex08.py").read_text()

@@ -20,8 +20,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, run_grade
-
-from grader import sandbox
+from grader import sandbox, suite
 
 pytestmark = pytest.mark.slow  # grades a batch of hostile submissions
 
@@ -29,9 +28,11 @@ HERE = Path(__file__).resolve().parent
 SUBMISSIONS = HERE / "submissions"
 MARKER = "grader-attack-sleeper-7f3a"
 PWNED = "PWNED-by-grader-attack"
-SELECTED = {"linear.forward": 8, "linear.parameters": 5, "linear.mse": 7,
-            "linear.train_decreases_loss": 10, "mlp.hyperparameters": 5,
-            "vanishing.bound": 5}
+# The checks these attacks are graded on, with their points in the rubric.
+SELECTED = {entry.id: entry.points for entry in suite.load("ex08").rubric()
+            if entry.id in ("linear.forward", "linear.parameters", "linear.mse",
+                            "linear.train_decreases_loss", "mlp.hyperparameters",
+                            "vanishing.bound")}
 SHORT_TIMEOUT = 4
 SEED = "7401852963182057394"  # fixed: the hidden cases, hence every outcome, are reproducible
 ZIP_ESCAPE = f"zip-escape-{secrets.token_hex(4)}.py"

@@ -13,16 +13,14 @@ import os
 import pytest
 
 from conftest import ROOT, run_grade
+from grader import suite
 
 pytestmark = pytest.mark.slow  # grades submissions that attack the judge's boundary
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ATTACKS = os.path.join(HERE, "submissions", "boundary")
 SEED = "7401852963182057394"
-CHECKS = ("linear.forward", "linear.parameters", "linear.mse", "linear.train_decreases_loss",
-          "linear.train_matches_reference", "nn_linear.structure", "nn_linear.train",
-          "mlp.structure", "mlp.nonlinear_fit", "mlp.hyperparameters", "vanishing.structure",
-          "vanishing.gradient", "vanishing.decay", "vanishing.bound")
+CHECKS = tuple(entry.id for entry in suite.load("ex08").rubric())
 TAMPERED = "changed the grader's own code inside its worker"
 
 
