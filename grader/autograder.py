@@ -4,7 +4,7 @@ makes one, and the program it runs there.
 Gradescope unpacks the zip into ``/autograder/source`` and copies its ``run_autograder``
 to ``/autograder/run_autograder``. The zip holds ``setup.sh`` (run once by Gradescope when
 it builds the image: Python, bubblewrap, CPU-only torch, this grader), ``run_autograder``
-(run for each submission), the grader's own files and ``autograder.json``: the suite,
+(run for each submission), the grader's own files and ``autograder.json``: the lab, suite,
 seed and options to grade with. ``run_autograder`` grades the submission in
 ``/autograder/submission`` (the student's folder, read by the rule of ``grader.inputs``)
 and writes ``/autograder/results/results.json``, the file ``grade.py`` writes.
@@ -50,8 +50,8 @@ def build(path: Path, options) -> None:
     """Write the autograder zip for ``options`` (suite, seed, rubric, mode, time limit)."""
     import torch
 
-    config = {"suite": options.suite, "seed": options.seed, "mode": options.mode,
-              "time_limit": options.time_limit, "rubric": None}
+    config = {"lab": options.lab, "suite": options.suite, "seed": options.seed,
+              "mode": options.mode, "time_limit": options.time_limit, "rubric": None}
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle:
         _add(bundle, "setup.sh", SETUP.format(torch=torch.__version__.split("+")[0]), True)
@@ -91,7 +91,8 @@ def main(root: Path = ROOT) -> int:
     source = Path(__file__).resolve().parent.parent
     config = json.loads((source / CONFIG).read_text(encoding="utf-8"))
     options = grading.Options(
-        suite=config["suite"], seed=config["seed"], mode=config["mode"], device="cpu",
+        lab=config["lab"], suite=config["suite"], seed=config["seed"], mode=config["mode"],
+        device="cpu",
         time_limit=config["time_limit"],
         rubric_path=str(source / config["rubric"]) if config["rubric"] else None)
     entry = inputs.student_folder(root / "submission", "submission")

@@ -112,7 +112,8 @@ class Suite:
 
     @property
     def uses_torch(self) -> bool:
-        """Whether the worker runs the torch runtime (device, torch originals, adaptations)."""
+        """Whether the lab runs on torch (its worker imports it): the worker's torch runtime
+        (device, torch originals, adaptations), and the judge's torch on one thread."""
         return "torch" in self.worker_imports
 
     @property

@@ -127,8 +127,8 @@ def make_session(tmp_path, monkeypatch):
         kwargs.setdefault("startup_timeout", 30.0)
         kwargs.setdefault("load_timeout", 30.0)
         session = sessions.WorkerSession(
-            sandboxes.Sandbox("unshare", ()), "fake.ops", statements, CELLS, slot=0,
-            spawn=spawn, **kwargs)
+            sandboxes.Sandbox("unshare", ()), {"operations": "fake.ops"}, statements, CELLS,
+            slot=0, spawn=spawn, **kwargs)
         session.fake = spawn
         opened.append(session)
         return session
