@@ -84,3 +84,28 @@ def test_a_numpy_lab_gets_a_worker_without_torch():
 def test_a_torch_lab_gets_the_torch_runtime():
     device, modules = _prepared_worker_modules(suite.load("ex08").worker_imports)
     assert device in ("cpu", "cuda") and "torch" in modules
+
+
+def test_a_numpy_labs_warm_worker_runs_without_torch():
+    """A zygote of ex09 (``imports = ["numpy"]``) forks workers in which torch was never
+    imported: the student's own function reports it from inside the sandbox."""
+    from grader import sandbox as sandboxes
+    from grader.session import WorkerSession
+    from grader.zygotes import Zygote
+
+    ex09 = suite.load("ex09")
+    code = "import sys\n\ndef sigmoid(t):\n    return float('torch' in sys.modules)\n"
+    chosen = sandboxes.choose()
+    zygote = Zygote(chosen, ex09.worker, "cpu")
+    zygote.start()
+    try:
+        with WorkerSession(chosen, ex09.worker, [{"cell": 1, "line": 1, "code": code}],
+                           {1: code}, spawn=zygote.spawn) as session:
+            assert zygote.wait_ready() == ""
+            reply = session.call("sigmoid.apply", {"function": "sigmoid", "scalars": [0.0],
+                                                   "arrays": []}, 30)
+        assert reply.status == "ok", reply.error
+        assert reply.value["scalars"][0]["values"] == [0.0], "torch was imported in ex09's worker"
+        assert session.worker_info["device"] == "cpu"
+    finally:
+        zygote.close()
