@@ -33,19 +33,21 @@ TIME_LIMIT = 300.0
 
 @dataclasses.dataclass
 class Options:
-    suite: str = "public"
-    seed: int = None
+    """How to grade: the same for every submission of a run (and sent as plain data to
+    the pool's judge processes and the Dask workers)."""
+    suite: str = "public"  # or "hidden"
+    seed: int | None = None  # the hidden suite's secret seed
     lab: str = suites.DEFAULT_LAB
-    device: str = "auto"
-    mode: str = "definitions"
-    sandbox: object = None
-    rubric_path: str = None
-    selected: tuple = ()
+    device: str = "auto"  # auto, cpu or cuda
+    mode: str = "definitions"  # or "execute"
+    sandbox: sandboxes.Sandbox | None = None  # None: chosen when grading starts
+    rubric_path: str | None = None  # None: the lab's own rubric.toml
+    selected: tuple[str, ...] = ()  # check ids (--check); () is every check
     backstop: bool = True
     time_limit: float = TIME_LIMIT
 
     @property
-    def seed_label(self):
+    def seed_label(self) -> str:
         """Which hidden seed was used, without revealing it."""
         if self.suite != "hidden":
             return "public"
