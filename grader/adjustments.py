@@ -48,7 +48,7 @@ def load(path: Path, students, checks) -> dict:
         raise AdjustmentError(f"{path}: cannot be read ({exc})") from None
     if not rows or [cell.strip().lower() for cell in rows[0][:len(COLUMNS)]] != list(COLUMNS):
         raise AdjustmentError(f"{path}, line 1: the header must be {','.join(COLUMNS)}")
-    found = {}
+    found: dict[str, list[Adjustment]] = {}
     for number, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row) or row[0].lstrip().startswith("#"):
             continue

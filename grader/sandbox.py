@@ -29,6 +29,7 @@ import sys
 import sysconfig
 import tempfile
 from pathlib import Path
+from typing import IO
 
 import grader
 
@@ -275,7 +276,7 @@ def process_slot():
     raise RuntimeError(f"all {MAX_SLOTS} worker slots on this host are in use")
 
 
-_HELD_SLOTS = []
+_HELD_SLOTS: list[IO[str]] = []  # open lock files, held until the process ends
 
 
 def protect_from_oom():

@@ -198,7 +198,7 @@ class ForkedWorker:
     zygote: Zygote
     pid: int
     generation: int
-    returncode: int = None
+    returncode: int | None = None
     lost: bool = False
 
     def kill(self):

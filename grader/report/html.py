@@ -64,8 +64,8 @@ class Card:
     withheld: bool
     plot: object = None
     where: str = ""
-    cell: int = None
-    name: NameRow = None
+    cell: int | None = None
+    name: NameRow | None = None
     same_as: str = ""  # an earlier check with the same message, shown there
 
 

@@ -26,7 +26,7 @@ _ENV.filters["student"] = printable
 class Line:
     number: int
     text: str
-    fragment: int = None  # the number of the shared fragment it is part of
+    fragment: int | None = None  # the number of the shared fragment it is part of
 
 
 @dataclasses.dataclass

@@ -35,14 +35,14 @@ class Series:
     ys: list
     color: str
     line: str = "solid"
-    marker: str = None
+    marker: str | None = None
 
 
 @dataclasses.dataclass
 class Axis:
     """An axis' label and scale; no ``limits``: the data's range and a 5% margin."""
     label: str
-    limits: tuple = None
+    limits: tuple | None = None
     log: bool = False
     integer: bool = False
 

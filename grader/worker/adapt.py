@@ -26,7 +26,7 @@ LEGACY_TYPES = ("FloatTensor", "DoubleTensor", "HalfTensor", "BFloat16Tensor", "
 FACTORIES = ("tensor", "as_tensor", "randn", "rand", "randint", "zeros", "ones", "empty",
              "full", "arange", "linspace", "logspace", "eye", "normal", "randperm",
              "zeros_like", "ones_like", "randn_like", "rand_like", "empty_like", "full_like")
-_INSTALLED = set()
+_INSTALLED: set[str] = set()
 
 
 def install(device):

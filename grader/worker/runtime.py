@@ -9,13 +9,16 @@ import inspect
 import math
 import re
 import types
+from collections.abc import Callable
+from typing import Any
 
 from . import progress
 
-OPERATIONS = {}
+OPERATIONS: dict[str, Callable[..., Any]] = {}
 DEVICE = "cpu"
-_ADAPTED = {}
-_AT_LOAD = {}
+# (policy, idiom) of each adaptation, in the order first seen (dicts as ordered sets)
+_ADAPTED: dict[tuple[str, str], None] = {}
+_AT_LOAD: dict[tuple[str, str], None] = {}
 
 
 class Missing(Exception):
@@ -169,7 +172,7 @@ def device():
     return DEVICE
 
 
-_TORCH = types.MappingProxyType({})
+_TORCH: types.MappingProxyType[str, Any] = types.MappingProxyType({})
 
 
 def keep_torch_originals():

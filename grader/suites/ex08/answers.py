@@ -10,6 +10,7 @@ class computes each one once.
 import copy
 import functools
 import pickle
+from typing import Any
 
 import numpy as np
 import torch
@@ -113,7 +114,7 @@ def reference_mlp_curve(hidden, xs, ys, grid, lr, epochs, seed):
         return E.flat(model(_column(grid)))
 
 
-_mlp_runs = {}
+_mlp_runs: dict[tuple[int, str], tuple[Any, Any, Any]] = {}
 
 
 def _deep_net(net):
