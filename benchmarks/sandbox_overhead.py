@@ -14,6 +14,7 @@ that gets busier mid-run penalises every level alike), as medians of wall-clock 
 The overhead of a level is its median minus the ``none`` median.
 """
 import argparse
+import functools
 import os
 import statistics
 import subprocess
@@ -82,9 +83,11 @@ def main():
     for _ in range(args.repeat):
         for chosen in levels:
             for _ in range(5):
-                runs[chosen.level, "setup"].append(measured(lambda: setup(chosen)))
-            runs[chosen.level, "worker"].append(measured(lambda: worker(chosen, extracted)))
-            runs[chosen.level, "submission"].append(measured(lambda: submission(chosen)))
+                runs[chosen.level, "setup"].append(measured(functools.partial(setup, chosen)))
+            runs[chosen.level, "worker"].append(
+                measured(functools.partial(worker, chosen, extracted)))
+            runs[chosen.level, "submission"].append(
+                measured(functools.partial(submission, chosen)))
     medians = {key: statistics.median(wall for wall, _ in values) for key, values in runs.items()}
     cpu = {level.level: statistics.median(c for _, c in runs[level.level, "worker"])
            for level in levels}

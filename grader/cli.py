@@ -142,11 +142,11 @@ def main(argv=None):
                   f"{' '.join(args.submissions) or default}; the ids are those "
                   f"of gradebook.csv", file=sys.stderr)
             return EXIT_USAGE
-        if args.seed is not None or os.environ.get(grading.SECRET_SEED_VARIABLE):
-            if options.suite == "public":
-                print(f"!! a secret seed is given (--seed or ${grading.SECRET_SEED_VARIABLE}) "
-                      f"but the public suite runs, on the handout's data: add --suite hidden "
-                      f"to grade with the seed", file=sys.stderr)
+        seeded = args.seed is not None or os.environ.get(grading.SECRET_SEED_VARIABLE)
+        if seeded and options.suite == "public":
+            print(f"!! a secret seed is given (--seed or ${grading.SECRET_SEED_VARIABLE}) "
+                  f"but the public suite runs, on the handout's data: add --suite hidden "
+                  f"to grade with the seed", file=sys.stderr)
         for warning in options.sandbox.warnings if options.sandbox else ():
             print(f"!! {warning}", file=sys.stderr)
         for entry in entries:

@@ -26,8 +26,8 @@ SAFE_CALL_ROOTS = frozenset({"math"})  # and each lab's own (its suite.toml)
 UNSAFE_ATTRIBUTES = {"fit", "train", "backward", "step", "show", "plot", "savefig", "load",
                      "save", "input", "system", "run", "read", "open"}
 PYTHON_CELL_MAGICS = ("time", "timeit", "capture", "prun")
-TIMED_LINE_MAGICS = ("time", "prun")
-FILE_MAGICS = ("run", "load", "loadpy")  # run code from a file the grader does not have  # run their statement in the notebook's namespace
+TIMED_LINE_MAGICS = ("time", "prun")  # run their statement in the notebook's namespace
+FILE_MAGICS = ("run", "load", "loadpy")  # run code from a file the grader does not have
 # What a cell that does not parse would have defined at its top level (for the hint).
 _DEFINES = re.compile(r"^(?:async\s+def|def|class)\s+(\w+)|^(\w+)\s*(?::[^=\n]*)?=(?!=)",
                       re.MULTILINE)
@@ -122,7 +122,7 @@ def extract(path, mode="definitions", rules=NO_RULES):
         return extraction
     names = cells.labels([(number, count) for number, count, _ in sources],
                          module=kind == "python")
-    for number, count, source in sources:
+    for number, _, source in sources:
         _add_cell(extraction, number, source, rules)
         extraction.report[-1].label = names[number]
         extraction.report[-1].first_line = cells.first_line(source)

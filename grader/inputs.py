@@ -246,7 +246,7 @@ def _extract(bundle, member, destination, size):
     """One member, at most ``size`` bytes of it; one that cannot be unpacked is left out."""
     try:
         destination.parent.mkdir(parents=True, exist_ok=True)
-        sink = open(destination, "xb")
+        sink = open(destination, "xb")  # noqa: SIM115 (closed below: open's errors are apart)
     except OSError:
         return
     with sink:

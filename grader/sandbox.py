@@ -261,9 +261,9 @@ def process_slot():
     several Dask workers) must never share one: a lock file per slot says who holds it.
     """
     for slot in range(MAX_SLOTS):
+        lock = os.path.join(tempfile.gettempdir(), f"{grader.NAME}-slot-{slot}.lock")
         try:
-            handle = open(os.path.join(tempfile.gettempdir(), f"{grader.NAME}-slot-{slot}.lock"),
-                          "a")
+            handle = open(lock, "a")  # noqa: SIM115 (held until this process exits)
         except PermissionError:  # another user's (a lab machine's other students, root)
             continue
         try:

@@ -65,7 +65,7 @@ def dask_processes(tmp_path):
     started = []
 
     def start(*args, name, env=None):
-        log = open(tmp_path / f"{name}.log", "w")
+        log = open(tmp_path / f"{name}.log", "w")  # noqa: SIM115 (closed at teardown)
         process = subprocess.Popen([sys.executable, "-m", "dask", *args], stdout=log,
                                    stderr=subprocess.STDOUT, env=env, cwd=ROOT)
         started.append((process, log))

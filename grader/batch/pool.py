@@ -120,7 +120,7 @@ class Pool:
         now = time.monotonic()
         for judge in list(self._judges):
             if judge.deadline and now > judge.deadline:
-                what = ("did not finish within its time cap of %.0f s" % judge.cap
+                what = (f"did not finish within its time cap of {judge.cap:.0f} s"
                         if judge.ready else "the judge process did not start in time")
                 yield from self._replace(judge, what)
 

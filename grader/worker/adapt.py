@@ -10,8 +10,9 @@ deduction by default). Nothing here changes what correct modern code computes.
 ``.to('cuda')``, ``.type(torch.cuda.FloatTensor)``, ``torch.cuda.FloatTensor(...)``,
 ``torch.set_default_tensor_type('torch.cuda.FloatTensor')`` and ``device='cuda'`` in
 the tensor factories run on the CPU. ``old_torch``: ``loss.data[0]`` and
-``loss.data.numpy()[0]`` on a 0-dim loss give its number, as before PyTorch 0.4; ``import torch.tensor as tensor`` binds
-``torch.tensor``, as it did while ``torch/tensor.py`` existed.
+``loss.data.numpy()[0]`` on a 0-dim loss give its number, as before PyTorch 0.4;
+``import torch.tensor as tensor`` binds ``torch.tensor``, as it did while
+``torch/tensor.py`` existed.
 """
 import importlib.abc
 import importlib.util

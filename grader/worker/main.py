@@ -1,11 +1,11 @@
 """The sandboxed worker process: load a submission, then run named operations.
 
 Started by ``grader.session`` inside the sandbox. Reads request frames on fd 0 and
-writes reply frames on the fd named in its configuration; the student's stdout and stderr go to the judge on
-their own pipe. Before any student code runs it imports what the suite's
-configuration names (``imports``: numpy, torch...; so that cost is paid once, outside
-the operations' deadlines), applies resource limits and, when started as root, drops to
-an unprivileged uid. ``"torch"`` among the imports switches on the torch runtime: the
+writes reply frames on the fd named in its configuration; the student's stdout and
+stderr go to the judge on their own pipe. Before any student code runs it imports what
+the suite's configuration names (``imports``: numpy, torch...; so that cost is paid
+once, outside the operations' deadlines), applies resource limits and, when started as
+root, drops to an unprivileged uid. ``"torch"`` among the imports switches on the torch runtime: the
 device, torch's originals the grader reads values with, and the adaptations of GPU and
 old-PyTorch code (``adapt``); without it the worker never imports torch.
 

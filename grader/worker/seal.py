@@ -6,9 +6,9 @@ to see. Before any student code runs, ``Seal`` records every function of the
 grader's modules and of ``json`` (the reply path), with its code object, and the
 operations registry; and, once the worker is ready (``take_data``), what the data it
 reads values back with is bound to (the runtime's saved tensor methods, a read-only
-mapping); ``broken`` names the first of them that was rebound or given other code since. It raises the bar, it is no wall: code that patches torch, or
-reaches the seal through the garbage collector, goes unseen (docs/security.md,
-"What is not stopped").
+mapping); ``broken`` names the first of them that was rebound or given other code
+since. It raises the bar, it is no wall: code that patches torch, or reaches the seal
+through the garbage collector, goes unseen (docs/security.md, "What is not stopped").
 """
 import sys
 

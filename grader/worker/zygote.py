@@ -134,7 +134,7 @@ def _collapse_into_huge_pages():
     try:
         with open("/proc/self/maps") as maps:
             lines = maps.read().splitlines()
-        pagemap = open("/proc/self/pagemap", "rb", buffering=0)
+        pagemap = open("/proc/self/pagemap", "rb", buffering=0)  # noqa: SIM115 (closed below)
     except OSError:
         return 0
     with pagemap:
