@@ -5,9 +5,10 @@ writes reply frames on the fd named in its configuration; the student's stdout a
 stderr go to the judge on their own pipe. Before any student code runs it imports what
 the suite's configuration names (``imports``: numpy, torch...; so that cost is paid
 once, outside the operations' deadlines), applies resource limits and, when started as
-root, drops to an unprivileged uid. ``"torch"`` among the imports switches on the torch runtime: the
-device, torch's originals the grader reads values with, and the adaptations of GPU and
-old-PyTorch code (``adapt``); without it the worker never imports torch.
+root, drops to an unprivileged uid. ``"torch"`` among the imports switches on the torch
+runtime: the device, torch's originals the grader reads values with, and the
+adaptations of GPU and old-PyTorch code (``adapt``); without it the worker never
+imports torch.
 
 Every reply echoes its request's id. A copy of this process made by a fork in
 student code never answers: it exits when it gets back to the request loop. Once
