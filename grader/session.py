@@ -80,11 +80,12 @@ class Stall:
     ``MAX_GAP``: a worker that gets no CPU (a loaded machine, or its own fork bomb) or that
     holds the interpreter lock in a long C call sends none, and is not called stalled for
     it (the deadline still bounds it). The heartbeats come from the worker, whose student
-    code can fake them: that buys it the operation's full deadline, no more.
+    code can fake them: that buys it the operation's full deadline, no more. The worker
+    counts from 0 when the operation begins, so its first heartbeat already counts.
     """
     interval: float
     last_beat: float
-    count: int | None = None
+    count: int = 0
     stalled: float = 0.0
     at: Any = None  # the last heartbeat's stack, unchecked (``_frames`` checks it)
 

@@ -78,7 +78,9 @@ def student_stack(thread_id, limit=STACK_LIMIT):
 
 class Heartbeat:
     """A daemon thread that, while an operation runs, sends ``{"id", "alive", "at"}``
-    frames with ``send`` every ``PERIOD`` seconds (``at``: ``student_stack``). ``stop``
+    frames with ``send`` every ``PERIOD`` seconds (``alive``: the events since the
+    operation began, so the first heartbeat already tells progress from none; ``at``:
+    ``student_stack``). ``stop``
     returns once no more will be sent, so the operation's reply never interleaves with a
     heartbeat."""
 
@@ -87,6 +89,7 @@ class Heartbeat:
         self.owner = os.getpid()
         self.worker = threading.get_ident()
         self.request_id = None
+        self.base = 0  # the count when the operation began
         self.lock = threading.Lock()
         self.wake = threading.Event()
         try:
@@ -99,6 +102,7 @@ class Heartbeat:
             return  # a copy forked by student code: it has no heartbeat thread
         with self.lock:
             self.request_id = request_id
+            self.base = _count
         self.wake.set()
 
     def stop(self):
@@ -114,5 +118,5 @@ class Heartbeat:
             time.sleep(PERIOD)
             with self.lock:
                 if self.request_id is not None:
-                    self.send({"id": self.request_id, "alive": _count,
+                    self.send({"id": self.request_id, "alive": _count - self.base,
                                "at": student_stack(self.worker)})
