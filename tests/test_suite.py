@@ -3,6 +3,7 @@ when an id names no check or a check has no entry."""
 import json
 import subprocess
 import sys
+import zipfile
 
 import pytest
 
@@ -109,3 +110,12 @@ def test_a_numpy_labs_warm_worker_runs_without_torch():
         assert session.worker_info["device"] == "cpu"
     finally:
         zygote.close()
+
+
+def test_the_gradescope_autograder_grades_the_lab_it_was_built_for(grade, tmp_path):
+    archive = tmp_path / "autograder.zip"
+    made = grade("--autograder-zip", archive, "--lab", "ex09", "--suite", "hidden", "--seed",
+                 "7305518826419047731")
+    assert made.returncode == 0, made.stderr
+    with zipfile.ZipFile(archive) as bundle:
+        assert json.loads(bundle.read("autograder.json"))["lab"] == "ex09"
