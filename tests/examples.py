@@ -3,9 +3,9 @@
 ``submissions/<lab>/EXPECTED.toml`` says, for every example, the outcome of each check of
 the lab's rubric, the score and a few message fragments; these helpers hold the grader
 to it, through what a user sees: the exit status, the terminal summary,
-``results.json`` and ``gradebook.csv``. Each lab's test module (``test_examples`` for
-ex08, ``test_ex09``) runs them on its own folder. Ids and points come from the lab's
-rubric, never from a copy of it.
+``results.json`` and ``gradebook.csv``. ``test_examples`` runs them for every lab the
+grader has a suite for. Ids and points come from the lab's rubric, never from a copy of
+it.
 """
 import csv
 import json

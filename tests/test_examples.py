@@ -1,11 +1,13 @@
-"""The example submissions, graded as a TA would: one batch run of ``grade.py``.
+"""Every lab's example submissions, graded as a TA would: one batch run of ``grade.py``
+per lab.
 
-``submissions/ex08/EXPECTED.toml`` says, for every example, the outcome of each check,
+``submissions/<lab>/EXPECTED.toml`` says, for every example, the outcome of each check,
 the score and a few message fragments; these tests hold the grader to it
-(``examples``: ids and points from the rubric), through what a user sees. The batch runs
-with ``--device cpu``, so ``wild_cuda_unguarded`` and ``wild_cuda_everywhere`` (hard-coded
-CUDA) are judged as on a CPU-only machine: the grader
-runs their CUDA calls on the CPU and notes it on the checks that needed it.
+(``examples``: ids and points from the lab's rubric), through what a user sees, for every
+lab the grader has a suite for. The batches run with ``--device cpu``, so ex08's
+``wild_cuda_unguarded`` and ``wild_cuda_everywhere`` (hard-coded CUDA) are judged as on a
+CPU-only machine: the grader runs their CUDA calls on the CPU and notes it on the checks
+that needed it.
 """
 import json
 
@@ -13,49 +15,63 @@ import pytest
 
 import examples
 from conftest import cuda_available, outcomes, run_grade
+from grader import suite as suites
 
 pytestmark = pytest.mark.slow  # grades every example
 
-LAB = examples.Lab("ex08")
+LABS = {name: examples.Lab(name) for name in suites.available()}
+EXAMPLES = [(lab, example) for lab in LABS for example in sorted(LABS[lab].manifest)]
+LAB = LABS[suites.DEFAULT_LAB]
 batch_test = pytest.mark.timeout(examples.BATCH_TIMEOUT)
 
 
 @pytest.fixture(scope="module")
-def batch(tmp_path_factory):
-    """The whole folder graded once: (completed process, output folder)."""
-    out = tmp_path_factory.mktemp("examples") / "out"
-    return LAB.grade(out), out
+def batches(tmp_path_factory):
+    """Each lab's folder graded once, when a test first needs it: ``batch(lab)`` gives
+    (completed process, output folder)."""
+    graded = {}
+
+    def batch(lab):
+        if lab not in graded:
+            out = tmp_path_factory.mktemp(lab) / "out"
+            graded[lab] = LABS[lab].grade(out), out
+        return graded[lab]
+    return batch
 
 
-def test_manifest_names_every_example_and_every_check():
-    examples.check_manifest(LAB)
-
-
-@batch_test
-def test_batch_grades_every_example_and_exits_0(batch):
-    examples.check_batch(LAB, *batch)
-
-
-@batch_test
-@pytest.mark.parametrize("example", sorted(LAB.manifest))
-def test_results_json(batch, example):
-    examples.check_results(LAB, batch[1], example)
+@pytest.mark.parametrize("lab", sorted(LABS))
+def test_manifest_names_every_example_and_every_check(lab):
+    examples.check_manifest(LABS[lab])
 
 
 @batch_test
-@pytest.mark.parametrize("example", sorted(LAB.manifest))
-def test_load_failures_reported_once(batch, example):
-    examples.check_load_failures(LAB, batch[1], example)
+@pytest.mark.parametrize("lab", sorted(LABS))
+def test_batch_grades_every_example_and_exits_0(batches, lab):
+    examples.check_batch(LABS[lab], *batches(lab))
 
 
 @batch_test
-def test_terminal_summary(batch):
-    examples.check_terminal_summary(LAB, batch[0])
+@pytest.mark.parametrize("lab, example", EXAMPLES)
+def test_results_json(batches, lab, example):
+    examples.check_results(LABS[lab], batches(lab)[1], example)
 
 
 @batch_test
-def test_gradebook(batch):
-    examples.check_gradebook(LAB, batch[1])
+@pytest.mark.parametrize("lab, example", EXAMPLES)
+def test_load_failures_reported_once(batches, lab, example):
+    examples.check_load_failures(LABS[lab], batches(lab)[1], example)
+
+
+@batch_test
+@pytest.mark.parametrize("lab", sorted(LABS))
+def test_terminal_summary(batches, lab):
+    examples.check_terminal_summary(LABS[lab], batches(lab)[0])
+
+
+@batch_test
+@pytest.mark.parametrize("lab", sorted(LABS))
+def test_gradebook(batches, lab):
+    examples.check_gradebook(LABS[lab], batches(lab)[1])
 
 
 @batch_test
