@@ -261,12 +261,13 @@ def _options(args):
                        or any(Path(p).exists() and not _editable(p) for p in args.submissions)):
         raise UsageError("--watch takes the notebook (.ipynb) or .py files you are editing, "
                          "not folders or zips")
+    requested = _device(args)
     if args.cluster:
         _check_cluster(args.cluster)
-        device, sandbox = args.device, None
+        device, sandbox = requested, None
     else:
         try:
-            device = devices.resolve(args.device)
+            device = devices.resolve(requested)
             sandbox = sandboxes.choose(args.sandbox)
         except (devices.DeviceError, RuntimeError) as exc:
             raise UsageError(str(exc)) from None
@@ -326,6 +327,17 @@ def _cluster_errors(args):
         return ()
     from .batch import cluster
     return (cluster.ClusterError,)
+
+
+def _device(args):
+    """``--device``, for a lab that runs on torch; a lab without torch runs on the CPU (its
+    workers see no GPU)."""
+    if suite.load(args.lab).uses_torch:
+        return args.device
+    if args.device == "cuda":
+        raise UsageError(f"--device cuda: the {args.lab} lab does not use torch, its code runs "
+                         f"on the CPU (leave --device out)")
+    return "cpu"
 
 
 def _rubric(args):

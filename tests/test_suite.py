@@ -119,3 +119,9 @@ def test_the_gradescope_autograder_grades_the_lab_it_was_built_for(grade, tmp_pa
     assert made.returncode == 0, made.stderr
     with zipfile.ZipFile(archive) as bundle:
         assert json.loads(bundle.read("autograder.json"))["lab"] == "ex09"
+
+
+def test_a_lab_without_torch_runs_on_the_cpu(grade):
+    process = grade(ROOT / "reference" / "ex09_solution.ipynb", "--lab", "ex09",
+                    "--device", "cuda")
+    assert process.returncode == 2 and "does not use torch" in process.stderr
