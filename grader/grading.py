@@ -16,11 +16,11 @@ import unicodedata
 
 import grader
 
-from . import audit, cells
+from . import audit, cells, model
 from . import suite as suites
 from . import extract as extraction
 from . import sandbox as sandboxes
-from .model import CheckResult, SubmissionResult
+from .model import SubmissionResult
 from .session import WorkerSession
 
 SECRET_SEED_VARIABLE = "GRADER_SECRET_SEED"
@@ -170,11 +170,12 @@ class Judge:
             if review:
                 result.warnings.append(review)
             if extracted.error:
-                result.error = extracted.error
-                result.checks = unreadable_checks(self.rubric, extracted.error, options.selected)
+                model.failed(result, model.UNREADABLE, extracted.error, self.rubric,
+                             options.selected)
             else:
                 session.submit(extracted.statements, extracted.cells)
                 result.checks = self._judge(session, extracted)
+                result.status = model.TIMEOUT if result.count("timeout") else model.GRADED
                 result.load_failures = session.load_failures
                 _name_cells(result)
                 result.device = session.worker_info.get("device", options.device)
@@ -216,12 +217,3 @@ def _name_cells(result):
     for failure in result.load_failures:
         failure["traceback"] = cells.name_frames(failure.get("traceback", ""),
                                                  result.extraction)
-
-
-def unreadable_checks(rubric, reason, selected=()):
-    """Every check present, zero points, outcome ``error`` with the reason."""
-    return [CheckResult(id=e.id, name=e.name, max_score=e.points, outcome="error",
-                        seen=f"the submission could not be read: {reason}",
-                        hint="submit the .ipynb notebook (or .py file) of the handout, saved "
-                             "from Jupyter", visibility=e.visibility)
-            for e in rubric if not selected or e.id in selected]

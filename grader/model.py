@@ -1,13 +1,25 @@
-"""The result model: one submission's grade, rendered by every output format."""
+"""The result model: one submission's grade, rendered by every output format.
+
+A result's ``status`` is set by whoever makes it: the judge (``graded``; ``timeout``
+when some check hit its deadline; ``unreadable``), or the batch for a submission whose
+judge died or overran its cap, or that was lost on the cluster (``grader_failed``, which
+a resumed batch grades again). Every result that could not be graded comes from
+``failed``.
+"""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .extract import CellReport
+    from .suite import RubricEntry
 
 from .suite import DEFAULT_LAB
+
+GRADED, TIMEOUT, UNREADABLE, GRADER_FAILED = "graded", "timeout", "unreadable", "grader_failed"
+STATUSES = (GRADED, TIMEOUT, UNREADABLE, GRADER_FAILED)
 
 @dataclasses.dataclass
 class CheckResult:
@@ -73,6 +85,7 @@ class SubmissionResult:
     # The lab whose suite graded it (its names, its figures); results stored before labs
     # were named are the default lab's.
     lab: str = DEFAULT_LAB
+    status: str = GRADED
     error: str = ""
     extraction: list[CellReport] = dataclasses.field(default_factory=list)
     load_failures: list[dict[str, Any]] = dataclasses.field(default_factory=list)
@@ -136,3 +149,39 @@ def from_dict(data: dict[str, Any]) -> SubmissionResult:
     from .extract import CellReport
     data["extraction"] = [CellReport(**c) for c in data.get("extraction", [])]
     return SubmissionResult(**data)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Failure:
+    """What a failed result says: its ``error`` and each check's ``seen`` (``{reason}``
+    filled in), and the hint, true whatever the reason."""
+    error: str
+    seen: str
+    hint: str
+
+
+_FAILURES = {
+    UNREADABLE: _Failure(
+        "{reason}", "the submission could not be read: {reason}",
+        "submit the .ipynb notebook (or .py file) of the handout, saved from Jupyter"),
+    GRADER_FAILED: _Failure(
+        "the grader failed on this submission: {reason}",
+        "the grader failed on this submission: {reason}",
+        "nothing in your code is known to be wrong; your TA will grade this submission again"),
+}
+
+
+def failed(result: SubmissionResult, status: str, reason: str, rubric: Iterable[RubricEntry],
+           selected: Iterable[str] = ()) -> SubmissionResult:
+    """``result`` made a submission that could not be graded (``status``: unreadable or
+    grader_failed), and returned: every check of ``rubric`` (those ``selected``, if any)
+    present with zero points and outcome ``error``, saying ``reason`` and what to do."""
+    text = _FAILURES[status]
+    selected = set(selected)
+    result.status = status
+    result.error = text.error.format(reason=reason)
+    result.checks = [CheckResult(id=e.id, name=e.name, max_score=e.points, outcome="error",
+                                 seen=text.seen.format(reason=reason), hint=text.hint,
+                                 visibility=e.visibility)
+                     for e in rubric if not selected or e.id in selected]
+    return result

@@ -192,6 +192,37 @@ def test_a_submission_that_kills_its_workers_is_marked_and_the_batch_finishes(
         else:
             assert _untimed(tmp_path / "out" / student / "results.json") == \
                 _untimed(local_run / student / "results.json")
+    with open(tmp_path / "out" / "gradebook.csv") as file:
+        statuses = {row["student_id"]: row["status"] for row in csv.DictReader(file)}
+    assert {s for s, status in statuses.items() if status == "grader_failed"} == marked
+    # Resumed (here on this machine): only what the cluster lost is graded again.
+    again = run_grade(submissions, *BATCH, out=tmp_path / "out")
+    assert again.returncode == 0, again.stderr
+    assert sorted(_graded(again.stdout)) == sorted(marked)
+    assert f"{len(EXPECTED) - len(marked)} already graded" in again.stdout
+    assert_same_results(local_run, tmp_path / "out")
+
+
+def test_a_task_whose_workers_died_is_a_grader_failure(submissions):
+    """What the coordinator makes of a task Dask gave up on (the end-to-end case above
+    needs a worker killed at the right moment)."""
+    from distributed import KilledWorker
+
+    from grader import grading
+    from grader.batch import cluster
+    from grader.inputs import Entry
+
+    class GaveUp:
+        status = "error"
+
+        def exception(self):
+            return KilledWorker("ex08-grade-1-bob", "tcp://127.0.0.1:1", allowed_failures=2)
+
+    options = grading.Options(suite="hidden", seed=int(SEED), selected=("linear.mse",))
+    result = cluster._result(GaveUp(), Entry("bob", submissions / "bob.py"), options)
+    assert result.status == "grader_failed" and result.score == 0
+    assert [(c.id, c.outcome) for c in result.checks] == [("linear.mse", "error")]
+    assert "(3 tries: out of memory, or killed)" in result.checks[0].seen
 
 
 def _kill_a_busy_worker(dask_processes, submissions, out, scheduler_env=None):

@@ -35,9 +35,8 @@ import grader
 from .. import devices, files, grading, model
 from .. import sandbox as sandboxes
 from .. import suite as suites
-from ..model import CheckResult, SubmissionResult
 from ..zygotes import Zygote
-from .store import file_hash
+from . import failures
 
 PLUGIN_NAME = grader.NAME
 TRANSFER_RETRIES = 2
@@ -278,7 +277,8 @@ def _worker_state(dask_worker):
 
 
 def _result(future, entry, options):
-    """The ``SubmissionResult`` of a finished task; a failed task is marked, never lost."""
+    """The ``SubmissionResult`` of a finished task; a failed task is marked as the
+    grader's failure (graded again on resume), never lost."""
     if future.status == "cancelled":
         raise ClusterError("the Dask scheduler was lost mid-batch; the results written so "
                            "far are kept, grade the rest again")
@@ -289,24 +289,9 @@ def _result(future, entry, options):
     error = future.exception()
     if isinstance(error, KilledWorker):
         tries = error.allowed_failures + 1
-        reason = (f"every Dask worker that graded this submission died while grading it "
+        reason = (f"every Dask worker that graded it died while grading it "
                   f"({tries} {'try' if tries == 1 else 'tries'}: out of memory, or killed), "
                   f"so it was not tried again")
     else:
-        reason = f"the grader failed on a Dask worker ({type(error).__name__}: {error})"
-    return lost_result(entry, options, reason)
-
-
-def lost_result(entry, options, reason):
-    """Score 0, every check ``error`` with ``reason``: the submission could not be graded."""
-    rubric = suites.load(options.lab).rubric(options.rubric_path)
-    checks = [CheckResult(id=e.id, name=e.name, max_score=e.points, outcome="error",
-                          seen=f"the grading machines failed: {reason}",
-                          hint="nothing in your code is known to be wrong; your TA will "
-                               "grade this submission again", visibility=e.visibility)
-              for e in rubric if not options.selected or e.id in options.selected]
-    return SubmissionResult(
-        submission_id=entry.student_id, path=str(entry.path),
-        sha256=file_hash(entry.path), suite=options.suite,
-        checks=checks, grader_version=grader.__version__, device=options.device,
-        seed_label=options.seed_label, lab=options.lab, error=reason)
+        reason = f"on a Dask worker ({type(error).__name__}: {error})"
+    return failures.grader_failed(entry, options, reason)

@@ -29,17 +29,14 @@ import time
 import traceback
 from pathlib import Path
 
-import grader
-
 from .. import grading
 from .. import sandbox as sandboxes
 from .. import suite as suites
 from ..inputs import Entry
-from ..model import SubmissionResult, from_dict, to_dict
+from ..model import from_dict, to_dict
 from ..worker.protocol import FrameReader, ProtocolError, encode
 from ..zygotes import Zygote
-from . import store
-from .store import GRADER_FAILURE, file_hash
+from . import failures, store
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent.parent
 JUDGE_STARTUP_TIMEOUT = 300.0
@@ -120,7 +117,7 @@ class Pool:
         now = time.monotonic()
         for judge in list(self._judges):
             if judge.deadline and now > judge.deadline:
-                what = (f"did not finish within its time cap of {judge.cap:.0f} s"
+                what = (f"its judge did not finish within its time cap of {judge.cap:.0f} s"
                         if judge.ready else "the judge process did not start in time")
                 yield from self._replace(judge, what)
 
@@ -132,7 +129,7 @@ class Pool:
         if self._queue:
             self._start(judge.index, judge.starts if not judge.ready else 0)
         if entry is not None:
-            yield entry, failure(entry, self.options, why), None
+            yield entry, failures.grader_failed(entry, self.options, why), None
 
     def _start(self, index, starts=0):
         judge = JudgeProcess(index, self.options, self.log_dir, starts + 1)
@@ -221,18 +218,6 @@ class JudgeProcess:
                 stream.close()
 
 
-def failure(entry, options, why):
-    """The result of a submission the grader itself could not finish: every check ``error``."""
-    reason = f"{GRADER_FAILURE}: {why}"
-    rubric = suites.load(options.lab).rubric(options.rubric_path)
-    return SubmissionResult(
-        submission_id=entry.student_id, path=str(entry.path), sha256=file_hash(entry.path),
-        suite=options.suite, checks=grading.unreadable_checks(rubric, reason, options.selected),
-        grader_version=grader.__version__, device=options.device,
-        seed_label=options.seed_label, lab=options.lab, error=reason,
-        sandbox_level=options.sandbox.level if options.sandbox else "")
-
-
 def options_to_dict(options):
     return dataclasses.asdict(options)
 
@@ -280,7 +265,7 @@ def _grade(request, options, judge):
         result = judge.grade(entry.path, student_id=entry.student_id)
     except Exception:  # noqa: BLE001 - one submission's grader bug must not stop the batch
         traceback.print_exc()
-        result = failure(entry, options, "internal error (see the judge log)")
+        result = failures.grader_failed(entry, options, "internal error (see the judge log)")
     result = store.completed(entry, result)
     return {"result": to_dict(result), "documents": store.rendered(result)}
 

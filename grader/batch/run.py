@@ -14,7 +14,8 @@ from .. import adjustments, calibrate, extract, grading, similarity
 from ..report import classroom, junit, lms, markdown, summary, text
 from ..report import similarity as similar_report
 from ..report.safe import terminal
-from ..report.spreadsheet import cell as _cell, text as _csv
+from ..report.spreadsheet import cell as _cell
+from ..report.spreadsheet import text as _csv
 from ..zygotes import Alone
 from . import pool, progress, store
 from .store import RESUME_FILE, atomic_write
@@ -144,9 +145,8 @@ def _reusable(entries, key, out_dir, force, only):
 def write_class(results, out_dir, options, skipped=0, copies=None):
     """The class's files (``gradebook.csv``, ``summary.html``) and the final table;
     ``copies``: the similarity report, if the class's code was compared."""
-    statuses = [store.status(result) for result in results]
-    write_gradebook(results, statuses, out_dir / "gradebook.csv", copies)
-    overview = summary.summarize(results, statuses, skipped=skipped, suite=options.suite,
+    write_gradebook(results, out_dir / "gradebook.csv", copies)
+    overview = summary.summarize(results, skipped=skipped, suite=options.suite,
                                  seed_label=options.seed_label,
                                  similarity=copies and similar_report.overview(copies))
     atomic_write(out_dir / "summary.html", summary.html(overview))
@@ -183,7 +183,7 @@ def compare_code(entries, settings, out_dir):
 
 def _line(result):
     return terminal(
-        f"{result.submission_id}  {result.score:g}/{result.max_score:g}  {store.status(result)}  "
+        f"{result.submission_id}  {result.score:g}/{result.max_score:g}  {result.status}  "
         f"{result.duration:.1f} s")
 
 
@@ -211,7 +211,7 @@ def _append(path, content):
         file.write(content)
 
 
-def write_gradebook(results, statuses, path, copies=None):
+def write_gradebook(results, path, copies=None):
     """One row per student: the contract's columns, then the suite and seed it was graded
     with, and the course staff's adjustments (total points and who changed what, why);
     with the similarity report ``copies``, ``similar_to``: the students whose code that
@@ -221,11 +221,11 @@ def write_gradebook(results, statuses, path, copies=None):
              "adjustment", "adjusted_by", "review"]]
     if copies:
         rows[0].append("similar_to")
-    for result, state in zip(results, statuses):
+    for result in results:
         scores = {c.id: c.score for c in result.checks}
         changes = [(c.id, a) for c in result.checks for a in c.adjustments]
         rows.append([_cell(result.submission_id), result.score, result.max_score,
-                     *(scores.get(i, 0) for i in ids), state, result.sha256, result.suite,
+                     *(scores.get(i, 0) for i in ids), result.status, result.sha256, result.suite,
                      result.seed_label, round(sum(a["points"] for _, a in changes), 4),
                      _cell("; ".join(f"{check} {a['points']:+g} by {a['who']}: {a['reason']}"
                                      for check, a in changes)), _cell(review(result))])

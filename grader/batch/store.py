@@ -18,10 +18,9 @@ from pathlib import Path
 import grader
 
 from .. import files
-from ..model import from_dict, to_dict
+from ..model import GRADER_FAILED, from_dict, to_dict
 from ..report import gradescope, html
 
-GRADER_FAILURE = "the grader failed on this submission"
 RESUME_FILE = ".result.json"
 PARTIAL_DIR = "partial"
 _UMASK = os.umask(0o022)
@@ -71,17 +70,6 @@ def rendered(result):
     return {"feedback.html": html.feedback(result), "results.json": gradescope.dumps(result)}
 
 
-def status(result):
-    """One word for the gradebook and the summary (see ``grader.report.summary``)."""
-    if result.error.startswith(GRADER_FAILURE):
-        return "failed"
-    if result.error:
-        return "unreadable"
-    if result.count("timeout"):
-        return "timeout"
-    return "graded"
-
-
 def grading_key(options):
     """What a stored result must have been graded with to be reused (besides the file)."""
     from .. import suite as suites
@@ -98,10 +86,11 @@ def grading_key(options):
 def resumed(entry, key, out_dir):
     """The stored result of ``entry`` if it was graded with ``key`` and the same file.
 
-    A submission the grader itself failed on is graded again.
+    A submission the grader itself failed on (its judge died or overran its cap, the
+    cluster lost it) is graded again.
     """
     result = stored(entry, key, out_dir, same_file=True)
-    return None if result is None or status(result) == "failed" else result
+    return None if result is None or result.status == GRADER_FAILED else result
 
 
 def stored(entry, key, out_dir, same_file=False):
@@ -110,6 +99,8 @@ def stored(entry, key, out_dir, same_file=False):
     folder = out_dir / entry.student_id
     try:
         kept = json.loads((folder / RESUME_FILE).read_text(encoding="utf-8"))
+        if "status" not in kept["result"]:  # stored before results had one: grade it again
+            return None
         wanted = dict(key, sha256=file_hash(entry.path) if same_file
                       else kept["key"]["sha256"])
         if kept["key"] != wanted:

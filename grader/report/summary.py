@@ -1,8 +1,8 @@
 """The class at a glance: ``summary.html`` and the terminal's final table, from the results.
 
-``status`` is one word per submission, decided by the batch (``grader.batch``):
-graded, timeout (graded, but some check hit its deadline), unreadable (the file
-could not be read) or failed (the grader itself could not finish it).
+Each result's ``status`` (``grader.model``) is counted: graded, timeout (graded, but
+some check hit its deadline), unreadable (the file could not be read) or grader_failed
+(the grader itself could not finish it).
 """
 import collections
 import dataclasses
@@ -11,11 +11,12 @@ from pathlib import PurePath
 
 import jinja2
 
+from ..model import GRADED, GRADER_FAILED, TIMEOUT, UNREADABLE
 from .safe import terminal
 from .text import suite_line
 
-LABELS = {"graded": "graded", "timeout": "timed out", "unreadable": "failed to read",
-          "failed": "grader failed"}
+LABELS = {GRADED: "graded", TIMEOUT: "timed out", UNREADABLE: "failed to read",
+          GRADER_FAILED: "grader failed"}
 HISTOGRAM_BINS = 10
 SLOWEST = 10
 COMMON_FAILURES = 3
@@ -64,13 +65,13 @@ class ClassSummary:
     similarity: object = None  # a grader.report.similarity.Overview, unless it was off
 
 
-def summarize(results, statuses, skipped=0, suite="public", seed_label="public",
-              similarity=None):
-    """``results`` and their ``statuses`` (same order) as one ``ClassSummary``; ``suite``
+def summarize(results, skipped=0, suite="public", seed_label="public", similarity=None):
+    """``results`` as one ``ClassSummary``; ``suite``
     and ``seed_label``: what the batch was graded with; ``similarity``: the batch's
     similarity ``Overview``, if its code was compared."""
     scores = [r.score for r in results]
     max_score = max((r.max_score for r in results), default=0.0)
+    statuses = [result.status for result in results]
     counts = {status: statuses.count(status) for status in LABELS}
     rates = {}
     for result in results:
@@ -81,16 +82,15 @@ def summarize(results, statuses, skipped=0, suite="public", seed_label="public",
             rate.outcomes[check.outcome] += 1
             if not check.passed:
                 rate.failures[_reason(check)] += 1
-    pairs = list(zip(results, statuses))
     return ClassSummary(
         count=len(results), statuses=counts, max_score=max_score,
         mean=statistics.fmean(scores) if scores else 0.0,
         median=statistics.median(scores) if scores else 0.0,
         histogram=_histogram(scores, max_score), checks=list(rates.values()),
         slowest=sorted(results, key=lambda r: r.duration, reverse=True)[:SLOWEST],
-        unreadable=[r for r, s in pairs if s == "unreadable"],
-        failed=[r for r, s in pairs if s == "failed"], skipped=skipped,
-        roster=sorted(pairs, key=lambda pair: pair[0].submission_id.casefold()),
+        unreadable=[r for r in results if r.status == UNREADABLE],
+        failed=[r for r in results if r.status == GRADER_FAILED], skipped=skipped,
+        roster=sorted(results, key=lambda r: r.submission_id.casefold()),
         suite=suite, seed_label=seed_label, similarity=similarity)
 
 

@@ -1,0 +1,78 @@
+"""A result's status: set by whoever made it, stored in ``.result.json`` and read back; a
+resumed batch grades again only the submissions the grader failed on.
+
+The end-to-end cases run elsewhere: a judge's ``graded``, ``timeout`` and
+``unreadable`` in tests/test_batch.py, a submission lost on a Dask cluster and graded
+again on resume in tests/test_cluster.py.
+"""
+import dataclasses
+import json
+
+import pytest
+
+from grader import grading, model, suite
+from grader.batch import failures, store
+from grader.inputs import Entry
+
+RUBRIC = suite.load(suite.DEFAULT_LAB).rubric()
+WHY = "every Dask worker that graded it died while grading it (1 try: out of memory, or killed)"
+
+
+@pytest.fixture
+def batch(tmp_path):
+    """A submission, the options and key of its batch, the batch's output folder."""
+    path = tmp_path / "alice.py"
+    path.write_text("x = 1\n")
+    options = grading.Options()
+    return Entry("alice", path), options, store.grading_key(options), tmp_path / "out"
+
+
+def test_a_grader_failure_has_every_check_at_zero_with_its_true_reason(batch):
+    entry, options, _, _ = batch
+    result = failures.grader_failed(entry, options, WHY)
+    assert result.status == model.GRADER_FAILED
+    assert [check.id for check in result.checks] == [entry.id for entry in RUBRIC]
+    assert result.score == 0 and result.max_score == sum(entry.points for entry in RUBRIC)
+    for check in result.checks:
+        assert check.outcome == "error" and WHY in check.seen
+        assert "nothing in your code is known to be wrong" in check.hint
+    assert result.error == f"the grader failed on this submission: {WHY}"
+    assert len(result.sha256) == 64 and result.lab == options.lab
+
+
+def test_only_the_selected_checks_are_present(batch):
+    entry, options, _, _ = batch
+    options.selected = ("linear.mse", "vanishing.bound")
+    result = failures.grader_failed(entry, options, WHY)
+    assert [check.id for check in result.checks] == ["linear.mse", "vanishing.bound"]
+
+
+def test_an_unreadable_file_says_so_and_what_to_submit():
+    result = model.SubmissionResult("bob", "bob.ipynb", "", "public", [], "0")
+    model.failed(result, model.UNREADABLE, "bob.ipynb: not a notebook", RUBRIC)
+    assert result.status == model.UNREADABLE and result.error == "bob.ipynb: not a notebook"
+    assert {check.outcome for check in result.checks} == {"error"}
+    assert result.checks[0].seen == "the submission could not be read: bob.ipynb: not a notebook"
+    assert "submit the .ipynb notebook" in result.checks[0].hint
+
+
+@pytest.mark.parametrize("status, reused", [
+    (model.GRADED, True), (model.TIMEOUT, True), (model.UNREADABLE, True),
+    (model.GRADER_FAILED, False)])
+def test_resume_grades_again_only_what_the_grader_failed_on(batch, status, reused):
+    entry, options, key, out = batch
+    result = dataclasses.replace(failures.grader_failed(entry, options, WHY), status=status)
+    store.finish(entry, result, key, out)
+    kept = store.stored(entry, key, out)
+    assert kept is not None and kept.status == status  # stored and read back
+    assert (store.resumed(entry, key, out) is not None) == reused
+
+
+def test_a_result_stored_before_statuses_is_graded_again(batch):
+    entry, options, key, out = batch
+    store.finish(entry, failures.grader_failed(entry, options, WHY), key, out)
+    resume_file = out / entry.student_id / store.RESUME_FILE
+    kept = json.loads(resume_file.read_text())
+    del kept["result"]["status"]
+    resume_file.write_text(json.dumps(kept))
+    assert store.stored(entry, key, out) is None and store.resumed(entry, key, out) is None
