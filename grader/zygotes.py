@@ -125,7 +125,7 @@ class Zygote:
             self.control.settimeout(timeout)
             try:
                 data = self.control.recv(65536)
-            except socket.timeout:
+            except TimeoutError:
                 return None
             except OSError:
                 data = b""
