@@ -220,7 +220,7 @@ def worker_command(sandbox, config, cgroup=None):
     """The argv that starts a worker for ``config`` (a JSON-able dict) in ``sandbox``, in
     ``cgroup`` when given (``new_cgroup``)."""
     root = SANDBOX_ROOT if sandbox.level == "bwrap" else str(PROJECT_DIR)
-    code = f"import sys; sys.path.insert(0, {root!r}); from grader.worker.main import main; main()"
+    code = f"import sys; sys.path.insert(0, {root!r}); from grader.worker.start import main; main()"
     python = [sys.executable, "-I", "-B", "-c", code, json.dumps(config)]
     joined = cgroup.join_command() if cgroup is not None else []
     if sandbox.level == "bwrap":

@@ -67,11 +67,8 @@ class Channel:
             self.reader.feed(chunk)
 
 
-def main():
-    config = json.loads(sys.argv[1])
-    if config.get("zygote"):
-        from . import zygote
-        return zygote.main(config)
+def main(config):
+    """A worker for ``config`` (see ``grader.worker.start``)."""
     channel = _take_channel(config["reply_fd"])
     _adopt_orphans()
     gc.disable()
@@ -308,6 +305,3 @@ def _flush_student_streams():
         except BaseException:  # noqa: B036 - a student may have replaced the stream
             pass
 
-
-if __name__ == "__main__":
-    main()
