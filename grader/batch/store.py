@@ -4,7 +4,8 @@ Beside ``results.json`` and ``feedback.html``, ``.result.json`` keeps the whole 
 model (``model.to_dict``) and the key it was graded under: the submission's sha256, the
 suite, the seed, the grader version, the mode, the rubric and the selected checks. It is
 written last, each file atomically, so a ``.result.json`` with the same key means that
-submission's files are complete: a re-run skips it, and ``--force`` regrades everything.
+submission's files are complete: a re-run skips it, unless the grader failed on it
+(status ``grader_failed``), and ``--force`` regrades everything.
 """
 import contextlib
 import glob
