@@ -7,6 +7,7 @@ again on resume in tests/test_cluster.py.
 """
 import dataclasses
 import json
+import re
 
 import pytest
 
@@ -76,3 +77,22 @@ def test_a_result_stored_before_statuses_is_graded_again(batch):
     del kept["result"]["status"]
     resume_file.write_text(json.dumps(kept))
     assert store.stored(entry, key, out) is None and store.resumed(entry, key, out) is None
+
+
+def test_the_class_summary_counts_each_status_and_names_the_grader_failures(batch):
+    from grader.report import summary
+
+    entry, options, _, _ = batch
+    lost = failures.grader_failed(entry, options, WHY)
+    graded = dataclasses.replace(lost, submission_id="bob", status=model.GRADED, error="")
+    late = dataclasses.replace(lost, submission_id="cat", status=model.TIMEOUT, error="")
+    overview = summary.summarize([lost, graded, late])
+    assert overview.statuses == {model.GRADED: 1, model.TIMEOUT: 1, model.UNREADABLE: 0,
+                                 model.GRADER_FAILED: 1}
+    assert overview.failed == [lost] and overview.unreadable == []
+    table = summary.table(overview)
+    assert re.search(r"^  grader failed +1$", table, re.MULTILINE)
+    assert f"!! alice: {lost.error[:200]}" in table
+    page = summary.html(overview)
+    assert 'data-student="alice" data-status="grader_failed"' in page
+    assert 'id="failed"' in page and WHY in page
