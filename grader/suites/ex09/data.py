@@ -1,9 +1,10 @@
 """The inputs of every ex09 check, for the public or the hidden suite.
 
 The public suite uses the handout's data (x, W, y) and networks drawn from a fixed
-seed, so students see the same numbers as the TA's self-check. The hidden suite draws
-every network (D, K, weights, inputs, targets) and the sigmoid's inputs from the TA's
-secret seed, so answers hard-coded for the public suite do not carry over.
+seed, so students see the same numbers as the TA's self-check. The hidden suite keeps the
+handout's network first (its messages name it) and draws every other network (D, K,
+weights, inputs, targets) and the sigmoid's inputs from the TA's secret seed, so answers
+hard-coded for the public suite do not carry over.
 """
 import numpy as np
 
@@ -41,8 +42,9 @@ def _size(rng):
 
 
 def _network(rng, d, k):
-    """Weights, an input and a target where the gradient is far from zero everywhere: the
-    hidden nodes work off saturation, and the output is not at its target."""
+    """Weights, an input and a target drawn so that the gradient is well away from zero
+    (tests/test_ex09.py holds the drawn networks to it): weights of order one, so the
+    hidden nodes are mostly off saturation, and a target drawn in [0, 1]."""
     return {"x": np.round(rng.uniform(-2, 2, d), 4).tolist(),
             "w_1": np.round(rng.normal(0, 0.8, (d, k)), 4).tolist(),
             "w_2": np.round(rng.normal(0, 1.5, k), 4).tolist(),
