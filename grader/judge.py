@@ -115,6 +115,7 @@ class Checks:
         self._lock = threading.Lock()
         self._closed = ""  # why no more submissions are taken
         self._request = None  # (context, future) being run
+        self._abandoned = False  # a run given up on by its caller (Ctrl-C), maybe running
         self._thread = threading.Thread(target=self._session, name=f"checks of {suite.name}",
                                         daemon=True)
         self._thread.start()
@@ -138,15 +139,22 @@ class Checks:
             if self._closed:
                 raise RuntimeError(self._closed)
             self._requests.put((context, future))
-        return future.result()
+        try:
+            return future.result()
+        except BaseException:
+            if not future.done():  # Ctrl-C: the checks end with the worker, not waited for
+                self._abandoned = context.closed = True
+                context.session.interrupt()
+            raise
 
     def close(self):
-        """End the session (waiting for it, unless a check hung in it for good)."""
+        """End the session; wait for it to end, unless a check hangs in it or its caller
+        left a run (Ctrl-C)."""
         with self._lock:
             if not self._closed:
                 self._closed = "the checks' session is closed"
                 self._requests.put(None)
-        if not self.stuck:
+        if not (self.stuck or self._abandoned):
             self._thread.join()
         if self._plugin.backstop is not None:
             self._plugin.backstop.close()
