@@ -37,7 +37,9 @@ run, so a machine whose speed drifts between the floor and the batch cannot blur
 """
 import argparse
 import concurrent.futures
+import contextlib
 import copy
+import io
 import json
 import multiprocessing
 import os
@@ -314,7 +316,8 @@ def floor(repeats, start=None):
             for attempt in range(repeats + 1):
                 context = judge.Context(InProcess(), suite.cases(options.suite, options.seed),
                                         timeouts, extracted)
-                results = checks.run(context)
+                with contextlib.redirect_stdout(io.StringIO()):  # what the student prints
+                    results = checks.run(context)
                 assert all(r.passed for r in results), [(r.id, r.outcome, r.seen)
                                                         for r in results]
                 if attempt:
