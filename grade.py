@@ -1,8 +1,6 @@
 #!/usr/bin/env python3
 """Grade problem set 08 submissions: ``python grade.py [SUBMISSION ...]``."""
-import sys
-
-from grader.cli import main
+from grader.cli import command
 
 if __name__ == "__main__":
-    sys.exit(main())
+    command()

@@ -105,6 +105,16 @@ def parser():
     return p
 
 
+def command():
+    """The command: ``main``, then an exit that skips the interpreter's teardown. By then
+    every file is written and closed and every worker ended; tearing down torch's objects
+    one by one took 0.2-0.5 s of every run."""
+    status = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
+
+
 def main(argv=None):
     args = parser().parse_args(argv)
     if args.new_seed:
