@@ -10,7 +10,7 @@ import gc
 import os
 import sys
 
-from .. import adjustments, calibrate, extract, grading, similarity
+from .. import adjustments, answers, calibrate, extract, grading, similarity
 from ..report import classroom, junit, lms, markdown, summary, text
 from ..report import similarity as similar_report
 from ..report.safe import terminal
@@ -105,9 +105,10 @@ def grade_all(entries, options, out_dir, quiet=False, jobs=1, force=False, clust
 
 
 def _judge_start_up(options):
-    """What a self-check's judge needs before its checks run: the notebook readers, torch
-    and this machine's calibration, pytest, the checks' cases (``Alone`` runs it while
-    the zygote starts).
+    """What a self-check's judge needs before its checks run: the notebook readers, this
+    machine's calibration, pytest, the checks' cases and the source of their expected
+    values (in the staff edition, the reference solution and what it imports: torch, for
+    a torch lab). ``Alone`` runs it while the zygote starts.
 
     What these imports allocate lives as long as the process: the garbage collector,
     which scanned it ~10 times (0.3 s), is off meanwhile and leaves it alone after.
@@ -119,6 +120,7 @@ def _judge_start_up(options):
         from .. import judge  # noqa: F401 - pytest
         from .. import suite as suites
         suites.load(options.lab).cases(options.suite, options.seed)
+        answers.load(options.lab)
     finally:
         gc.freeze()
         gc.enable()
