@@ -16,7 +16,7 @@ NOMINAL_SECONDS = 0.0225
 MIN_FACTOR, MAX_FACTOR = 1.0, 20.0
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def slowdown():
     best = min(_train() for _ in range(3))
     return min(max(best / NOMINAL_SECONDS, MIN_FACTOR), MAX_FACTOR)
