@@ -84,6 +84,11 @@ for request in requests():
     elif op == "stale":
         send({"ok": True, "id": rid - 1, "value": "an answer to an earlier request"})
         send({"ok": True, "id": rid, "value": "this one"})
+    elif op == "busy":
+        for count in range(1, 13):  # 0.6 s of heartbeats, each with new progress
+            send({"id": rid, "alive": count, "at": [[5, 2, "train"]]})
+            time.sleep(0.05)
+        send({"ok": True, "id": rid, "value": "done"})
     elif op == "stall":
         while True:  # alive, the same progress count, stuck at line 2 of cell 5
             send({"id": rid, "alive": 3, "at": [[5, 2, "train"]]})
@@ -260,6 +265,14 @@ def test_an_operation_that_makes_no_progress_is_stopped_and_says_where(make_sess
     assert reply.traceback == ('  File "<cell 5>", line 2, in train\n'
                                "    while True: pass\n")
     assert gone(session.fake.handles[0])
+
+
+def test_an_operation_that_keeps_making_progress_runs_past_the_no_progress_interval(
+        make_session):
+    session = make_session()
+    session.stall_timeout = 0.3
+    assert session.call("busy", {}, timeout=60).value == "done"
+    assert session.starts == 1
 
 
 def test_the_time_budget_bounds_the_whole_submission(make_session):
