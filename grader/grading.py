@@ -174,8 +174,12 @@ class Judge:
                              options.selected)
             else:
                 session.submit(extracted.statements, extracted.cells)
-                result.checks = self._judge(session, extracted)
+                result.checks, failures = self._judge(session, extracted)
                 result.status = model.TIMEOUT if result.count("timeout") else model.GRADED
+                if failures:  # the other checks' verdicts stand; resuming grades it again
+                    result.status = model.GRADER_FAILED
+                    result.error = (f"the grader failed on this submission: its own code "
+                                    f"failed in {', '.join(failures)}")
                 result.load_failures = session.load_failures
                 _name_cells(result)
                 result.device = session.worker_info.get("device", options.device)
@@ -183,6 +187,7 @@ class Judge:
         return result
 
     def _judge(self, session, extracted):
+        """The checks' results, and the ids of those the grader's own code failed."""
         from . import calibrate, judge
         factor = calibrate.slowdown()
         session.load_timeout = LOAD_SECONDS[self.options.mode] * factor
@@ -192,7 +197,7 @@ class Judge:
         if self._checks.stuck:  # a check hung in it for good: a fresh session
             self._checks.close()
             self._checks = self._open_checks()
-        return self._checks.run(context)
+        return self._checks.run(context), context.grader_failures
 
     def _open_checks(self):
         from . import judge  # pytest, the checks and torch: not before a judge is needed

@@ -63,6 +63,7 @@ class Context:
         self.details = {}
         self.adapted = []
         self.closed = False  # the backstop gave up on this submission's checks
+        self.grader_failures = []  # ids of the checks the grader's own code failed
         self._outputs = []
 
     def call(self, operation, **args):
@@ -355,6 +356,9 @@ class GradingPlugin:
         if overran is not None:
             records[overran] = _result(self.rubric[overran],
                                        _overran(self.context.timeouts[overran], abandoned=True))
+            self.context.grader_failures.append(overran)
+        self.context.grader_failures += [entry.id for entry in self.rubric.values()
+                                         if entry.id not in records]
         results = [records.get(entry.id) or _result(entry, not_run)
                    for entry in self.rubric.values()]
         adaptations.apply(results, self.adapted, self.policies)
@@ -380,15 +384,20 @@ class GradingPlugin:
         entry = self.rubric[item.check_id]
         if call.when == "setup" and call.excinfo is not None:
             self.records[entry.id] = _result(entry, _internal(call.excinfo.value))
+            self.context.grader_failures.append(entry.id)
         if call.when != "call":
             return
         if getattr(item, "overran", False):
             # the worker was killed under it, or Overran raised in it: the grader's fault
             self.context.session.close()
             record = _overran(self.context.timeouts[entry.id])
+            self.context.grader_failures.append(entry.id)
         else:
             record = _classify(call.excinfo, self.known_errors)
             record.hint = _context_hint(self.context, record, call.excinfo) or record.hint
+            if call.excinfo is not None and not isinstance(call.excinfo.value,
+                                                           (CheckFailed, StudentProblem)):
+                self.context.grader_failures.append(entry.id)  # a bug of the check
         record.output = self.context._output()
         record.duration = call.duration
         record.details.update(self.context.details)

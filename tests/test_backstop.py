@@ -6,6 +6,7 @@ student; the other checks and submissions are graded as usual.
 The hang comes from tests/hang_in_judge.py, a pytest plugin that the judge's own pytest
 session loads through ``PYTEST_PLUGINS``.
 """
+import csv
 import json
 import os
 import tomllib
@@ -64,13 +65,20 @@ def quick_rubric(tmp_path):
     return path
 
 
-def assert_hung_check_is_a_grader_error(results_json):
-    data = json.loads(Path(results_json).read_text())
+def assert_hung_check_is_a_grader_error(out):
+    """``hangs``: the hung check a grader error, the submission a grader failure (graded
+    again on resume); ``fine`` graded in full."""
+    results_json = out / "hangs" / "results.json"
+    data = json.loads(results_json.read_text())
     tests = {test["number"]: test for test in data["tests"]}
     assert outcomes(results_json) == {"linear.forward": "passed", HUNG: "error"}
     assert tests[HUNG]["score"] == 0
     assert GRADER_ERROR in tests[HUNG]["output"]
     assert ABANDONED not in tests[HUNG]["output"]  # stopped, by the worker's end or Overran
+    with open(out / "gradebook.csv", newline="") as book:
+        status = {row["student_id"]: row["status"] for row in csv.DictReader(book)}
+    assert status == {"hangs": "grader_failed", "fine": "graded"}
+    assert set(outcomes(out / "fine" / "results.json").values()) == {"passed"}
     assert "the grader's fault, not yours" in tests[HUNG]["output"]
 
 
@@ -93,7 +101,8 @@ def test_single_run_a_hang_is_stopped_and_the_next_submission_graded(
     assert checks[HUNG].outcome == "error" and checks[HUNG].score == 0
     assert checks[HUNG].seen.startswith(GRADER_ERROR)
     assert (ABANDONED in checks[HUNG].seen) == (how == "lock")
-    assert fine.score == fine.max_score
+    assert hung.status == "grader_failed" and HUNG in hung.error
+    assert fine.score == fine.max_score and fine.status == "graded"
 
 
 def test_pool_a_hang_in_a_judge_process_kills_the_worker_and_the_batch_goes_on(
@@ -102,8 +111,7 @@ def test_pool_a_hang_in_a_judge_process_kills_the_worker_and_the_batch_goes_on(
                      "--device", "cpu", "--no-similarity", out=tmp_path / "out",
                      env=hang("read"))
     assert done.returncode == 0, done.stderr[-3000:]
-    assert_hung_check_is_a_grader_error(tmp_path / "out" / "hangs" / "results.json")
-    assert set(outcomes(tmp_path / "out" / "fine" / "results.json").values()) == {"passed"}
+    assert_hung_check_is_a_grader_error(tmp_path / "out")
 
 
 def test_cluster_a_hang_in_a_dask_workers_thread_is_stopped(
@@ -113,5 +121,4 @@ def test_cluster_a_hang_in_a_dask_workers_thread_is_stopped(
                      "--device", "cpu", "--no-similarity", out=tmp_path / "out",
                      env=hang("loop"))
     assert done.returncode == 0, done.stderr[-3000:]
-    assert_hung_check_is_a_grader_error(tmp_path / "out" / "hangs" / "results.json")
-    assert set(outcomes(tmp_path / "out" / "fine" / "results.json").values()) == {"passed"}
+    assert_hung_check_is_a_grader_error(tmp_path / "out")
