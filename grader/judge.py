@@ -27,6 +27,13 @@ from .extract import near_miss
 from .model import CheckResult
 
 MAX_OUTPUT = 6000
+# The judge's pytest: no output capture (the checks print nothing), and no plugin but the
+# ones it needs (see ``Checks``).
+PYTEST_OPTIONS = ("--capture=no", "--disable-plugin-autoload", "-p", "no:terminal",
+                  "-p", "no:assertion", "-p", "no:cacheprovider", "-p", "no:logging",
+                  "-p", "no:warnings", "-p", "no:stepwise", "-p", "no:junitxml",
+                  "-p", "no:faulthandler", "-p", "no:threadexception",
+                  "-p", "no:unraisableexception")
 SKELETON = "NotImplementedError:"  # bare, as the handout's skeleton raises it
 _UNDEFINED = re.compile(r"NameError: name '(\w+)' is not defined")
 
@@ -100,11 +107,11 @@ class Checks:
     ``pytest.main`` returns only when its session ends, so the session runs in a thread of
     its own and takes submissions from a queue: a single run, a judge process and a Dask
     worker's thread all grade the same way. Collecting the checks (and configuring pytest)
-    costs ~0.07 s, paid once. No pytest plugin but those named runs: not the installed ones
-    (Dask's...), not the terminal (nothing is printed: collection errors are kept), not
-    those that set process-wide state (assertion rewriting's hooks, faulthandler, thread
-    and unraisable exception hooks) or time the checks with signals (pytest-timeout:
-    ``Backstop`` instead).
+    costs ~0.07 s, paid once. Only the pytest plugins it needs load (``PYTEST_OPTIONS``):
+    not the installed ones (Dask's...), not the terminal (nothing is printed: collection
+    errors are kept), not those that set process-wide state (assertion rewriting's hooks,
+    faulthandler, thread and unraisable exception hooks) or time the checks with signals
+    (pytest-timeout: ``Backstop`` instead).
     """
 
     def __init__(self, suite, rubric, selected=(), backstop=True):
@@ -163,18 +170,16 @@ class Checks:
     def _session(self):
         why = ""
         try:
-            pytest.main([str(self.checks_dir), "-c", str(self.checks_dir / "pytest.ini"),
-                         "--rootdir", str(self.checks_dir), "--capture=no",
-                         "--disable-plugin-autoload", "-p", "no:terminal", "-p", "no:assertion",
-                         "-p", "no:cacheprovider", "-p", "no:logging", "-p", "no:warnings",
-                         "-p", "no:stepwise", "-p", "no:junitxml", "-p", "no:faulthandler",
-                         "-p", "no:threadexception", "-p", "no:unraisableexception"],
-                        plugins=[self._plugin])
+            status = pytest.main([str(self.checks_dir), "-c", str(self.checks_dir / "pytest.ini"),
+                                  "--rootdir", str(self.checks_dir), *PYTEST_OPTIONS],
+                                 plugins=[self._plugin])
         except BaseException as error:  # noqa: B036 - whatever ends it, say so to run()
             why = f"the checks' session failed: {type(error).__name__}: {error}"
-        if not self._plugin.served:
-            why = (f"the checks of {self.checks_dir} could not be collected:\n"
-                   + "\n".join(self._plugin.collection_errors)[-3000:])
+        else:
+            if not self._plugin.served:
+                errors = "\n".join(self._plugin.collection_errors)[-3000:]
+                why = (f"the checks of {self.checks_dir} could not be collected (pytest's exit "
+                       f"status {int(status)})" + (f":\n{errors}" if errors else ""))
         with self._lock:
             self._closed = self._closed or why or "the checks' session ended"
             while not self._requests.empty():
@@ -559,7 +564,7 @@ def backstop(timeout):
     return 4 * timeout + 30
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _freeze_what_is_loaded():
     """Keep torch's, pytest's and the collected checks' objects out of the garbage
     collector's scans, once per process: pytest collects garbage around every test, which
