@@ -25,8 +25,9 @@ from .session import WorkerSession
 
 SECRET_SEED_VARIABLE = "GRADER_SECRET_SEED"
 LOAD_SECONDS = {"definitions": 30, "execute": 300}
-# An operation whose worker reports no progress (a forward call, an optimizer step...) for
-# this long, times the machine's slowdown, is stopped as a timeout (grader.worker.progress)
+# An operation whose worker reports no progress (a call of the student's code returning, a
+# training step...) for this long, times the machine's slowdown, is stopped as a timeout
+# (grader.worker.progress)
 NO_PROGRESS_SECONDS = 1.5
 TIME_LIMIT = 300.0
 

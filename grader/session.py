@@ -115,8 +115,8 @@ class Stall:
         return Reply("timeout", traceback="".join(
             f'  File "{cell_filename(cell)}", line {line}, in {function}\n'
             + (f"    {text}\n" if text else "") for cell, line, function, text in frames),
-            error=f"no answer within {elapsed:.0f} s: it made no progress (no forward call "
-                  f"returned, no optimizer step) for {self.interval:.1f} s{where}")
+            error=f"no answer within {elapsed:.0f} s: it made no progress (no call of your "
+                  f"code returned, no training step) for {self.interval:.1f} s{where}")
 
 
 def _frames(stack, cells):

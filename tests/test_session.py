@@ -260,7 +260,7 @@ def test_an_operation_that_makes_no_progress_is_stopped_and_says_where(make_sess
     session.stall_timeout = 0.3
     reply = session.call("stall", {}, timeout=60)
     assert reply.status == "timeout"
-    assert "it made no progress (no forward call returned, no optimizer step) for 0.3 s, " \
+    assert "it made no progress (no call of your code returned, no training step) for 0.3 s, " \
            "stuck in `train`: `while True: pass`" in reply.error
     assert reply.traceback == ('  File "<cell 5>", line 2, in train\n'
                                "    while True: pass\n")
