@@ -9,6 +9,7 @@ waits Dask's connect timeout, 30 s by default: on a slow or loaded machine raise
 ``DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT=120s python3 -m pytest tests/test_cluster.py``.
 """
 import csv
+import dataclasses
 import json
 import os
 import re
@@ -21,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, outcomes, run_grade
+from grader import grading
 
 pytest.importorskip("distributed", reason="Dask is an optional extra: pip install '.[cluster]'")
 
@@ -283,6 +285,15 @@ def test_a_worker_without_sandbox_refuses_unless_weaker_isolation_is_allowed(
     for student in EXPECTED:
         result = json.loads((tmp_path / "allowed" / student / "results.json").read_text())
         assert result["extra_data"]["sandbox"] == "none"
+
+
+def test_a_task_carries_every_option():
+    """Every option reaches the Dask worker: as itself, the rubric as its text, the sandbox
+    as the worker's own (its plugin checks it). --time-limit once did not."""
+    from grader.batch import cluster
+    payload = cluster.task_options(grading.Options())
+    fields = {field.name for field in dataclasses.fields(grading.Options)}
+    assert set(payload) == fields - {"rubric_path", "sandbox"} | {"rubric"}
 
 
 def test_without_cluster_dask_is_not_imported(tmp_path):

@@ -157,7 +157,8 @@ def task_options(options):
     rubric = Path(options.rubric_path).read_text() if options.rubric_path else None
     return {"suite": options.suite, "seed": Secret(options.seed), "lab": options.lab,
             "device": options.device, "mode": options.mode, "rubric": rubric,
-            "selected": list(options.selected), "backstop": options.backstop}
+            "selected": list(options.selected), "backstop": options.backstop,
+            "time_limit": options.time_limit}
 
 
 def grade_task(student_id, name, data, sha256, options):
@@ -178,7 +179,8 @@ def grade_task(student_id, name, data, sha256, options):
             suite=options["suite"], seed=options["seed"].value, lab=options["lab"],
             device=devices.resolve(options["device"]), mode=options["mode"],
             sandbox=plugin.sandbox, rubric_path=rubric_path and str(rubric_path),
-            selected=tuple(options["selected"]), backstop=options["backstop"])
+            selected=tuple(options["selected"]), backstop=options["backstop"],
+            time_limit=options["time_limit"])
         return model.to_dict(plugin.grade(path, grading_options, student_id))
 
 
