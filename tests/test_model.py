@@ -1,13 +1,16 @@
 """The result model's round trip (``model.to_dict`` / ``model.from_dict``): what a resumed
 batch, a pool's judge process and a Dask worker hand back must be the result itself, every
-field of it, through JSON."""
+field of it, through JSON. And the options a pool's judge process is started with."""
 import dataclasses
 import json
 
 import pytest
 
 from grader import model
+from grader import sandbox as sandboxes
+from grader.batch import pool
 from grader.extract import CellReport
+from grader.grading import Options
 
 # A value unlike the default for each field of the model (a new field of a plain type gets
 # one from SIMPLE; a field of another type must be added here, or the round trip is untested).
@@ -105,3 +108,15 @@ def test_from_dict_leaves_its_argument_alone():
     before = json.dumps(data)
     model.from_dict(data)
     assert json.dumps(data) == before
+
+
+def test_options_reach_a_judge_process_whole():
+    """What ``pool`` sends a judge process through JSON frames is the options themselves."""
+    sandbox = sandboxes.Sandbox("unshare", ("no network",), ("weaker isolation",))
+    options = Options(**full(Options, {"seed": 7392846150418273645, "sandbox": sandbox,
+                                       "selected": ("linear.mse", "mlp.structure"),
+                                       "rubric_path": "/course/rubric.toml", "backstop": False}))
+    for field in dataclasses.fields(Options):
+        assert getattr(options, field.name) != getattr(Options(), field.name), field.name
+    sent = json.loads(json.dumps(pool.options_to_dict(options)))
+    assert pool.options_from_dict(sent) == options
