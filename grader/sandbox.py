@@ -15,6 +15,7 @@ directory, applies resource limits itself, and drops to an unprivileged uid
 when the grader runs as root. docs/security.md says what each layer stops.
 """
 import ast
+import atexit
 import ctypes
 import dataclasses
 import fcntl
@@ -272,6 +273,7 @@ def process_slot():
             handle.close()
             continue
         _HELD_SLOTS.append(handle)
+        atexit.register(handle.close)  # released at exit, not left to the garbage collector
         return slot
     raise RuntimeError(f"all {MAX_SLOTS} worker slots on this host are in use")
 
