@@ -215,8 +215,11 @@ class Zygote:
                 for fd in fds:
                     os.close(fd)
             if not self.collapsed:  # while the first worker runs: off the judge's path
-                _collapse_into_huge_pages()
                 self.collapsed = True
+                try:
+                    _collapse_into_huge_pages()
+                except Exception:  # noqa: BLE001 - it only makes forks cheaper; workers run on
+                    traceback.print_exc()
             self._make_spare()
         elif request["op"] == "kill":
             self._kill(request["pid"])
