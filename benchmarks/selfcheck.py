@@ -1,10 +1,11 @@
 """A student's self-check, cold: the README's single-notebook command in a new process.
 
-    python3 benchmarks/selfcheck.py [--repeat N] [--endless] [NOTEBOOK]
+    python3 benchmarks/selfcheck.py [--repeat N] [--endless] [--lab LAB] [NOTEBOOK]
 
 Runs ``python grade.py NOTEBOOK --force --out TMP -q`` N times (default 5; the notebook
 defaults to the reference solution; ``--endless`` grades the reference with an endless
-loop in ``gradient_bound`` instead, issue 22's case) and prints the median wall-clock
+loop in ``gradient_bound`` instead, issue 22's case; ``--lab ex09`` grades ex09's
+reference, ``submissions/ex09/reference_solution.ipynb``) and prints the median wall-clock
 seconds, and a breakdown, each a median over the same N repetitions, interleaved so a
 machine that gets busier mid-run penalises every part alike:
 
@@ -38,6 +39,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PARTS = ("python", "imports", "torch", "before", "grading", "after", "total", "cpu")
 BOUND = "    return abs(float(x[0])) * 0.75 ** num_layers"
 ENDLESS = "    steps = 0\n    while steps >= 0:\n        steps += 1"
+REFERENCES = {"ex08": ROOT / "reference" / "solution.ipynb",
+              "ex09": ROOT / "submissions" / "ex09" / "reference_solution.ipynb"}
 
 
 def timed(command, cwd):
@@ -51,13 +54,13 @@ def timed(command, cwd):
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), clock
 
 
-def once(notebook, out):
+def once(notebook, out, lab):
     python = [sys.executable]
     start, _, _ = timed(python + ["-c", "pass"], ROOT)
     cli, _, _ = timed(python + ["-c", "import grader.cli"], ROOT)
     torch, _, _ = timed(python + ["-c", "import torch"], ROOT)
     total, cpu, clock = timed(python + [str(ROOT / "grade.py"), str(notebook), "--force",
-                                        "--out", str(out), "-q"], ROOT)
+                                        "--out", str(out), "-q", "--lab", lab], ROOT)
     results = out / notebook.stem / "results.json"
     grading = json.loads(results.read_text())["execution_time"]
     written = results.stat().st_mtime - clock
@@ -69,11 +72,14 @@ def once(notebook, out):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebook", nargs="?", default=None, type=Path,
-                        help="default: reference/solution.ipynb")
+                        help="default: the lab's reference solution")
+    parser.add_argument("--lab", default="ex08")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--endless", action="store_true",
                         help="grade the reference with an endless loop in gradient_bound")
     args = parser.parse_args()
+    if args.endless and args.lab != "ex08":
+        parser.error("--endless edits ex08's reference")
     runs = []
     with tempfile.TemporaryDirectory(prefix="selfcheck-") as scratch:
         if args.endless:
@@ -81,11 +87,10 @@ def main():
             source = (ROOT / "reference" / "ex08.py").read_text()
             notebook.write_text(source.replace(BOUND, ENDLESS))
         else:
-            notebook = Path(scratch) / "ex08.ipynb"
-            notebook.write_bytes(
-                (args.notebook or ROOT / "reference" / "solution.ipynb").read_bytes())
+            notebook = Path(scratch) / f"{args.lab}.ipynb"
+            notebook.write_bytes((args.notebook or REFERENCES[args.lab]).read_bytes())
         for _ in range(args.repeat):
-            runs.append(once(notebook, Path(scratch) / "results"))
+            runs.append(once(notebook, Path(scratch) / "results", args.lab))
     load = os.getloadavg()[0]
     what = "the reference with an endless gradient_bound" if args.endless else notebook.name
     print(f"self-check, cold (python grade.py {what} --force), median of {args.repeat} "
