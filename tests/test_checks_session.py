@@ -35,8 +35,10 @@ RUBRIC = [RubricEntry(check_id, check_id, points, 1.0)
 
 
 def a_lab(folder, checks=CHECKS, ini=INI):
+    """A lab whose checks are ``checks``, in a module named after ``folder``: pytest
+    imports a check file once per process, under its name."""
     (folder / "pytest.ini").write_text(ini)
-    (folder / "check_lab.py").write_text(checks)
+    (folder / f"check_{folder.name}.py").write_text(checks)
     return types.SimpleNamespace(name="lab", checks_dir=folder, known_errors=())
 
 
@@ -63,3 +65,71 @@ def test_a_session_that_cannot_start_says_why(tmp_path):
     with judge.Checks(lab, RUBRIC) as checks, pytest.raises(
             RuntimeError, match=r"could not be collected \(pytest's exit status 4\)"):
         checks.run(context(1))
+
+
+HANGS = '''
+import threading
+import time
+
+import pytest
+
+@pytest.mark.check("lab.ok")
+def check_ok(ctx):
+    pass
+
+@pytest.mark.check("lab.loop")
+def check_loop(ctx):
+    while True:
+        time.sleep(0.01)
+
+@pytest.mark.check("lab.lock")
+def check_lock(ctx):
+    if ctx.cases["lock"]:
+        threading.Event().wait()
+'''
+HANG_RUBRIC = [RubricEntry(check_id, check_id, 1, 1.0)
+               for check_id in ("lab.ok", "lab.loop", "lab.lock")]
+
+
+class Worker:
+    """A session whose worker the backstop can kill, and nothing else."""
+
+    def __init__(self):
+        self.interrupted = self.closed = 0
+
+    def interrupt(self):
+        self.interrupted += 1
+
+    def close(self):
+        self.closed += 1
+
+
+def test_the_backstop_stops_a_hang_or_gives_up_on_it_then_a_fresh_session_grades(
+        tmp_path, monkeypatch):
+    """``lab.loop``: the worker killed, then Overran raised in the check; ``lab.lock``:
+    given up on, the checks after it not run, the session taking no more submissions."""
+    monkeypatch.setattr(judge, "backstop", lambda timeout: 1.0)  # far beyond lab.ok's
+    monkeypatch.setattr(judge.Backstop, "GRACE", 0.5)
+    lab = a_lab(tmp_path, checks=HANGS)
+
+    def run(checks, lock):
+        ctx = judge.Context(Worker(), {"lock": lock}, {e.id: 1.0 for e in HANG_RUBRIC})
+        return ctx, {r.id: r for r in checks.run(ctx)}
+
+    with judge.Checks(lab, HANG_RUBRIC) as checks:
+        stopped, found = run(checks, lock=False)
+        assert {i: r.outcome for i, r in found.items()} == {
+            "lab.ok": "passed", "lab.loop": "error", "lab.lock": "passed"}
+        assert "ran past its backstop" in found["lab.loop"].seen
+        assert "could not be stopped" not in found["lab.loop"].seen
+        assert stopped.session.interrupted == 1 and stopped.session.closed == 1
+        assert stopped.grader_failures == ["lab.loop"] and not checks.stuck
+
+        given_up, found = run(checks, lock=True)
+        assert "could not be stopped" in found["lab.lock"].seen
+        assert given_up.grader_failures == ["lab.loop", "lab.lock"]
+        assert given_up.closed and checks.stuck
+        with pytest.raises(RuntimeError, match="hung in the grader's own code"):
+            run(checks, lock=False)
+    with judge.Checks(lab, HANG_RUBRIC) as fresh:
+        assert run(fresh, lock=False)[1]["lab.ok"].passed
