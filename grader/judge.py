@@ -16,6 +16,7 @@ import functools
 import gc
 import queue
 import re
+import sys
 import threading
 import time
 import traceback
@@ -338,6 +339,8 @@ class GradingPlugin:
     def pytest_runtestloop(self, session):
         """Instead of running the checks once, let ``serve`` run them per submission."""
         self.served = True
+        for error in self.collection_errors:  # its checks' results say they did not run
+            print(f"grader: a file of checks could not be collected:\n{error}", file=sys.stderr)
         _freeze_what_is_loaded()
         self.serve(functools.partial(self._run_checks, session.items))
         return True

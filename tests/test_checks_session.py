@@ -60,6 +60,16 @@ def test_one_session_grades_submission_after_submission(tmp_path):
         assert ctx.grader_failures == ["lab.bug", "lab.absent"]
 
 
+def test_a_file_that_cannot_be_collected_costs_its_checks_and_says_why(tmp_path, capsys):
+    lab = a_lab(tmp_path, checks=CHECKS + "\nimport no_such_module_of_the_grader\n")
+    with judge.Checks(lab, RUBRIC) as checks:
+        ctx = context(1)
+        results = checks.run(ctx)
+    assert {r.seen for r in results} == {"internal grader error: the check did not run"}
+    assert ctx.grader_failures == [e.id for e in RUBRIC]
+    assert "No module named 'no_such_module_of_the_grader'" in capsys.readouterr().err
+
+
 def test_a_session_that_cannot_start_says_why(tmp_path):
     lab = a_lab(tmp_path, ini="[pytest]\naddopts = --no-such-option\n")
     with judge.Checks(lab, RUBRIC) as checks, pytest.raises(
