@@ -318,6 +318,17 @@ def test_the_handouts_skeleton_left_below_a_solution_does_not_replace_it(tmp_pat
     assert len(extract(notebook(tmp_path, solution, half)).statements) == 4
 
 
+def test_a_skeleton_with_code_below_its_raise_is_still_the_skeleton(tmp_path):
+    """The course's ex09 handout: ``raise NotImplementedError`` above an unreachable
+    ``return``; a solution that kept its raise below the return is a solution."""
+    solution = "def sigmoid(t):\n    return 1 / (1 + np.exp(-t))\n    raise NotImplementedError"
+    skeleton = "def sigmoid(t):\n    raise NotImplementedError\n    return y_hat"
+    e = extract(notebook(tmp_path, solution, skeleton))
+    assert codes(e) == [solution]
+    assert "skeleton of `sigmoid` again" in e.report[1].notes[0]
+    assert codes(extract(notebook(tmp_path, skeleton, solution))) == [skeleton, solution]
+
+
 def test_a_name_set_only_by_a_skipped_loop_says_so(tmp_path):
     e = extract(notebook(tmp_path, "for learning_rate in [0.01, 0.1]:\n"
                                    "    hidden_size = 2\n    train(x, y)",
