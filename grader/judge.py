@@ -113,6 +113,10 @@ class Checks:
     errors are kept), not those that set process-wide state (assertion rewriting's hooks,
     faulthandler, thread and unraisable exception hooks) or time the checks with signals
     (pytest-timeout: ``Backstop`` instead).
+
+    A worker that a check starts again (after a timeout or a crash) is a child of this
+    thread, and the sandbox ends it with the thread (``bwrap --die-with-parent`` follows
+    the parent thread): a ``WorkerSession`` must not outlive the ``Checks`` that used it.
     """
 
     def __init__(self, suite, rubric, selected=(), backstop=True):
