@@ -29,6 +29,14 @@ def test_the_spec_names_what_generic_code_needs(lab):
     assert "__init__" not in loaded.operations
 
 
+def test_no_two_labs_have_a_check_file_of_the_same_name():
+    """pytest imports a check file once per process, by its name: a Dask worker that grades
+    one lab's batch, then another's, would get the first lab's module for the second."""
+    names = [path.name for lab in suite.available()
+             for path in suite.load(lab).checks_dir.glob("check_*.py")]
+    assert len(names) == len(set(names)), sorted(names)
+
+
 def _rubric_with(tmp_path, old, new):
     text = (suite.load().directory / suite.RUBRIC).read_text()
     assert old in text
