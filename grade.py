@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Grade problem set 08 submissions: ``python grade.py [SUBMISSION ...]``."""
+"""Grade submissions of the course's labs: ``python grade.py [--lab NAME] [SUBMISSION ...]``."""
+
 from grader.cli import command
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ its kind must get, and the ratios; and how a correct submission's time in the ba
 splits between its checks and what the grader does around them (measured in the same
 run, so a machine whose speed drifts between the floor and the batch cannot blur it).
 """
+
 import argparse
 import concurrent.futures
 import contextlib
@@ -59,33 +60,58 @@ REFERENCE = json.loads((ROOT / "reference" / "solution.ipynb").read_text())
 VARIANTS = {
     "wrong": ("return ((pred - y) ** 2).mean()", "return ((pred - y) ** 2).sum()"),
     "nozerograd": ("        optimizer.zero_grad()\n", ""),
-    "slow": ("        self.linear = nn.Linear(1, 1)\n",
-             "        self.linear = nn.Linear(1, 1)\n        import time\n        time.sleep(1)\n"),
-    "endless": ("    return abs(float(x[0])) * (3 / 4) ** num_layers", "    while True:\n        pass"),
-    "crash": ("    model.zero_grad()\n    output = model", "    import os\n    os._exit(3)\n    output = model"),
+    "slow": (
+        "        self.linear = nn.Linear(1, 1)\n",
+        "        self.linear = nn.Linear(1, 1)\n        import time\n        time.sleep(1)\n",
+    ),
+    "endless": (
+        "    return abs(float(x[0])) * (3 / 4) ** num_layers",
+        "    while True:\n        pass",
+    ),
+    "crash": (
+        "    model.zero_grad()\n    output = model",
+        "    import os\n    os._exit(3)\n    output = model",
+    ),
     # the endless loops of the mixed class: a pure-Python loop, a loop over a module's
     # forward (progress inside, none at the top), a loop of large matrix products (in C,
     # off the interpreter lock), a loop of sleeps, and one in a constructor
-    "endless_forward": ("        return self.output(torch.sigmoid(self.hidden(x)))",
-                        "        while True:\n            h = torch.sigmoid(self.hidden(x))"),
-    "endless_matmul": ("    return abs(float(x[0])) * (3 / 4) ** num_layers",
-                       "    a = torch.rand(400, 400)\n    while True:\n        a = (a @ a).clamp(0, 1)"),
-    "endless_sleep": ("    return abs(float(x[0])) * (3 / 4) ** num_layers",
-                      "    import time\n    while True:\n        time.sleep(0.05)"),
-    "endless_init": ("        self.output = nn.Linear(width, 1)\n",
-                     "        while len(self.layers) <= num_layers:\n            nn.Linear(width, width)\n"),
+    "endless_forward": (
+        "        return self.output(torch.sigmoid(self.hidden(x)))",
+        "        while True:\n            h = torch.sigmoid(self.hidden(x))",
+    ),
+    "endless_matmul": (
+        "    return abs(float(x[0])) * (3 / 4) ** num_layers",
+        "    a = torch.rand(400, 400)\n    while True:\n        a = (a @ a).clamp(0, 1)",
+    ),
+    "endless_sleep": (
+        "    return abs(float(x[0])) * (3 / 4) ** num_layers",
+        "    import time\n    while True:\n        time.sleep(0.05)",
+    ),
+    "endless_init": (
+        "        self.output = nn.Linear(width, 1)\n",
+        "        while len(self.layers) <= num_layers:\n            nn.Linear(width, width)\n",
+    ),
 }
 ENDLESS = ("endless", "endless_forward", "endless_matmul", "endless_sleep", "endless_init")
 
 
-EXPECTED = {"correct": {}, "slow": {}, "wrong": {"linear.mse": "failed"},
-            "nozerograd": {"linear.train_matches_reference": "failed"},
-            "endless": {"vanishing.bound": "timeout"}, "crash": {"vanishing.gradient": "error"},
-            "endless_forward": {"mlp.structure": "timeout", "mlp.nonlinear_fit": "timeout"},
-            "endless_matmul": {"vanishing.bound": "timeout"},
-            "endless_sleep": {"vanishing.bound": "timeout"},
-            "endless_init": {"vanishing.structure": "timeout", "vanishing.gradient": "timeout",
-                             "vanishing.decay": "timeout", "vanishing.bound": "passed"}}
+EXPECTED = {
+    "correct": {},
+    "slow": {},
+    "wrong": {"linear.mse": "failed"},
+    "nozerograd": {"linear.train_matches_reference": "failed"},
+    "endless": {"vanishing.bound": "timeout"},
+    "crash": {"vanishing.gradient": "error"},
+    "endless_forward": {"mlp.structure": "timeout", "mlp.nonlinear_fit": "timeout"},
+    "endless_matmul": {"vanishing.bound": "timeout"},
+    "endless_sleep": {"vanishing.bound": "timeout"},
+    "endless_init": {
+        "vanishing.structure": "timeout",
+        "vanishing.gradient": "timeout",
+        "vanishing.decay": "timeout",
+        "vanishing.bound": "passed",
+    },
+}
 
 
 def build(folder, n):
@@ -105,7 +131,7 @@ def build(folder, n):
 def build_mixed(folder, n, hangs):
     """The mixed class: ``n`` ordinary submissions (correct, a tenth wrong, one crash in 30)
     and, with ``hangs``, the five kinds of endless loop and one slow correct submission."""
-    kinds = (["wrong", "nozerograd"] * max(1, n // 20) + ["crash"] * max(1, n // 30))
+    kinds = ["wrong", "nozerograd"] * max(1, n // 20) + ["crash"] * max(1, n // 30)
     kinds = (kinds + ["correct"] * n)[:n]
     if hangs:
         kinds += list(ENDLESS) + ["slow"]
@@ -126,8 +152,9 @@ def variant(kind, index):
             cell["source"] = source.replace(old, new)
             changed = True
     assert changed, f"the {kind} change matches nothing in the solution notebook"
-    notebook["cells"].insert(0, {"cell_type": "markdown", "metadata": {},
-                                 "source": f"Submission {index}"})
+    notebook["cells"].insert(
+        0, {"cell_type": "markdown", "metadata": {}, "source": f"Submission {index}"}
+    )
     return notebook
 
 
@@ -208,25 +235,39 @@ def _pss(pid):
 def run_measured(argv, cwd=ROOT):
     """Run ``argv``; return (seconds, peak bytes, completed process)."""
     started = time.monotonic()
-    process = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+    process = subprocess.Popen(
+        argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     sampler = TreeSampler(process.pid)
     stdout, stderr = process.communicate()
     seconds = time.monotonic() - started
-    return seconds, sampler.stop(), subprocess.CompletedProcess(argv, process.returncode,
-                                                                stdout, stderr)
+    return (
+        seconds,
+        sampler.stop(),
+        subprocess.CompletedProcess(argv, process.returncode, stdout, stderr),
+    )
 
 
 def batch(folder, out, jobs):
-    argv = [sys.executable, str(ROOT / "grade.py"), str(folder), "--jobs", str(jobs),
-            "--out", str(out), "--force", "-q"]
+    argv = [
+        sys.executable,
+        str(ROOT / "grade.py"),
+        str(folder),
+        "--jobs",
+        str(jobs),
+        "--out",
+        str(out),
+        "--force",
+        "-q",
+    ]
     cpu = machine_cpu()
     seconds, peak, done = run_measured(argv)
     cpu = machine_cpu() - cpu
     if done.returncode != 0:
         sys.exit(f"the batch failed:\n{done.stdout}\n{done.stderr}")
-    results = {path.parent.name: json.loads(path.read_text())
-               for path in out.glob("*/results.json")}
+    results = {
+        path.parent.name: json.loads(path.read_text()) for path in out.glob("*/results.json")
+    }
     return seconds, peak, cpu, results
 
 
@@ -245,12 +286,17 @@ def wrong_results(kinds, results):
         else:
             special = EXPECTED[kind]
             groups = {check.split(".")[0] + "." for check in special}
-            want = {check: special.get(check, "passed") for check in seen
-                    if check in special or check.split(".")[0] + "." not in groups}
+            want = {
+                check: special.get(check, "passed")
+                for check in seen
+                if check in special or check.split(".")[0] + "." not in groups
+            }
         for test in data["tests"]:
             if test["number"] in want and test["extra_data"]["outcome"] != want[test["number"]]:
-                wrong.append(f"{name}: {test['number']} {test['extra_data']['outcome']}: "
-                             f"{test['output'][:300]}")
+                wrong.append(
+                    f"{name}: {test['number']} {test['extra_data']['outcome']}: "
+                    f"{test['output'][:300]}"
+                )
     return wrong
 
 
@@ -260,8 +306,14 @@ def naive(files, out, jobs):
 
     def one(index_file):
         index, file = index_file
-        argv = [sys.executable, str(ROOT / "grade.py"), str(file), "--out", str(out / str(index)),
-                "-q"]
+        argv = [
+            sys.executable,
+            str(ROOT / "grade.py"),
+            str(file),
+            "--out",
+            str(out / str(index)),
+            "-q",
+        ]
         seconds, peak, _ = run_measured(argv)
         peaks.append(peak)
         return seconds
@@ -280,13 +332,14 @@ def floor(repeats, start=None):
     memory; the next ``repeats`` runs count. ``start``, if given, is waited on after the
     first run.
     """
+    import importlib
+
     from grader import grading, judge
     from grader import suite as suites
     from grader.extract import extract
     from grader.session import Reply, _reply_from
     from grader.worker import loader, runtime
     from grader.worker import main as worker
-    import importlib
 
     suite = suites.load()
     importlib.import_module(suite.operations)
@@ -314,12 +367,12 @@ def floor(repeats, start=None):
     try:
         with judge.Checks(suite, rubric, backstop=False) as checks:
             for attempt in range(repeats + 1):
-                context = judge.Context(InProcess(), suite.cases(options.suite, options.seed),
-                                        timeouts, extracted)
+                context = judge.Context(
+                    InProcess(), suite.cases(options.suite, options.seed), timeouts, extracted
+                )
                 with contextlib.redirect_stdout(io.StringIO()):  # what the student prints
                     results = checks.run(context)
-                assert all(r.passed for r in results), [(r.id, r.outcome, r.seen)
-                                                        for r in results]
+                assert all(r.passed for r in results), [(r.id, r.outcome, r.seen) for r in results]
                 if attempt:
                     totals.append(sum(r.duration for r in results))
                 elif start is not None:
@@ -334,8 +387,9 @@ def floor_at_once(jobs, repeats):
     ``jobs`` judges and their workers do: the cores' share of the machine the batch has."""
     context = multiprocessing.get_context("spawn")
     start, results = context.Barrier(jobs), context.Queue()
-    processes = [context.Process(target=_floor_to, args=(results, repeats, start))
-                 for _ in range(jobs)]
+    processes = [
+        context.Process(target=_floor_to, args=(results, repeats, start)) for _ in range(jobs)
+    ]
     for process in processes:
         process.start()
     floors = [results.get() for _ in processes]
@@ -353,16 +407,27 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=40, help="submissions in the batch (default 40)")
     parser.add_argument("--jobs", type=int, default=cores, help=f"default: cores ({cores})")
-    parser.add_argument("--naive", type=int, default=8,
-                        help="submissions graded the naive way (a sample of the batch; 0: none)")
+    parser.add_argument(
+        "--naive",
+        type=int,
+        default=8,
+        help="submissions graded the naive way (a sample of the batch; 0: none)",
+    )
     parser.add_argument("--floor-repeats", type=int, default=7)
     parser.add_argument("--keep", metavar="DIR", help="build and grade in DIR, and keep it")
-    parser.add_argument("--rounds", type=int, default=2,
-                        help="with --mixed: alternate runs of each class (default 2)")
-    parser.add_argument("--mixed", action="store_true",
-                        help="grade a class of n (correct, wrong, crashes) with and without 5 "
-                             "endless loops and 1 slow correct submission added, and print the "
-                             "time per outcome class")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=2,
+        help="with --mixed: alternate runs of each class (default 2)",
+    )
+    parser.add_argument(
+        "--mixed",
+        action="store_true",
+        help="grade a class of n (correct, wrong, crashes) with and without 5 "
+        "endless loops and 1 slow correct submission added, and print the "
+        "time per outcome class",
+    )
     args = parser.parse_args()
     if args.mixed:
         return mixed(args)
@@ -371,9 +436,12 @@ def main():
         folder = scratch / "class"
         folder.mkdir(parents=True)
         kinds = build(folder, args.n)
-        ordinary = [f for f in sorted(folder.iterdir())
-                    if f.stem.split("_", 1)[1] not in ("endless", "crash", "unreadable")]
-        sample = ordinary[::max(1, len(ordinary) // max(1, args.naive))][:args.naive]
+        ordinary = [
+            f
+            for f in sorted(folder.iterdir())
+            if f.stem.split("_", 1)[1] not in ("endless", "crash", "unreadable")
+        ]
+        sample = ordinary[:: max(1, len(ordinary) // max(1, args.naive))][: args.naive]
         half = len(sample) // 2
         floors, shared = [], []
 
@@ -399,48 +467,64 @@ def main():
     values = sorted(durations.values())
     p95 = values[min(len(values) - 1, int(0.95 * len(values)))]
     rate = len(values) / seconds
-    print(f"machine: {cores} cores, --jobs {args.jobs}; {len(values)} submissions "
-          f"({', '.join(f'{kinds.count(k)} {k}' for k in dict.fromkeys(kinds))})")
+    print(
+        f"machine: {cores} cores, --jobs {args.jobs}; {len(values)} submissions "
+        f"({', '.join(f'{kinds.count(k)} {k}' for k in dict.fromkeys(kinds))})"
+    )
     wrong = wrong_results(kinds, results)
     print(f"results: {len(values) - len(wrong)} of {len(kinds)} as expected")
     for line in wrong:
         print(f"  NOT AS EXPECTED {line}")
-    print(f"batch:  {seconds:7.1f} s wall   {rate:6.3f} submissions/s   "
-          f"per submission mean {statistics.fmean(values):.2f} s, p95 {p95:.2f} s   "
-          f"CPU {cpu / len(values):.2f} s/submission   peak memory {peak / 2**20:,.0f} MiB")
+    print(
+        f"batch:  {seconds:7.1f} s wall   {rate:6.3f} submissions/s   "
+        f"per submission mean {statistics.fmean(values):.2f} s, p95 {p95:.2f} s   "
+        f"CPU {cpu / len(values):.2f} s/submission   peak memory {peak / 2**20:,.0f} MiB"
+    )
     for way, jobs in ways.items():
         naive_seconds = before[way][0] + after[way][0]
         naive_cpu = (before[way][2] + after[way][2]) / len(sample)
         naive_rate = len(sample) / naive_seconds
-        print(f"naive {way}:  {naive_seconds:7.1f} s wall   {naive_rate:6.3f} submissions/s   "
-              f"CPU {naive_cpu:.2f} s/submission   ({len(sample)} submissions, one grade.py "
-              f"each, {jobs} at a time; peak memory about "
-              f"{max(before[way][1], after[way][1]) / 2**20:,.0f} MiB)   "
-              f"batch: {rate / naive_rate:.1f}x the throughput, "
-              f"{naive_cpu / (cpu / len(values)):.1f}x less CPU per submission")
-    print(f"floor:  {floor_seconds:7.2f} s of check computation per correct submission "
-          f"(judge + student operations, one warm process: median of {len(floors)} runs taken "
-          f"between every two phases of the benchmark, {min(floors):.2f} to {max(floors):.2f} s); "
-          f"{floor_shared:.2f} s each with {args.jobs} such processes computing at once, as "
-          f"the batch's {args.jobs} jobs do (mean of {len(shared)}, "
-          f"{min(shared):.2f} to {max(shared):.2f} s)")
+        print(
+            f"naive {way}:  {naive_seconds:7.1f} s wall   {naive_rate:6.3f} submissions/s   "
+            f"CPU {naive_cpu:.2f} s/submission   ({len(sample)} submissions, one grade.py "
+            f"each, {jobs} at a time; peak memory about "
+            f"{max(before[way][1], after[way][1]) / 2**20:,.0f} MiB)   "
+            f"batch: {rate / naive_rate:.1f}x the throughput, "
+            f"{naive_cpu / (cpu / len(values)):.1f}x less CPU per submission"
+        )
+    print(
+        f"floor:  {floor_seconds:7.2f} s of check computation per correct submission "
+        f"(judge + student operations, one warm process: median of {len(floors)} runs taken "
+        f"between every two phases of the benchmark, {min(floors):.2f} to {max(floors):.2f} s); "
+        f"{floor_shared:.2f} s each with {args.jobs} such processes computing at once, as "
+        f"the batch's {args.jobs} jobs do (mean of {len(shared)}, "
+        f"{min(shared):.2f} to {max(shared):.2f} s)"
+    )
     by_kind = {}
     for name, seconds_taken in durations.items():
         by_kind.setdefault(name.split("_", 1)[1], []).append(seconds_taken)
-    print("seconds per submission by kind: " + ", ".join(
-        f"{kind} {statistics.fmean(times):.2f}" for kind, times in by_kind.items()))
+    print(
+        "seconds per submission by kind: "
+        + ", ".join(f"{kind} {statistics.fmean(times):.2f}" for kind, times in by_kind.items())
+    )
     if correct:
         mean_correct = statistics.fmean(correct)
-        print(f"correct submissions: mean {mean_correct:.2f} s each in the batch = "
-              f"{mean_correct / floor_seconds:.2f}x the floor of one process alone, "
-              f"{mean_correct / floor_shared:.2f}x the floor with {args.jobs} at once")
+        print(
+            f"correct submissions: mean {mean_correct:.2f} s each in the batch = "
+            f"{mean_correct / floor_seconds:.2f}x the floor of one process alone, "
+            f"{mean_correct / floor_shared:.2f}x the floor with {args.jobs} at once"
+        )
         in_checks = statistics.fmean(
             sum(test["extra_data"]["duration_s"] for test in data["tests"])
-            for name, data in results.items() if name.endswith("_correct"))
-        print(f"  of which {in_checks:.2f} s in the checks (their computation, shared with the "
-              f"other jobs and the grader's processes, and the calls to the worker) and "
-              f"{mean_correct - in_checks:.2f} s outside them (reading the notebook, starting "
-              f"the worker, loading the code, pytest between checks)")
+            for name, data in results.items()
+            if name.endswith("_correct")
+        )
+        print(
+            f"  of which {in_checks:.2f} s in the checks (their computation, shared with the "
+            f"other jobs and the grader's processes, and the calls to the worker) and "
+            f"{mean_correct - in_checks:.2f} s outside them (reading the notebook, starting "
+            f"the worker, loading the code, pytest between checks)"
+        )
 
 
 def mixed(args):
@@ -457,30 +541,39 @@ def mixed(args):
         for _ in range(args.rounds):
             for hangs in (False, True):
                 folder = scratch / ("with-hangs" if hangs else "plain")
-                seconds, _, _, results[hangs] = batch(folder, scratch / f"out-{folder.name}",
-                                                      args.jobs)
+                seconds, _, _, results[hangs] = batch(
+                    folder, scratch / f"out-{folder.name}", args.jobs
+                )
                 walls[hangs].append(seconds)
-    print(f"machine: {len(os.sched_getaffinity(0))} cores, --jobs {args.jobs}, load average "
-          f"{os.getloadavg()[0]:.1f} at the end")
+    print(
+        f"machine: {len(os.sched_getaffinity(0))} cores, --jobs {args.jobs}, load average "
+        f"{os.getloadavg()[0]:.1f} at the end"
+    )
     for hangs in (False, True):
         wrong = wrong_results(kinds[hangs], results[hangs])
         counts = ", ".join(f"{kinds[hangs].count(k)} {k}" for k in dict.fromkeys(kinds[hangs]))
-        print(f"{'with hangs' if hangs else 'plain':>10}: "
-              f"{' '.join(f'{s:.1f}' for s in walls[hangs])} s wall for {len(kinds[hangs])} "
-              f"submissions ({counts}); {len(kinds[hangs]) - len(wrong)} as expected (last run)")
+        print(
+            f"{'with hangs' if hangs else 'plain':>10}: "
+            f"{' '.join(f'{s:.1f}' for s in walls[hangs])} s wall for {len(kinds[hangs])} "
+            f"submissions ({counts}); {len(kinds[hangs]) - len(wrong)} as expected (last run)"
+        )
         for line in wrong:
             print(f"  NOT AS EXPECTED {line}")
     plain, with_hangs = sum(walls[False]), sum(walls[True])
-    print(f"ratio: {with_hangs / plain:.2f}x the plain class's wall time, over "
-          f"{args.rounds} alternate runs of each (+{(with_hangs - plain) / args.rounds:.1f} s "
-          f"a run for {len(ENDLESS)} endless loops and 1 slow correct)")
+    print(
+        f"ratio: {with_hangs / plain:.2f}x the plain class's wall time, over "
+        f"{args.rounds} alternate runs of each (+{(with_hangs - plain) / args.rounds:.1f} s "
+        f"a run for {len(ENDLESS)} endless loops and 1 slow correct)"
+    )
     per_kind = {}
     for index, kind in enumerate(kinds[True]):
         data = results[True].get(f"s{index:04d}_{kind}")
         if data is not None:
             per_kind.setdefault(kind, []).append(data["execution_time"])
-    print("seconds per submission by outcome class (with hangs, last run): " + ", ".join(
-        f"{kind} {statistics.fmean(times):.2f}" for kind, times in per_kind.items()))
+    print(
+        "seconds per submission by outcome class (with hangs, last run): "
+        + ", ".join(f"{kind} {statistics.fmean(times):.2f}" for kind, times in per_kind.items())
+    )
 
 
 if __name__ == "__main__":

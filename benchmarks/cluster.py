@@ -11,6 +11,7 @@
    (measured on the worker) is what Dask adds: shipping the bytes, scheduling, the
    temporary file, the result's round trip.
 """
+
 import argparse
 import statistics
 import subprocess
@@ -39,26 +40,36 @@ def main():
         for number in range(args.copies):
             (batch / f"student{number:03d}.py").write_bytes(reference)
         checks = [a for c in args.check for a in ("--check", c)]
-        print(f"{args.copies} copies of reference/ex08.py, "
-              f"checks: {', '.join(args.check) or 'all'}")
+        print(
+            f"{args.copies} copies of reference/ex08.py, checks: {', '.join(args.check) or 'all'}"
+        )
         print(f"{'mode':<22}{'wall s':>9}{'per minute':>12}")
-        modes = (("local (sequential)", []),
-                 (f"--cluster local:{args.workers}", ["--cluster", f"local:{args.workers}"]))
+        modes = (
+            ("local (sequential)", []),
+            (f"--cluster local:{args.workers}", ["--cluster", f"local:{args.workers}"]),
+        )
         for label, extra in modes:
             wall = _grade_py(batch, Path(scratch, "out-" + label.split()[0]), checks + extra)
             print(f"{label:<22}{wall:>9.1f}{60 * args.copies / wall:>12.1f}")
         start, gaps = _overhead(batch, tuple(args.check))
-        print(f"Dask overhead per submission (local:1, {len(gaps)} gaps): "
-              f"median {statistics.median(gaps) * 1000:.0f} ms, "
-              f"mean {statistics.mean(gaps) * 1000:.0f} ms")
-        print(f"Dask fixed cost (LocalCluster start, plugin, first task's round trip): "
-              f"{start:.1f} s")
+        print(
+            f"Dask overhead per submission (local:1, {len(gaps)} gaps): "
+            f"median {statistics.median(gaps) * 1000:.0f} ms, "
+            f"mean {statistics.mean(gaps) * 1000:.0f} ms"
+        )
+        print(
+            f"Dask fixed cost (LocalCluster start, plugin, first task's round trip): {start:.1f} s"
+        )
 
 
 def _grade_py(batch, out, extra):
     started = time.monotonic()
-    done = subprocess.run([sys.executable, str(ROOT / "grade.py"), str(batch), "--out", str(out),
-                           "-q", *extra], capture_output=True, text=True, cwd=ROOT)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "grade.py"), str(batch), "--out", str(out), "-q", *extra],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     wall = time.monotonic() - started
     if done.returncode != 0:
         sys.exit(f"grade.py {' '.join(extra)} failed:\n{done.stderr}")
@@ -75,12 +86,17 @@ def _overhead(batch, selected):
     options = grading.Options(device="cpu", selected=selected)
     with tempfile.TemporaryDirectory() as scratch:
         entries = inputs.collect([batch], scratch)
-        cluster.grade_on_cluster(entries, options, "local:1",
-                                 lambda entry, result: arrivals.append((time.monotonic(),
-                                                                        result.duration)))
+        cluster.grade_on_cluster(
+            entries,
+            options,
+            "local:1",
+            lambda entry, result: arrivals.append((time.monotonic(), result.duration)),
+        )
     start = arrivals[0][0] - started - arrivals[0][1]
-    return start, [later - earlier - duration
-                   for (earlier, _), (later, duration) in zip(arrivals, arrivals[1:])]
+    return start, [
+        later - earlier - duration
+        for (earlier, _), (later, duration) in zip(arrivals, arrivals[1:])
+    ]
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ that gets busier mid-run penalises every level alike), as medians of wall-clock 
 
 The overhead of a level is its median minus the ``none`` median.
 """
+
 import argparse
 import functools
 import os
@@ -53,14 +54,18 @@ def tree_cpu(root):
 
 def setup(chosen):
     argv = sandbox.worker_command(chosen, {"device": "cpu", "operations": suite.load().operations})
-    prefix = argv[:argv.index(sys.executable)]
-    subprocess.run(prefix + [sys.executable, "-I", "-S", "-c", "pass"], check=True,
-                   env=sandbox.environment("cpu"))
+    prefix = argv[: argv.index(sys.executable)]
+    subprocess.run(
+        prefix + [sys.executable, "-I", "-S", "-c", "pass"],
+        check=True,
+        env=sandbox.environment("cpu"),
+    )
 
 
 def worker(chosen, extracted):
-    with WorkerSession(chosen, suite.load().worker, extracted.statements,
-                       extracted.cells) as session:
+    with WorkerSession(
+        chosen, suite.load().worker, extracted.statements, extracted.cells
+    ) as session:
         reply = session._start()
         assert reply.status == "ok", reply.error
         return tree_cpu(session._process.pid)
@@ -85,24 +90,33 @@ def main():
             for _ in range(5):
                 runs[chosen.level, "setup"].append(measured(functools.partial(setup, chosen)))
             runs[chosen.level, "worker"].append(
-                measured(functools.partial(worker, chosen, extracted)))
-            runs[chosen.level, "submission"].append(
-                measured(functools.partial(submission, chosen)))
+                measured(functools.partial(worker, chosen, extracted))
+            )
+            runs[chosen.level, "submission"].append(measured(functools.partial(submission, chosen)))
     medians = {key: statistics.median(wall for wall, _ in values) for key, values in runs.items()}
-    cpu = {level.level: statistics.median(c for _, c in runs[level.level, "worker"])
-           for level in levels}
-    print(f"medians of {args.repeat} runs (setup: {5 * args.repeat}), wall seconds; "
-          f"overhead = level minus 'none'")
+    cpu = {
+        level.level: statistics.median(c for _, c in runs[level.level, "worker"])
+        for level in levels
+    }
+    print(
+        f"medians of {args.repeat} runs (setup: {5 * args.repeat}), wall seconds; "
+        f"overhead = level minus 'none'"
+    )
     print(f"{'level':<9}{'setup':>9}{'worker':>9}{'(CPU)':>9}{'submission':>12}")
     for chosen in levels:
-        print(f"{chosen.level:<9}" + "".join(f"{medians[chosen.level, k]:>9.3f}" for k in KINDS[:2])
-              + f"{cpu[chosen.level]:>9.3f}{medians[chosen.level, 'submission']:>12.3f}")
+        print(
+            f"{chosen.level:<9}"
+            + "".join(f"{medians[chosen.level, k]:>9.3f}" for k in KINDS[:2])
+            + f"{cpu[chosen.level]:>9.3f}{medians[chosen.level, 'submission']:>12.3f}"
+        )
     for chosen in levels:
         if chosen.level == "none" or "none" not in cpu:
             continue
         gaps = [medians[chosen.level, k] - medians["none", k] for k in KINDS]
-        print(f"{'+' + chosen.level:<9}{gaps[0]:>+9.3f}{gaps[1]:>+9.3f}"
-              f"{cpu[chosen.level] - cpu['none']:>+9.3f}{gaps[2]:>+12.3f}")
+        print(
+            f"{'+' + chosen.level:<9}{gaps[0]:>+9.3f}{gaps[1]:>+9.3f}"
+            f"{cpu[chosen.level] - cpu['none']:>+9.3f}{gaps[2]:>+12.3f}"
+        )
 
 
 if __name__ == "__main__":

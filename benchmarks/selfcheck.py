@@ -24,6 +24,7 @@ machine that gets busier mid-run penalises every part alike:
 Also the CPU seconds the command used (its process tree): on a shared machine the wall
 time mostly measures the others' load, the CPU time much less.
 """
+
 import argparse
 import json
 import os
@@ -39,16 +40,19 @@ ROOT = Path(__file__).resolve().parent.parent
 PARTS = ("python", "imports", "torch", "before", "grading", "after", "total", "cpu")
 BOUND = "    return abs(float(x[0])) * 0.75 ** num_layers"
 ENDLESS = "    steps = 0\n    while steps >= 0:\n        steps += 1"
-REFERENCES = {"ex08": ROOT / "reference" / "solution.ipynb",
-              "ex09": ROOT / "submissions" / "ex09" / "reference_solution.ipynb"}
+REFERENCES = {
+    "ex08": ROOT / "reference" / "solution.ipynb",
+    "ex09": ROOT / "submissions" / "ex09" / "reference_solution.ipynb",
+}
 
 
 def timed(command, cwd):
     """(wall seconds, CPU seconds of the process tree, time.time() at its start)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started, clock = time.perf_counter(), time.time()
-    subprocess.run(command, cwd=cwd, check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL)
+    subprocess.run(
+        command, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), clock
@@ -59,24 +63,38 @@ def once(notebook, out, lab):
     start, _, _ = timed(python + ["-c", "pass"], ROOT)
     cli, _, _ = timed(python + ["-c", "import grader.cli"], ROOT)
     torch, _, _ = timed(python + ["-c", "import torch"], ROOT)
-    total, cpu, clock = timed(python + [str(ROOT / "grade.py"), str(notebook), "--force",
-                                        "--out", str(out), "-q", "--lab", lab], ROOT)
+    total, cpu, clock = timed(
+        python
+        + [str(ROOT / "grade.py"), str(notebook), "--force", "--out", str(out), "-q", "--lab", lab],
+        ROOT,
+    )
     results = out / notebook.stem / "results.json"
     grading = json.loads(results.read_text())["execution_time"]
     written = results.stat().st_mtime - clock
-    return {"python": start, "imports": cli - start, "torch": torch - start,
-            "before": written - grading, "grading": grading, "after": total - written,
-            "total": total, "cpu": cpu}
+    return {
+        "python": start,
+        "imports": cli - start,
+        "torch": torch - start,
+        "before": written - grading,
+        "grading": grading,
+        "after": total - written,
+        "total": total,
+        "cpu": cpu,
+    }
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("notebook", nargs="?", default=None, type=Path,
-                        help="default: the lab's reference solution")
+    parser.add_argument(
+        "notebook", nargs="?", default=None, type=Path, help="default: the lab's reference solution"
+    )
     parser.add_argument("--lab", default="ex08")
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--endless", action="store_true",
-                        help="grade the reference with an endless loop in gradient_bound")
+    parser.add_argument(
+        "--endless",
+        action="store_true",
+        help="grade the reference with an endless loop in gradient_bound",
+    )
     args = parser.parse_args()
     if args.endless and args.lab != "ex08":
         parser.error("--endless edits ex08's reference")
@@ -93,12 +111,16 @@ def main():
             runs.append(once(notebook, Path(scratch) / "results", args.lab))
     load = os.getloadavg()[0]
     what = "the reference with an endless gradient_bound" if args.endless else notebook.name
-    print(f"self-check, cold (python grade.py {what} --force), median of {args.repeat} "
-          f"runs; load average {load:.1f} on {os.cpu_count()} cores")
+    print(
+        f"self-check, cold (python grade.py {what} --force), median of {args.repeat} "
+        f"runs; load average {load:.1f} on {os.cpu_count()} cores"
+    )
     for part in PARTS:
         values = [run[part] for run in runs]
-        print(f"  {part:8} {statistics.median(values):6.2f} s   "
-              f"(min {min(values):.2f}, max {max(values):.2f})")
+        print(
+            f"  {part:8} {statistics.median(values):6.2f} s   "
+            f"(min {min(values):.2f}, max {max(values):.2f})"
+        )
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@
 
     python3 benchmarks/similarity.py [-n 500] [--seeds 5]
 """
+
 import argparse
 import itertools
 import sys
@@ -38,8 +39,9 @@ def calibrate(seeds, how=None):
         with tempfile.TemporaryDirectory() as folder:
             copies = corpus.build(folder, seed=seed * 100, how=how)
             paths = sorted(Path(folder).glob("*.ipynb"))
-            report = similarity.compare([(p.stem, p) for p in paths], floor=0.0,
-                                        handout=corpus.HANDOUT)
+            report = similarity.compare(
+                [(p.stem, p) for p in paths], floor=0.0, handout=corpus.HANDOUT
+            )
         scores = {(p.student_a, p.student_b): p for p in report.pairs}
         for pair in itertools.combinations(sorted(p.stem for p in paths), 2):
             found = scores.get(pair)
@@ -68,9 +70,11 @@ def cost(count):
     planted = [f"student{i:04d}" for i in range(9, count, 10)]
     caught = sum(bool(report.flagged_with(s)) for s in planted)
     flagged = sum(p.flagged for p in report.pairs)
-    print(f"{count} submissions: {cpu:.2f} s CPU, {wall:.2f} s wall (one process); "
-          f"{len(report.pairs)} pairs above the floor, {flagged} flagged, {pages} pair pages; "
-          f"planted copies flagged: {caught}/{len(planted)}")
+    print(
+        f"{count} submissions: {cpu:.2f} s CPU, {wall:.2f} s wall (one process); "
+        f"{len(report.pairs)} pairs above the floor, {flagged} flagged, {pages} pair pages; "
+        f"planted copies flagged: {caught}/{len(planted)}"
+    )
 
 
 def main():
@@ -78,15 +82,18 @@ def main():
     parser.add_argument("-n", type=int, default=500, help="synthetic submissions (default 500)")
     parser.add_argument("--seeds", type=int, default=5, help="corpus seeds (default 5)")
     args = parser.parse_args()
-    print(f"threshold {similarity.THRESHOLD:g}, k = {similarity.K} tokens, "
-          f"window {similarity.WINDOW}")
+    print(
+        f"threshold {similarity.THRESHOLD:g}, k = {similarity.K} tokens, window {similarity.WINDOW}"
+    )
     for how in [None] + [(d,) for d in DISGUISES]:
         tp, fp, fn, lowest, highest = calibrate(args.seeds, how)
         label = "all disguises" if how is None else how[0]
         precision = tp / (tp + fp) if tp + fp else 1.0
-        print(f"{label:>14}: precision {precision:.2f}, recall {tp / (tp + fn):.2f} "
-              f"({tp} of {tp + fn} copies flagged, {fp} independent pairs flagged); "
-              f"least similar copy {lowest:.2f}, most similar independent pair {highest:.2f}")
+        print(
+            f"{label:>14}: precision {precision:.2f}, recall {tp / (tp + fn):.2f} "
+            f"({tp} of {tp + fn} copies flagged, {fp} independent pairs flagged); "
+            f"least similar copy {lowest:.2f}, most similar independent pair {highest:.2f}"
+        )
     alone(("tutorial", "tutorial_b"))
     cost(args.n)
 
@@ -96,10 +103,12 @@ def alone(names):
     classmates' code to tell what is common): the hardest independent pair."""
     with tempfile.TemporaryDirectory() as folder:
         for name in names:
-            corpus.nbformat.write(corpus.notebook(corpus.SOLUTIONS[name]),
-                                  str(Path(folder) / f"{name}.ipynb"))
-        report = similarity.compare([(p.stem, p) for p in sorted(Path(folder).glob("*"))],
-                                    floor=0.0, handout=corpus.HANDOUT)
+            corpus.nbformat.write(
+                corpus.notebook(corpus.SOLUTIONS[name]), str(Path(folder) / f"{name}.ipynb")
+            )
+        report = similarity.compare(
+            [(p.stem, p) for p in sorted(Path(folder).glob("*"))], floor=0.0, handout=corpus.HANDOUT
+        )
     value = report.pairs[0].similarity if report.pairs else 0.0
     print(f"{' and '.join(names)} alone in a batch: similarity {value:.2f}")
 

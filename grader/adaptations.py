@@ -8,6 +8,7 @@ taken once per submission (from the first check, in rubric order, that needed it
 ``fraction`` of the points of every check that needed it. Both default to 0: a careful
 TA accepts this code.
 """
+
 import dataclasses
 
 
@@ -22,11 +23,16 @@ class Policy:
 
 def policies(table):
     """The ``[adaptations]`` table of a rubric as ``{id: Policy}``."""
-    return {key: Policy(id=key, what=str(entry.get("what", key)),
-                        modern=str(entry.get("modern", "")),
-                        points=max(0.0, float(entry.get("points", 0))),
-                        fraction=min(1.0, max(0.0, float(entry.get("fraction", 0)))))
-            for key, entry in table.items()}
+    return {
+        key: Policy(
+            id=key,
+            what=str(entry.get("what", key)),
+            modern=str(entry.get("modern", "")),
+            points=max(0.0, float(entry.get("points", 0))),
+            fraction=min(1.0, max(0.0, float(entry.get("fraction", 0)))),
+        )
+        for key, entry in table.items()
+    }
 
 
 def apply(results, adapted, known):
@@ -55,6 +61,9 @@ def note(policy, idioms, deduction=0.0):
     text = f"{policy.what}: {', '.join(dict.fromkeys(idioms))}"
     if policy.modern:
         text += f". Today's PyTorch: {policy.modern}"
-    cost = (f"the course's policy takes off {deduction:g} point(s) for it" if deduction
-            else "no points taken off")
+    cost = (
+        f"the course's policy takes off {deduction:g} point(s) for it"
+        if deduction
+        else "no points taken off"
+    )
     return f"{text} ({cost})"

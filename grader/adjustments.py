@@ -13,6 +13,7 @@ points the checks gave are kept (``CheckResult.auto_score``) so an adjustment ta
 the file is undone. A line that cannot be used stops the batch before anything is
 graded, with the file and line.
 """
+
 import csv
 import dataclasses
 import difflib
@@ -46,7 +47,7 @@ def load(path: Path, students, checks) -> dict:
             rows = list(csv.reader(file))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise AdjustmentError(f"{path}: cannot be read ({exc})") from None
-    if not rows or [cell.strip().lower() for cell in rows[0][:len(COLUMNS)]] != list(COLUMNS):
+    if not rows or [cell.strip().lower() for cell in rows[0][: len(COLUMNS)]] != list(COLUMNS):
         raise AdjustmentError(f"{path}, line 1: the header must be {','.join(COLUMNS)}")
     found: dict[str, list[Adjustment]] = {}
     for number, row in enumerate(rows[1:], start=2):
@@ -59,12 +60,15 @@ def load(path: Path, students, checks) -> dict:
 
 def _parse(row, students, checks, where):
     if len(row) < len(COLUMNS):
-        raise AdjustmentError(f"{where}: {len(row)} fields, expected {len(COLUMNS)} "
-                              f"({','.join(COLUMNS)}); quote a reason that holds a comma")
-    student, check, points, reason, who = (cell.strip() for cell in row[:len(COLUMNS)])
+        raise AdjustmentError(
+            f"{where}: {len(row)} fields, expected {len(COLUMNS)} "
+            f"({','.join(COLUMNS)}); quote a reason that holds a comma"
+        )
+    student, check, points, reason, who = (cell.strip() for cell in row[: len(COLUMNS)])
     if student not in students:
-        raise AdjustmentError(f"{where}: no student {student!r} in this class"
-                              + _near(student, students))
+        raise AdjustmentError(
+            f"{where}: no student {student!r} in this class" + _near(student, students)
+        )
     if check not in checks:
         raise AdjustmentError(f"{where}: no check {check!r}" + _near(check, checks))
     try:

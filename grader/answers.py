@@ -11,11 +11,13 @@ the suite, which is what it then reads. Either way the check sees the same value
 A question is named by the SHA-256 of its canonical JSON, so the table holds numbers
 only, never the inputs (whole nets' weights) or any code.
 """
+
 import copy
 import functools
 import hashlib
 import importlib
 import json
+
 from .suite import SUITES_DIR
 
 TABLE = "answers.json"
@@ -28,8 +30,7 @@ class Unanswered(LookupError):
 
 def key(name, args):
     """The question's name in the table: a digest of its canonical JSON."""
-    text = json.dumps([name, list(args)], sort_keys=True, separators=(",", ":"),
-                      allow_nan=False)
+    text = json.dumps([name, list(args)], sort_keys=True, separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -49,14 +50,17 @@ def expected_value(lab):
     """Make a function that words a question (returns its canonical arguments, plain data)
     into one that asks it. ``function.question(...)`` gives ``(name, arguments)``: the
     build asks exactly what the checks ask."""
+
     def decorate(function):
         name = function.__name__
 
         @functools.wraps(function)
         def value(*args, **kwargs):
             return ask(lab, name, *function(*args, **kwargs))
+
         value.question = lambda *args, **kwargs: (name, tuple(function(*args, **kwargs)))
         return value
+
     return decorate
 
 
@@ -65,7 +69,7 @@ def is_student_edition():
     return any(SUITES_DIR.glob(f"*/{TABLE}"))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _source(lab):
     path = SUITES_DIR / lab / TABLE
     if path.is_file():
@@ -83,8 +87,9 @@ class _Table:
         try:
             return copy.deepcopy(self.answers[key(name, args)])
         except KeyError:
-            raise Unanswered(f"the student edition has no expected value of {name} for "
-                             f"these inputs") from None
+            raise Unanswered(
+                f"the student edition has no expected value of {name} for these inputs"
+            ) from None
 
 
 class _Live:

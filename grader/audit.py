@@ -5,6 +5,7 @@ observe it (docs/security.md, "What is not stopped"). Doing so needs tools a lab
 linear regression never uses; this reads the source (judge side, nothing runs) and
 names them. A flag changes no score: it asks the course staff to look.
 """
+
 import ast
 import io
 import re
@@ -14,22 +15,22 @@ _BARE = r"(?<![.\w])"
 _TOOLS = {
     "the grader's own modules": r"\bgrader\b|\bOPERATIONS\b|\breply_fd\b",
     "interpreter internals": r"\bsys\.modules\b|\b_getframe\b|\bf_locals\b|\bf_back\b|"
-                             r"\b(?:tb|gi|cr)_frame\b|\binspect\b|\b__code__\b|"
-                             r"\b__globals__\b|\bgc\.get_(?:referrers|objects)\b",
+    r"\b(?:tb|gi|cr)_frame\b|\binspect\b|\b__code__\b|"
+    r"\b__globals__\b|\bgc\.get_(?:referrers|objects)\b",
     "dynamic code": rf"\b__import__\b|\bimportlib\b|{_BARE}(?:exec|eval|compile)\s*\(",
     "native code": r"\bctypes\b|\bcffi\b|\bprctl\b",
     "raw descriptors and processes": r"\bos\.(?:write|read|open|fdopen|pipe2?|dup2?|fork|"
-                                     r"_exit|kill|setsid|execv\w*|set_inheritable|"
-                                     r"pidfd_open|sendfile|splice)\b|\bfcntl\b|\bfromfd\b|"
-                                     r"\bsubprocess\b|\bos\.system\b|\bregister_at_fork\b",
+    r"_exit|kill|setsid|execv\w*|set_inheritable|"
+    r"pidfd_open|sendfile|splice)\b|\bfcntl\b|\bfromfd\b|"
+    r"\bsubprocess\b|\bos\.system\b|\bregister_at_fork\b",
     "memory outside the limits": r"\bmemfd_create\b|\bmmap\b|\bshm_open\b|\bSharedMemory\b|"
-                                 r"\bshared_memory\b|\bposix_ipc\b|\bsysv_ipc\b",
+    r"\bshared_memory\b|\bposix_ipc\b|\bsysv_ipc\b",
     "threads": r"\bthreading\b|\b_thread\b|\bstart_new_thread\b",
     "namespaces and raw system calls": r"\bunshare\b|\bsetns\b|\bsyscall\b|\bseccomp\b|"
-                                       r"\bptrace\b|\buserfaultfd\b|\bsetrlimit\b",
+    r"\bptrace\b|\buserfaultfd\b|\bsetrlimit\b",
     "patched builtins or libraries": r"\bbuiltins\b|\b__builtins__\b|\bsetattr\s*\(|"
-                                     r"\b(?:torch|np|numpy|nn|F|math|operator|json)"
-                                     r"(?:\.\w+)+\s*=(?!=)",
+    r"\b(?:torch|np|numpy|nn|F|math|operator|json)"
+    r"(?:\.\w+)+\s*=(?!=)",
     "the network": r"\bsocket\b|\burllib\b|\brequests\b|\bhttp\.client\b",
 }
 _PATTERNS = {label: re.compile(pattern) for label, pattern in _TOOLS.items()}
@@ -43,8 +44,9 @@ def flags(sources):
     that mentions the grader is not a flag; ``/proc/`` is looked for in the strings.
     """
     sources = list(sources)
-    if not any(pattern.search(source) for source in sources
-               for pattern in (*_PATTERNS.values(), _PROC)):
+    if not any(
+        pattern.search(source) for source in sources for pattern in (*_PATTERNS.values(), _PROC)
+    ):
         return []  # blanking comments and strings out only ever removes matches
     code, strings = [], []
     for source in sources:
@@ -88,9 +90,11 @@ def warning(sources):
     found = flags(sources)
     if not found:
         return ""
-    return ("REVIEW: the code uses " + ", ".join(found) + "; a submission can use them to "
-            "tamper with the grader from inside its sandbox; the score stands, but a person "
-            "should read it")
+    return (
+        "REVIEW: the code uses " + ", ".join(found) + "; a submission can use them to "
+        "tamper with the grader from inside its sandbox; the score stands, but a person "
+        "should read it"
+    )
 
 
 def _split(source):

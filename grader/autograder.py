@@ -12,6 +12,7 @@ and writes ``/autograder/results/results.json``, the file ``grade.py`` writes.
 The zip holds the hidden suite's secret seed and the reference solution: upload it to
 Gradescope, which never shows it to students, and keep it out of their reach elsewhere.
 """
+
 import io
 import json
 import os
@@ -50,16 +51,26 @@ def build(path: Path, options) -> None:
     """Write the autograder zip for ``options`` (suite, seed, rubric, mode, time limit)."""
     import torch
 
-    config = {"lab": options.lab, "suite": options.suite, "seed": options.seed,
-              "mode": options.mode, "time_limit": options.time_limit, "rubric": None}
+    config = {
+        "lab": options.lab,
+        "suite": options.suite,
+        "seed": options.seed,
+        "mode": options.mode,
+        "time_limit": options.time_limit,
+        "rubric": None,
+    }
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle:
         _add(bundle, "setup.sh", SETUP.format(torch=torch.__version__.split("+")[0]), True)
         _add(bundle, "run_autograder", RUN, True)
         for name in SOURCE:
             for file in _files(PROJECT_DIR / name):
-                _add(bundle, file.relative_to(PROJECT_DIR).as_posix(),
-                     file.read_bytes(), os.access(file, os.X_OK))
+                _add(
+                    bundle,
+                    file.relative_to(PROJECT_DIR).as_posix(),
+                    file.read_bytes(),
+                    os.access(file, os.X_OK),
+                )
         if options.rubric_path:
             config["rubric"] = "rubric.toml"
             _add(bundle, "rubric.toml", Path(options.rubric_path).read_bytes())
@@ -71,8 +82,11 @@ def build(path: Path, options) -> None:
 def _files(path):
     if path.is_file():
         return [path]
-    return sorted(p for p in path.rglob("*")
-                  if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc")
+    return sorted(
+        p
+        for p in path.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+    )
 
 
 def _add(bundle, name, content, executable=False):
@@ -91,13 +105,16 @@ def main(root: Path = ROOT) -> int:
     source = Path(__file__).resolve().parent.parent
     config = json.loads((source / CONFIG).read_text(encoding="utf-8"))
     options = grading.Options(
-        lab=config["lab"], suite=config["suite"], seed=config["seed"], mode=config["mode"],
+        lab=config["lab"],
+        suite=config["suite"],
+        seed=config["seed"],
+        mode=config["mode"],
         device="cpu",
         time_limit=config["time_limit"],
-        rubric_path=str(source / config["rubric"]) if config["rubric"] else None)
+        rubric_path=str(source / config["rubric"]) if config["rubric"] else None,
+    )
     entry = inputs.student_folder(root / "submission", "submission")
-    result = store.completed(entry, grading.grade(entry.path, options,
-                                                  student_id=entry.student_id))
+    result = store.completed(entry, grading.grade(entry.path, options, student_id=entry.student_id))
     (root / "results").mkdir(parents=True, exist_ok=True)
     store.atomic_write(root / "results" / "results.json", gradescope.dumps(result))
     print(text.summary(result, verbose=False), flush=True)

@@ -9,6 +9,7 @@ Side by side on one machine it takes 2.2 times less than the same training in to
 the workload before it, so ``NOMINAL_SECONDS`` is that one's 0.05 s over 2.2: the
 factor is as it was.
 """
+
 import functools
 import time
 
@@ -26,11 +27,16 @@ def _train(steps=40, lr=0.01, betas=(0.9, 0.999), eps=1e-8):
     """Seconds to fit Linear(1, 16) -> sigmoid -> Linear(16, 1) to x**2 by hand-written
     backpropagation and Adam, ``steps`` steps on 40 points."""
     import numpy as np
+
     x = np.linspace(-2, 2, 40).reshape(-1, 1)
-    y = x ** 2
+    y = x**2
     rng = np.random.default_rng(0)
-    params = [rng.uniform(-1, 1, (1, 16)), np.zeros(16), rng.uniform(-0.25, 0.25, (16, 1)),
-              np.zeros(1)]
+    params = [
+        rng.uniform(-1, 1, (1, 16)),
+        np.zeros(16),
+        rng.uniform(-0.25, 0.25, (16, 1)),
+        np.zeros(1),
+    ]
     moments = [(np.zeros_like(p), np.zeros_like(p)) for p in params]
     started = time.perf_counter()
     for step in range(1, steps + 1):
@@ -44,6 +50,9 @@ def _train(steps=40, lr=0.01, betas=(0.9, 0.999), eps=1e-8):
             mean += (1 - betas[0]) * grad
             square *= betas[1]
             square += (1 - betas[1]) * grad * grad
-            param -= lr * (mean / (1 - betas[0] ** step)) / (
-                np.sqrt(square / (1 - betas[1] ** step)) + eps)
+            param -= (
+                lr
+                * (mean / (1 - betas[0] ** step))
+                / (np.sqrt(square / (1 - betas[1] ** step)) + eps)
+            )
     return time.perf_counter() - started

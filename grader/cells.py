@@ -5,6 +5,7 @@ the worker's tracebacks). A student knows a cell by its execution count, ``In [7
 by its first line; a ``.py`` file is one cell, "your file". Every message, report and
 traceback that names a cell goes through this module.
 """
+
 import collections
 import re
 
@@ -22,8 +23,10 @@ def labels(cells, module=False):
     if module:
         return {number: MODULE for number, _ in cells}
     counts = collections.Counter(count for _, count in cells)
-    return {number: f"In [{count}]" if _counted(count) and counts[count] == 1
-            else f"cell {number}" for number, count in cells}
+    return {
+        number: f"In [{count}]" if _counted(count) and counts[count] == 1 else f"cell {number}"
+        for number, count in cells
+    }
 
 
 def _counted(count):
@@ -34,7 +37,7 @@ def first_line(source):
     """The cell's first non-blank line, short and without backticks (it is quoted in them)."""
     line = next((s.strip() for s in source.splitlines() if s.strip()), "")
     line = line.replace("`", "'")
-    return line if len(line) <= FIRST_LINE_CHARS else line[:FIRST_LINE_CHARS - 3] + "..."
+    return line if len(line) <= FIRST_LINE_CHARS else line[: FIRST_LINE_CHARS - 3] + "..."
 
 
 def name(reports, number, quote=True):
@@ -56,7 +59,8 @@ def name_frames(text, reports):
     knows them: ``File "In [7]", line 15, in train``."""
     return _WORKER_FRAME.sub(
         lambda m: f'File "{name(reports, int(m.group(1)), quote=False)}", line {m.group(2)}',
-        text or "")
+        text or "",
+    )
 
 
 def worker_frames(text):

@@ -20,6 +20,7 @@ Elsewhere ``available()`` says why not, and the sandbox says so as a warning. A
 sandbox's process joins its cgroup before it starts (``join_command``), so all it
 forks is charged there too.
 """
+
 import contextlib
 import functools
 import itertools
@@ -38,7 +39,7 @@ class Unavailable(Exception):
     """No cgroup can be made here; the message says why."""
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def hierarchy():
     """(version, {controller: the folder where this process's cgroups go}); raises
     ``Unavailable``."""
@@ -64,8 +65,10 @@ def hierarchy():
         for folder in folders.values():
             _make(folder)
         return 1, folders
-    raise Unavailable("no cgroup v2 hierarchy with the memory and pids controllers, nor v1 "
-                      "memory and pids hierarchies")
+    raise Unavailable(
+        "no cgroup v2 hierarchy with the memory and pids controllers, nor v1 "
+        "memory and pids hierarchies"
+    )
 
 
 def available():
@@ -105,8 +108,10 @@ class Cgroup:
 
     def join_command(self):
         """An argv prefix that moves the process into this cgroup, then runs the rest."""
-        script = ('while [ "$1" != -- ]; do echo $$ > "$1/cgroup.procs" || exit 125; shift; '
-                  'done; shift; exec "$@"')
+        script = (
+            'while [ "$1" != -- ]; do echo $$ > "$1/cgroup.procs" || exit 125; shift; '
+            'done; shift; exec "$@"'
+        )
         return ["/bin/sh", "-c", script, "sh", *map(str, self.folders), "--"]
 
     def remove(self):

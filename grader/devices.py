@@ -13,7 +13,10 @@ def resolve(requested):
     """
     if requested == "cuda":
         import torch
+
         if not torch.cuda.is_available():
-            raise DeviceError("--device cuda: no CUDA GPU is available to PyTorch on this "
-                              "machine (use --device auto to fall back to the CPU)")
+            raise DeviceError(
+                "--device cuda: no CUDA GPU is available to PyTorch on this "
+                "machine (use --device auto to fall back to the CPU)"
+            )
     return requested

@@ -6,6 +6,7 @@ default ``definitions`` mode, reduced to imports, ``def``/``class`` and plain
 assignments, so a notebook's top-level training and plotting do not run. In
 ``execute`` mode every cell runs whole, in order.
 """
+
 import ast
 import collections
 import dataclasses
@@ -20,17 +21,50 @@ from pathlib import Path
 
 from . import cells, files
 
-SAFE_CALLS = {"float", "int", "str", "bool", "list", "tuple", "dict", "set", "range", "len",
-              "abs", "round", "min", "max", "sum", "sorted", "zip", "enumerate"}
+SAFE_CALLS = {
+    "float",
+    "int",
+    "str",
+    "bool",
+    "list",
+    "tuple",
+    "dict",
+    "set",
+    "range",
+    "len",
+    "abs",
+    "round",
+    "min",
+    "max",
+    "sum",
+    "sorted",
+    "zip",
+    "enumerate",
+}
 SAFE_CALL_ROOTS = frozenset({"math"})  # and each lab's own (its suite.toml)
-UNSAFE_ATTRIBUTES = {"fit", "train", "backward", "step", "show", "plot", "savefig", "load",
-                     "save", "input", "system", "run", "read", "open"}
+UNSAFE_ATTRIBUTES = {
+    "fit",
+    "train",
+    "backward",
+    "step",
+    "show",
+    "plot",
+    "savefig",
+    "load",
+    "save",
+    "input",
+    "system",
+    "run",
+    "read",
+    "open",
+}
 PYTHON_CELL_MAGICS = ("time", "timeit", "capture", "prun")
 TIMED_LINE_MAGICS = ("time", "prun")  # run their statement in the notebook's namespace
 FILE_MAGICS = ("run", "load", "loadpy")  # run code from a file the grader does not have
 # What a cell that does not parse would have defined at its top level (for the hint).
-_DEFINES = re.compile(r"^(?:async\s+def|def|class)\s+(\w+)|^(\w+)\s*(?::[^=\n]*)?=(?!=)",
-                      re.MULTILINE)
+_DEFINES = re.compile(
+    r"^(?:async\s+def|def|class)\s+(\w+)|^(\w+)\s*(?::[^=\n]*)?=(?!=)", re.MULTILINE
+)
 
 
 @functools.cache
@@ -39,6 +73,7 @@ def readers():
     imports them while its worker starts (``grader.zygotes.Alone``), not before."""
     import nbformat
     from IPython.core.inputtransformer2 import TransformerManager
+
     return nbformat, TransformerManager()
 
 
@@ -47,6 +82,7 @@ class Rules:
     """What a lab adds to definitions mode (its ``suite.toml``, ``[extract]``): ``keep``,
     assignments kept whatever they call (the contract's settings, the handout's data);
     ``safe_roots``, modules whose calls build data (``torch.tensor``, ``np.linspace``)."""
+
     keep: frozenset = frozenset()
     safe_roots: frozenset = frozenset()
 
@@ -66,6 +102,7 @@ class Unreadable(Exception):
 class CellReport:
     """How one code cell was read. ``cell``: its position in the notebook, text cells
     included; ``label`` and ``first_line``: how the student knows it (``grader.cells``)."""
+
     cell: int
     status: str
     notes: list = dataclasses.field(default_factory=list)
@@ -76,6 +113,7 @@ class CellReport:
 @dataclasses.dataclass
 class Cleaned:
     """A cell's Python (None: the cell is skipped), with notes on what was left out."""
+
     python: object
     notes: list = dataclasses.field(default_factory=list)
     assigned: list = dataclasses.field(default_factory=list)
@@ -85,6 +123,7 @@ class Cleaned:
 @dataclasses.dataclass
 class Extraction:
     """What the worker will run, and what the student should know about how it was chosen."""
+
     path: str
     sha256: str
     kind: str
@@ -120,8 +159,7 @@ def extract(path, mode="definitions", rules=NO_RULES):
     except Unreadable as exc:
         extraction.error = str(exc)
         return extraction
-    names = cells.labels([(number, count) for number, count, _ in sources],
-                         module=kind == "python")
+    names = cells.labels([(number, count) for number, count, _ in sources], module=kind == "python")
     for number, _, source in sources:
         _add_cell(extraction, number, source, rules)
         extraction.report[-1].label = names[number]
@@ -129,8 +167,10 @@ def extract(path, mode="definitions", rules=NO_RULES):
     if note:
         extraction.report[0].notes.insert(0, note)
     if not extraction.statements and not extraction.error:
-        extraction.error = (f"{path.name}: nothing to grade: no code cell defines anything "
-                            f"(see the extraction report)")
+        extraction.error = (
+            f"{path.name}: nothing to grade: no code cell defines anything "
+            f"(see the extraction report)"
+        )
     return extraction
 
 
@@ -168,8 +208,9 @@ def _python_source(data, name):
     except (UnicodeDecodeError, LookupError):
         pass
     try:
-        return data.decode("cp1252"), (f"the file is not valid {encoding.upper()}: read as "
-                                       f"Windows' cp1252, as an editor would")
+        return data.decode("cp1252"), (
+            f"the file is not valid {encoding.upper()}: read as Windows' cp1252, as an editor would"
+        )
     except UnicodeDecodeError as exc:
         raise Unreadable(f"{name} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
@@ -198,13 +239,16 @@ def _code_cells(data, kind, name):
             notebook = readers()[0].reads(text, as_version=4)
     except Exception as exc:  # nbformat raises many types for malformed notebooks
         raise Unreadable(f"{name}: malformed notebook ({type(exc).__name__}: {exc})") from None
-    code = [(number, cell.get("execution_count"), cell.get("source", "")) for number, cell
-            in enumerate(notebook.get("cells", []), start=1)
-            if cell.get("cell_type") == "code"]
+    code = [
+        (number, cell.get("execution_count"), cell.get("source", ""))
+        for number, cell in enumerate(notebook.get("cells", []), start=1)
+        if cell.get("cell_type") == "code"
+    ]
     if not code:
         raise Unreadable(f"{name}: the notebook has no code cells")
-    return [(number, count, s if isinstance(s, str) else "".join(s))
-            for number, count, s in code], ""
+    return [
+        (number, count, s if isinstance(s, str) else "".join(s)) for number, count, s in code
+    ], ""
 
 
 def _add_cell(extraction, number, source, rules):
@@ -227,9 +271,14 @@ def _add_cell(extraction, number, source, rules):
         error = f"syntax error{where}: {getattr(exc, 'msg', exc)}"
         report.notes.append(f"{error}; cell skipped, the rest of the notebook is still graded")
         for name, line in _defined_names(cleaned):
-            extraction.skipped.setdefault(name, []).append([
-                number, line + 1, f"`{name}` is defined here, but the cell has a {error}, so "
-                                  f"none of it ran: fix that line"])
+            extraction.skipped.setdefault(name, []).append(
+                [
+                    number,
+                    line + 1,
+                    f"`{name}` is defined here, but the cell has a {error}, so "
+                    f"none of it ran: fix that line",
+                ]
+            )
         return
     if not tree.body:
         report.status = "empty"
@@ -253,14 +302,19 @@ def _add_cell(extraction, number, source, rules):
         if reason:
             skipped.append(f"line {node.lineno}: {reason}")
             for name in dict.fromkeys(_set_by(node)):
-                extraction.skipped.setdefault(name, []).append([
-                    number, node.lineno,
-                    f"{reason}. The grader runs only the notebook's definitions (imports, "
-                    f"def, class, assignments of data), so `{name}` was never set: define it "
-                    f"at the top level of a cell with def or class, or assign it plain data"])
+                extraction.skipped.setdefault(name, []).append(
+                    [
+                        number,
+                        node.lineno,
+                        f"{reason}. The grader runs only the notebook's definitions (imports, "
+                        f"def, class, assignments of data), so `{name}` was never set: define it "
+                        f"at the top level of a cell with def or class, or assign it plain data",
+                    ]
+                )
             continue
-        extraction.statements.append({"cell": number, "line": _first_line(node),
-                                      "code": _segment(lines, node)})
+        extraction.statements.append(
+            {"cell": number, "line": _first_line(node), "code": _segment(lines, node)}
+        )
         _note_definitions(extraction, node, number)
         if not is_skeleton(node):
             extraction.solved.update(_assigned(node))
@@ -278,8 +332,10 @@ def _leftover_skeleton(extraction, node):
     if not names or not set(names) <= extraction.solved or not is_skeleton(node):
         return ""
     where = cells.name(extraction.report, extraction.defined[names[0]][-1][0])
-    return (f"the handout's skeleton of `{names[0]}` again, below your solution in {where}: "
-            f"not run, so your solution is graded (delete the skeleton)")
+    return (
+        f"the handout's skeleton of `{names[0]}` again, below your solution in {where}: "
+        f"not run, so your solution is graded (delete the skeleton)"
+    )
 
 
 def is_skeleton(node):
@@ -293,9 +349,16 @@ def is_skeleton(node):
     if isinstance(node, ast.ClassDef):
         methods = [s for s in node.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))]
         rest = [s for s in node.body if s not in methods and not _is_filler(s)]
-        return (not rest and any(_raises_only(m.body) for m in methods)
-                and all(_raises_only(m.body) or _delegates(m.body) or _raises_only(
-                    m.body + [ast.Raise(ast.Name("NotImplementedError"))]) for m in methods))
+        return (
+            not rest
+            and any(_raises_only(m.body) for m in methods)
+            and all(
+                _raises_only(m.body)
+                or _delegates(m.body)
+                or _raises_only(m.body + [ast.Raise(ast.Name("NotImplementedError"))])
+                for m in methods
+            )
+        )
     return False
 
 
@@ -310,13 +373,17 @@ def _raises_only(body):
 
 def _delegates(body):
     statements = [s for s in body if not _is_filler(s)]
-    return len(statements) == 1 and isinstance(statements[0], ast.Return) and isinstance(
-        statements[0].value, ast.Call)
+    return (
+        len(statements) == 1
+        and isinstance(statements[0], ast.Return)
+        and isinstance(statements[0].value, ast.Call)
+    )
 
 
 def _is_filler(statement):
     return isinstance(statement, ast.Pass) or (
-        isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant))
+        isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)
+    )
 
 
 def neutralise_ipython(source):
@@ -336,23 +403,35 @@ def neutralise_ipython(source):
     if not header.startswith("%%"):
         return _inert(_transform(lines, 0), lines)
     if (header[2:].split() or [""])[0] not in PYTHON_CELL_MAGICS:
-        body = "\n".join(lines[first + 1:])
-        return Cleaned(None, [f"cell magic `{header[:40]}`: cell skipped"], [
-            (name, first + 2 + line, f"`{name}` is defined in a cell that starts with "
-                                     f"`{header[:40]}`, which the grader never runs: define "
-                                     f"it in a cell of Python")
-            for name, line in _defined_names(body)])
+        body = "\n".join(lines[first + 1 :])
+        return Cleaned(
+            None,
+            [f"cell magic `{header[:40]}`: cell skipped"],
+            [
+                (
+                    name,
+                    first + 2 + line,
+                    f"`{name}` is defined in a cell that starts with "
+                    f"`{header[:40]}`, which the grader never runs: define "
+                    f"it in a cell of Python",
+                )
+                for name, line in _defined_names(body)
+            ],
+        )
     body = _inert(_transform(lines, first + 1), lines)
-    body.notes.insert(0, f"line {first + 1}: cell magic `{header[:40]}` not run, the "
-                         f"cell's code is")
+    body.notes.insert(
+        0, f"line {first + 1}: cell magic `{header[:40]}` not run, the cell's code is"
+    )
     return body
 
 
 def _defined_names(text):
     """(name, line index) of what the top level of ``text``, which need not parse, would
     define: for the hint when it is not run."""
-    return [(found.group(1) or found.group(2), text.count("\n", 0, found.start()))
-            for found in _DEFINES.finditer(text)]
+    return [
+        (found.group(1) or found.group(2), text.count("\n", 0, found.start()))
+        for found in _DEFINES.finditer(text)
+    ]
 
 
 def _transform(lines, start):
@@ -383,21 +462,29 @@ def _inert(python, original):
             continue
         start, end = node.lineno, node.end_lineno
         shown = original[start - 1].strip()[:60] if same_lines else _shown(call)
-        indent = lines[start - 1][:node.col_offset]
+        indent = lines[start - 1][: node.col_offset]
         timed = _timed_statement(call) if isinstance(node, ast.Expr) else None
         lines[start - 1] = indent + (timed or "pass")
         lines[start:end] = [""] * (end - start)
         if timed:
-            cleaned.notes.append(f"line {start}: `{shown}`: the timing is not run, the "
-                                 f"statement it times is")
+            cleaned.notes.append(
+                f"line {start}: `{shown}`: the timing is not run, the statement it times is"
+            )
             continue
         cleaned.notes.append(f"line {start}: IPython syntax `{shown}` not run")
         if _magic(call) in FILE_MAGICS:
             cleaned.elsewhere.append((start, shown))
         for name in _assigned(node) if node in tree.body else ():
-            cleaned.assigned.append((name, start, (
-                f"`{shown}` is IPython syntax (a magic or shell command), which the grader "
-                f"never runs, so `{name}` was never set: compute it in Python")))
+            cleaned.assigned.append(
+                (
+                    name,
+                    start,
+                    (
+                        f"`{shown}` is IPython syntax (a magic or shell command), which the grader "
+                        f"never runs, so `{name}` was never set: compute it in Python"
+                    ),
+                )
+            )
     cleaned.python = "\n".join(lines)
     return cleaned
 
@@ -407,10 +494,13 @@ def _ipython_call(node):
     if not isinstance(node, (ast.Expr, ast.Assign, ast.AnnAssign, ast.AugAssign)):
         return None
     call = node.value
-    if (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
-            and isinstance(call.func.value, ast.Call)
-            and isinstance(call.func.value.func, ast.Name)
-            and call.func.value.func.id == "get_ipython"):
+    if (
+        isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Attribute)
+        and isinstance(call.func.value, ast.Call)
+        and isinstance(call.func.value.func, ast.Name)
+        and call.func.value.func.id == "get_ipython"
+    ):
         return call
     return None
 
@@ -489,8 +579,9 @@ def _typos(a, b):
 
 def skip_reason(node, rules=NO_RULES):
     """Why a top-level statement is left out in definitions mode, or '' to keep it."""
-    if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef,
-                         ast.ClassDef)):
+    if isinstance(
+        node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+    ):
         return ""
     if isinstance(node, (ast.Assign, ast.AnnAssign)):
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
@@ -500,7 +591,9 @@ def skip_reason(node, rules=NO_RULES):
         if node.value is None or set(names) & rules.keep:
             return ""
         call = unsafe_call(node.value, rules.safe_roots)
-        return f"assignment to `{', '.join(names)}` that calls `{call}(...)` skipped" if call else ""
+        return (
+            f"assignment to `{', '.join(names)}` that calls `{call}(...)` skipped" if call else ""
+        )
     if isinstance(node, ast.Try):
         if _only_definitions(_block(node), rules):
             return ""
@@ -549,8 +642,11 @@ def unsafe_call(node, safe_roots=NO_RULES.safe_roots):
 def _safe_call(callee, safe_roots):
     root, _, _ = callee.partition(".")
     last = callee.rsplit(".", 1)[-1]
-    return (callee in SAFE_CALLS or (root in safe_roots and last not in UNSAFE_ATTRIBUTES)
-            or last in {"reshape", "astype", "float", "view", "unsqueeze", "to", "item"})
+    return (
+        callee in SAFE_CALLS
+        or (root in safe_roots and last not in UNSAFE_ATTRIBUTES)
+        or last in {"reshape", "astype", "float", "view", "unsqueeze", "to", "item"}
+    )
 
 
 def _callee(call):
@@ -577,10 +673,10 @@ def _segment(lines, node):
     start, end = _first_line(node), node.end_lineno
     decorators = getattr(node, "decorator_list", [])
     col = decorators[0].col_offset - 1 if decorators else node.col_offset
-    chunk = lines[start - 1:end]
+    chunk = lines[start - 1 : end]
     if len(chunk) == 1:
-        return chunk[0][col:node.end_col_offset]
-    return "\n".join([chunk[0][col:]] + chunk[1:-1] + [chunk[-1][:node.end_col_offset]])
+        return chunk[0][col : node.end_col_offset]
+    return "\n".join([chunk[0][col:]] + chunk[1:-1] + [chunk[-1][: node.end_col_offset]])
 
 
 def _note_definitions(extraction, node, number):
@@ -610,16 +706,31 @@ def _set_by(node):
     variable and what its body or a ``with`` block assigns (``for learning_rate in
     [0.01, 0.1]:``), for the hint when one is missing."""
     if isinstance(node, (ast.For, ast.AsyncFor, ast.While, ast.With, ast.AsyncWith)):
-        names = [n.id for n in ast.walk(node.target) if isinstance(n, ast.Name)] if isinstance(
-            node, (ast.For, ast.AsyncFor)) else []
-        names += [n.id for item in getattr(node, "items", []) if item.optional_vars
-                  for n in ast.walk(item.optional_vars) if isinstance(n, ast.Name)]
-        return names + [name for statement in node.body + getattr(node, "orelse", [])
-                        for name in _set_by(statement)]
+        names = (
+            [n.id for n in ast.walk(node.target) if isinstance(n, ast.Name)]
+            if isinstance(node, (ast.For, ast.AsyncFor))
+            else []
+        )
+        names += [
+            n.id
+            for item in getattr(node, "items", [])
+            if item.optional_vars
+            for n in ast.walk(item.optional_vars)
+            if isinstance(n, ast.Name)
+        ]
+        return names + [
+            name
+            for statement in node.body + getattr(node, "orelse", [])
+            for name in _set_by(statement)
+        ]
     return _assigned(node)
 
 
 def _block(node):
     """The statements of an if or try block, every branch and handler included."""
-    return node.body + node.orelse + getattr(node, "finalbody", []) + [
-        statement for handler in getattr(node, "handlers", []) for statement in handler.body]
+    return (
+        node.body
+        + node.orelse
+        + getattr(node, "finalbody", [])
+        + [statement for handler in getattr(node, "handlers", []) for statement in handler.body]
+    )

@@ -10,6 +10,7 @@ keeps a FIFO or a device from blocking the open, ``fstat`` on the open descripto
 (not the name, which could change in between) accepts only a regular file, and the
 read stops at the size limit or the deadline.
 """
+
 import os
 import stat
 import time
@@ -31,8 +32,7 @@ def read(path, limit=MAX_BYTES, seconds=READ_SECONDS):
     """
     name = os.path.basename(os.fspath(path)) or os.fspath(path)
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY
-                     | os.O_CLOEXEC)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except OSError as exc:
         raise Refused(_why(path, name, exc)) from None
     try:
@@ -40,11 +40,15 @@ def read(path, limit=MAX_BYTES, seconds=READ_SECONDS):
         if stat.S_ISDIR(info.st_mode):
             raise Refused(f"{name}: no .ipynb or .py submission found there")
         if not stat.S_ISREG(info.st_mode):
-            raise Refused(f"{name} is not a regular file ({_kind(info.st_mode)}): the grader "
-                          f"reads only ordinary files")
+            raise Refused(
+                f"{name} is not a regular file ({_kind(info.st_mode)}): the grader "
+                f"reads only ordinary files"
+            )
         if info.st_size > limit:
-            raise Refused(f"{name} is {info.st_size / 1e6:.1f} MB, over the "
-                          f"{limit // 2**20} MiB limit for a submission")
+            raise Refused(
+                f"{name} is {info.st_size / 1e6:.1f} MB, over the "
+                f"{limit // 2**20} MiB limit for a submission"
+            )
         return _read_bounded(fd, name, limit, seconds)
     finally:
         os.close(fd)
@@ -73,17 +77,22 @@ def _read_bounded(fd, name, limit, seconds):
 
 def _why(path, name, exc):
     if os.path.islink(path):
-        return (f"{name} is a symbolic link (to {os.readlink(path)!r}): the grader reads only "
-                f"regular files inside the student's own folder, never through a link")
+        return (
+            f"{name} is a symbolic link (to {os.readlink(path)!r}): the grader reads only "
+            f"regular files inside the student's own folder, never through a link"
+        )
     if isinstance(exc, FileNotFoundError):
         return f"{name}: no .ipynb or .py submission found there"
     return f"{name} cannot be read ({exc.strerror or exc})"
 
 
 def _kind(mode):
-    for test, word in ((stat.S_ISFIFO, "a named pipe"),
-                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-                       (stat.S_ISSOCK, "a socket")):
+    for test, word in (
+        (stat.S_ISFIFO, "a named pipe"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
         if test(mode):
             return word
     return "not a plain file"

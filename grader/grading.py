@@ -4,6 +4,7 @@ A ``Judge`` loads a lab's suite and collects its checks once, then grades each
 submission it is given; the worker is started first, so that its start-up (Python,
 torch) overlaps extraction.
 """
+
 import dataclasses
 import functools
 import hashlib
@@ -17,9 +18,9 @@ import unicodedata
 import grader
 
 from . import audit, cells, model
-from . import suite as suites
 from . import extract as extraction
 from . import sandbox as sandboxes
+from . import suite as suites
 from .model import SubmissionResult
 from .session import WorkerSession
 
@@ -36,6 +37,7 @@ TIME_LIMIT = 300.0
 class Options:
     """How to grade: the same for every submission of a run (and sent as plain data to
     the pool's judge processes and the Dask workers)."""
+
     suite: str = "public"  # or "hidden"
     seed: int | None = None  # the hidden suite's secret seed
     lab: str = suites.DEFAULT_LAB
@@ -78,13 +80,13 @@ def weak_seed(seed):
     return ""
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def seed_label(lab, seed):
     """``hidden-`` and 8 hex digits of a slow, salted hash of the seed (scrypt, the salt
     fixed per lab and public): the label tells runs apart, and costs a brute force of the
     seed ~20 ms per guess on top of drawing the cases."""
     salt = f"{lab} autograder: hidden suite seed label".encode()
-    digest = hashlib.scrypt(str(seed).encode(), salt=salt, n=2 ** 14, r=8, p=1, dklen=8)
+    digest = hashlib.scrypt(str(seed).encode(), salt=salt, n=2**14, r=8, p=1, dklen=8)
     return "hidden-" + digest.hex()[:8]
 
 
@@ -133,6 +135,7 @@ class Judge:
     def timeouts(self):
         """Each check's time limit in seconds, scaled by this machine's measured speed."""
         from . import calibrate
+
         factor = calibrate.slowdown()
         return {entry.id: entry.timeout * factor for entry in self.rubric}
 
@@ -141,8 +144,12 @@ class Judge:
         """The longest one submission can take: every check running into its backstop
         (and the backstop giving up on one), and loading besides."""
         from . import judge
-        return (sum(judge.backstop(timeout) for timeout in self.timeouts.values())
-                + 2 * judge.Backstop.GRACE + 300)
+
+        return (
+            sum(judge.backstop(timeout) for timeout in self.timeouts.values())
+            + 2 * judge.Backstop.GRACE
+            + 300
+        )
 
     def grade(self, path, student_id=None):
         """The ``SubmissionResult`` of the file at ``path``; never raises for bad input.
@@ -155,32 +162,45 @@ class Judge:
     def _grade(self, path, student_id):
         started = time.monotonic()
         options = self.options
-        with WorkerSession(self.sandbox, self.suite.worker, (), {}, device=options.device,
-                           spawn=self.spawn) as session:
+        with WorkerSession(
+            self.sandbox, self.suite.worker, (), {}, device=options.device, spawn=self.spawn
+        ) as session:
             session.start_early()
             extracted = extraction.extract(path, options.mode, extraction.Rules.of(self.suite))
             result = SubmissionResult(
-                submission_id=student_id or submission_id(path), path=str(path),
-                sha256=extracted.sha256, suite=options.suite, checks=[],
-                grader_version=grader.__version__, device=options.device,
-                seed_label=options.seed_label, lab=options.lab, extraction=extracted.report,
-                defined=extracted.defined, skipped=extracted.skipped,
-                sandbox_level=self.sandbox.level, protections=list(self.sandbox.protections),
-                warnings=list(self.sandbox.warnings))
+                submission_id=student_id or submission_id(path),
+                path=str(path),
+                sha256=extracted.sha256,
+                suite=options.suite,
+                checks=[],
+                grader_version=grader.__version__,
+                device=options.device,
+                seed_label=options.seed_label,
+                lab=options.lab,
+                extraction=extracted.report,
+                defined=extracted.defined,
+                skipped=extracted.skipped,
+                sandbox_level=self.sandbox.level,
+                protections=list(self.sandbox.protections),
+                warnings=list(self.sandbox.warnings),
+            )
             review = audit.warning(extracted.cells.values())
             if review:
                 result.warnings.append(review)
             if extracted.error:
-                model.failed(result, model.UNREADABLE, extracted.error, self.rubric,
-                             options.selected)
+                model.failed(
+                    result, model.UNREADABLE, extracted.error, self.rubric, options.selected
+                )
             else:
                 session.submit(extracted.statements, extracted.cells)
                 result.checks, failures = self._judge(session, extracted)
                 result.status = model.TIMEOUT if result.count("timeout") else model.GRADED
                 if failures:  # the other checks' verdicts stand; resuming grades it again
                     result.status = model.GRADER_FAILED
-                    result.error = (f"the grader failed on this submission: its own code "
-                                    f"failed in {', '.join(failures)}")
+                    result.error = (
+                        f"the grader failed on this submission: its own code "
+                        f"failed in {', '.join(failures)}"
+                    )
                 result.load_failures = session.load_failures
                 _name_cells(result)
                 result.device = session.worker_info.get("device", options.device)
@@ -190,6 +210,7 @@ class Judge:
     def _judge(self, session, extracted):
         """The checks' results, and the ids of those the grader's own code failed."""
         from . import calibrate, judge
+
         factor = calibrate.slowdown()
         session.load_timeout = LOAD_SECONDS[self.options.mode] * factor
         session.time_budget = self.options.time_limit * factor if self.options.time_limit else None
@@ -202,8 +223,8 @@ class Judge:
 
     def _open_checks(self):
         from . import judge  # pytest, the checks and torch: not before a judge is needed
-        return judge.Checks(self.suite, self.rubric, self.options.selected,
-                            self.options.backstop)
+
+        return judge.Checks(self.suite, self.rubric, self.options.selected, self.options.backstop)
 
     def close(self):
         self._checks.close()
@@ -221,5 +242,4 @@ def _name_cells(result):
     for check in result.checks:
         check.traceback = cells.name_frames(check.traceback, result.extraction)
     for failure in result.load_failures:
-        failure["traceback"] = cells.name_frames(failure.get("traceback", ""),
-                                                 result.extraction)
+        failure["traceback"] = cells.name_frames(failure.get("traceback", ""), result.extraction)

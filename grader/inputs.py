@@ -13,16 +13,17 @@ export gives are recognised and cut to the student: Moodle's
 too) gives ``doejane_12345``. Several files of one LMS student are one entry,
 chosen by the rule above.
 """
+
 import collections
 import dataclasses
 import hashlib
 import os
 import re
 import stat
-import zlib
 import tempfile
 import time
 import zipfile
+import zlib
 from pathlib import Path
 
 from . import files
@@ -79,8 +80,14 @@ def collect(paths, scratch, output=None):
 
 
 # Names a batch writes beside the students' folders in --out, and the suffixes of its files.
-OUTPUT_NAMES = {"gradebook.csv", "summary.html", "similarity.csv", "junit.xml", "summary.md",
-                "classroom.b64"}
+OUTPUT_NAMES = {
+    "gradebook.csv",
+    "summary.html",
+    "similarity.csv",
+    "junit.xml",
+    "summary.md",
+    "classroom.b64",
+}
 _OUTPUT_SUFFIX = re.compile(r"\.(csv|html?|json|xml|md|b64|txt|log|toml|zip|pdf)$", re.I)
 
 
@@ -106,8 +113,10 @@ def _flag_identical(entries):
     for digest, same in groups.items():
         for entry in same if len(same) > 1 else ():
             others = ", ".join(other.student_id for other in same if other is not entry)
-            flag = (f"{IDENTICAL}: byte for byte the same (sha256 {digest[:12]}) as the file of "
-                    f"{others}; the score stands, but a person should look")
+            flag = (
+                f"{IDENTICAL}: byte for byte the same (sha256 {digest[:12]}) as the file of "
+                f"{others}; the score stands, but a person should look"
+            )
             entry.note = f"{entry.note}\n{flag}" if entry.note else flag
 
 
@@ -161,8 +170,7 @@ def _same(path, other):
     try:
         if not path.is_dir() or path.is_symlink():
             return False
-        return (path / "gradebook.csv").is_file() or (other is not None
-                                                      and path.samefile(other))
+        return (path / "gradebook.csv").is_file() or (other is not None and path.samefile(other))
     except OSError:
         return False
 
@@ -193,8 +201,9 @@ def _pick(student, paths, where):
         return Entry(student, where, note="no .ipynb or .py file in the folder")
     chosen = max(candidates, key=lambda p: (p.lstat().st_mtime, str(p)))
     others = ", ".join(p.name for p in candidates if p != chosen)
-    return Entry(student, chosen,
-                 note=f"several candidates; graded the newest, {chosen.name} (not {others})")
+    return Entry(
+        student, chosen, note=f"several candidates; graded the newest, {chosen.name} (not {others})"
+    )
 
 
 def _walk(paths):
@@ -256,8 +265,15 @@ def _extract(bundle, member, destination, size):
             sink.close()
             _keep_time(destination, member)
             return
-        except (InputError, OSError, RuntimeError, NotImplementedError, EOFError, zlib.error,
-                zipfile.BadZipFile):
+        except (
+            InputError,
+            OSError,
+            RuntimeError,
+            NotImplementedError,
+            EOFError,
+            zlib.error,
+            zipfile.BadZipFile,
+        ):
             pass
     destination.unlink(missing_ok=True)
 
@@ -278,4 +294,3 @@ def _copy_bounded(source, sink, limit):
     while copied < limit and (chunk := source.read(min(1 << 16, limit - copied))):
         copied += len(chunk)
         sink.write(chunk)
-

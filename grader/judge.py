@@ -8,6 +8,7 @@ hint; a non-ok reply from the worker becomes ``error``, ``missing`` or
 nothing. ``Checks`` keeps one pytest session open for every submission a process
 grades; ``Backstop`` stops a check should the judge itself hang.
 """
+
 import concurrent.futures
 import contextlib
 import ctypes
@@ -30,11 +31,30 @@ from .model import CheckResult
 MAX_OUTPUT = 6000
 # The judge's pytest: no output capture (the checks print nothing), and no plugin but the
 # ones it needs (see ``Checks``).
-PYTEST_OPTIONS = ("--capture=no", "--disable-plugin-autoload", "-p", "no:terminal",
-                  "-p", "no:assertion", "-p", "no:cacheprovider", "-p", "no:logging",
-                  "-p", "no:warnings", "-p", "no:stepwise", "-p", "no:junitxml",
-                  "-p", "no:faulthandler", "-p", "no:threadexception",
-                  "-p", "no:unraisableexception")
+PYTEST_OPTIONS = (
+    "--capture=no",
+    "--disable-plugin-autoload",
+    "-p",
+    "no:terminal",
+    "-p",
+    "no:assertion",
+    "-p",
+    "no:cacheprovider",
+    "-p",
+    "no:logging",
+    "-p",
+    "no:warnings",
+    "-p",
+    "no:stepwise",
+    "-p",
+    "no:junitxml",
+    "-p",
+    "no:faulthandler",
+    "-p",
+    "no:threadexception",
+    "-p",
+    "no:unraisableexception",
+)
 SKELETON = "NotImplementedError:"  # bare, as the handout's skeleton raises it
 _UNDEFINED = re.compile(r"NameError: name '(\w+)' is not defined")
 
@@ -121,16 +141,21 @@ class Checks:
 
     def __init__(self, suite, rubric, selected=(), backstop=True):
         self.checks_dir = suite.checks_dir
-        self._plugin = GradingPlugin(rubric, selected, self._serve,
-                                     Backstop(self._give_up) if backstop else None,
-                                     suite.known_errors)
+        self._plugin = GradingPlugin(
+            rubric,
+            selected,
+            self._serve,
+            Backstop(self._give_up) if backstop else None,
+            suite.known_errors,
+        )
         self._requests = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._closed = ""  # why no more submissions are taken
         self._request = None  # (context, future) being run
         self._abandoned = False  # a run given up on by its caller (Ctrl-C), maybe running
-        self._thread = threading.Thread(target=self._session, name=f"checks of {suite.name}",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._session, name=f"checks of {suite.name}", daemon=True
+        )
         self._thread.start()
 
     def __enter__(self):
@@ -175,16 +200,26 @@ class Checks:
     def _session(self):
         why = ""
         try:
-            status = pytest.main([str(self.checks_dir), "-c", str(self.checks_dir / "pytest.ini"),
-                                  "--rootdir", str(self.checks_dir), *PYTEST_OPTIONS],
-                                 plugins=[self._plugin])
+            status = pytest.main(
+                [
+                    str(self.checks_dir),
+                    "-c",
+                    str(self.checks_dir / "pytest.ini"),
+                    "--rootdir",
+                    str(self.checks_dir),
+                    *PYTEST_OPTIONS,
+                ],
+                plugins=[self._plugin],
+            )
         except BaseException as error:  # noqa: B036 - whatever ends it, say so to run()
             why = f"the checks' session failed: {type(error).__name__}: {error}"
         else:
             if not self._plugin.served:
                 errors = "\n".join(self._plugin.collection_errors)[-3000:]
-                why = (f"the checks of {self.checks_dir} could not be collected (pytest's exit "
-                       f"status {int(status)})" + (f":\n{errors}" if errors else ""))
+                why = (
+                    f"the checks of {self.checks_dir} could not be collected (pytest's exit "
+                    f"status {int(status)})" + (f":\n{errors}" if errors else "")
+                )
         with self._lock:
             self._closed = self._closed or why or "the checks' session ended"
             while not self._requests.empty():
@@ -243,8 +278,13 @@ class Backstop:
     def arm(self, check_id, seconds, session):
         with self._condition:
             self._fired = False
-            self._watched = [check_id, threading.get_ident(), session,
-                             time.monotonic() + seconds, 0]
+            self._watched = [
+                check_id,
+                threading.get_ident(),
+                session,
+                time.monotonic() + seconds,
+                0,
+            ]
             self._condition.notify()
 
     def disarm(self):
@@ -293,7 +333,8 @@ class Overran(Exception):
 def _raise_in(thread, exception):
     """Raise ``exception`` in ``thread`` when it next runs Python (None: not any more)."""
     ctypes.pythonapi.PyThreadState_SetAsyncExc(
-        ctypes.c_ulong(thread), ctypes.py_object(exception) if exception else None)
+        ctypes.c_ulong(thread), ctypes.py_object(exception) if exception else None
+    )
 
 
 def _settle(future, results=None, error=None):
@@ -310,8 +351,7 @@ class GradingPlugin:
     collected checks once per submission that ``serve`` asks for."""
 
     def __init__(self, rubric, selected, serve, backstop=None, known_errors=()):
-        self.rubric = {entry.id: entry for entry in rubric
-                       if not selected or entry.id in selected}
+        self.rubric = {entry.id: entry for entry in rubric if not selected or entry.id in selected}
         self.known_errors = known_errors  # the suite's (``Suite.known_errors``)
         self.policies = getattr(rubric, "adaptations", {})
         self.serve = serve
@@ -362,17 +402,23 @@ class GradingPlugin:
     def results(self, overran=None):
         """The records made so far, in rubric order: ``overran`` a grader error, the checks
         without a record (after it, or not collected) too."""
-        not_run = _record("error", seen="internal grader error: the check did not run",
-                          hint="this is the grader's fault, not yours: tell the course staff")
+        not_run = _record(
+            "error",
+            seen="internal grader error: the check did not run",
+            hint="this is the grader's fault, not yours: tell the course staff",
+        )
         records = dict(self.records)
         if overran is not None:
-            records[overran] = _result(self.rubric[overran],
-                                       _overran(self.context.timeouts[overran], abandoned=True))
+            records[overran] = _result(
+                self.rubric[overran], _overran(self.context.timeouts[overran], abandoned=True)
+            )
             self.context.grader_failures.append(overran)
-        self.context.grader_failures += [entry.id for entry in self.rubric.values()
-                                         if entry.id not in records]
-        results = [records.get(entry.id) or _result(entry, not_run)
-                   for entry in self.rubric.values()]
+        self.context.grader_failures += [
+            entry.id for entry in self.rubric.values() if entry.id not in records
+        ]
+        results = [
+            records.get(entry.id) or _result(entry, not_run) for entry in self.rubric.values()
+        ]
         adaptations.apply(results, self.adapted, self.policies)
         return results
 
@@ -383,8 +429,9 @@ class GradingPlugin:
     def pytest_runtest_call(self, item):
         if self.backstop is None:
             return (yield)
-        self.backstop.arm(item.check_id, backstop(self.context.timeouts[item.check_id]),
-                          self.context.session)
+        self.backstop.arm(
+            item.check_id, backstop(self.context.timeouts[item.check_id]), self.context.session
+        )
         try:
             return (yield)
         finally:
@@ -407,8 +454,9 @@ class GradingPlugin:
         else:
             record = _classify(call.excinfo, self.known_errors)
             record.hint = _context_hint(self.context, record, call.excinfo) or record.hint
-            if call.excinfo is not None and not isinstance(call.excinfo.value,
-                                                           (CheckFailed, StudentProblem)):
+            if call.excinfo is not None and not isinstance(
+                call.excinfo.value, (CheckFailed, StudentProblem)
+            ):
                 self.context.grader_failures.append(entry.id)  # a bug of the check
         record.output = self.context._output()
         record.duration = call.duration
@@ -419,14 +467,27 @@ class GradingPlugin:
 
 def _result(entry, record):
     """The rubric entry's ``CheckResult`` with the fields ``record`` found."""
-    return dataclasses.replace(record, id=entry.id, name=entry.name, max_score=entry.points,
-                               score=entry.points if record.outcome == "passed" else 0.0,
-                               visibility=entry.visibility)
+    return dataclasses.replace(
+        record,
+        id=entry.id,
+        name=entry.name,
+        max_score=entry.points,
+        score=entry.points if record.outcome == "passed" else 0.0,
+        visibility=entry.visibility,
+    )
 
 
 def _record(outcome, expected="", seen="", hint="", **fields):
-    return CheckResult(id="", name="", max_score=0.0, outcome=outcome, expected=expected,
-                       seen=seen, hint=hint, **fields)
+    return CheckResult(
+        id="",
+        name="",
+        max_score=0.0,
+        outcome=outcome,
+        expected=expected,
+        seen=seen,
+        hint=hint,
+        **fields,
+    )
 
 
 def _classify(excinfo, known_errors=()):
@@ -438,34 +499,50 @@ def _classify(excinfo, known_errors=()):
     if isinstance(error, StudentProblem):
         reply = error.reply
         if reply.status == "missing":
-            return _record("missing", seen=reply.error,
-                           hint=f"define `{reply.missing}` at the top level of your notebook, "
-                                f"with the name and signature of the handout")
+            return _record(
+                "missing",
+                seen=reply.error,
+                hint=f"define `{reply.missing}` at the top level of your notebook, "
+                f"with the name and signature of the handout",
+            )
         if reply.status == "timeout":
-            return _record("timeout", seen=f"`{error.operation}` gave {reply.error}",
-                           traceback=reply.traceback,
-                           hint="look for an endless loop, or work far beyond what the "
-                                "handout asks, in the code this check runs" + (
-                                    ": the traceback shows where it was when stopped"
-                                    if reply.traceback else ""))
+            return _record(
+                "timeout",
+                seen=f"`{error.operation}` gave {reply.error}",
+                traceback=reply.traceback,
+                hint="look for an endless loop, or work far beyond what the "
+                "handout asks, in the code this check runs"
+                + (": the traceback shows where it was when stopped" if reply.traceback else ""),
+            )
         if reply.cause == "contract":
-            return _record("error", seen=reply.error, traceback=reply.traceback,
-                           hint="the grader calls your code as the handout fixes it (names, "
-                                "signatures, shapes): make it match" + (
-                                    "; the traceback shows the function concerned"
-                                    if reply.traceback else ""))
+            return _record(
+                "error",
+                seen=reply.error,
+                traceback=reply.traceback,
+                hint="the grader calls your code as the handout fixes it (names, "
+                "signatures, shapes): make it match"
+                + ("; the traceback shows the function concerned" if reply.traceback else ""),
+            )
         if reply.cause == "grader":
-            return _record("error", seen="no line of yours raised this; the grader's own code "
-                           f"failed on what your code gave it: {reply.error}",
-                           hint="if your code does what the handout asks, this is the grader's "
-                                "fault, not yours: tell the course staff, who will review it")
-        hint = ("read the traceback: it points at the line of your code that failed"
-                if reply.traceback else "")
+            return _record(
+                "error",
+                seen="no line of yours raised this; the grader's own code "
+                f"failed on what your code gave it: {reply.error}",
+                hint="if your code does what the handout asks, this is the grader's "
+                "fault, not yours: tell the course staff, who will review it",
+            )
+        hint = (
+            "read the traceback: it points at the line of your code that failed"
+            if reply.traceback
+            else ""
+        )
         # the lab's known idioms (its suite.toml's known_errors), first match wins
         hint = next(filter(None, (known.explain(reply.error) for known in known_errors)), hint)
         if reply.error.strip() == SKELETON:
-            hint = ("this is still the handout's skeleton: replace its `raise "
-                    "NotImplementedError` (the traceback says where) with your code")
+            hint = (
+                "this is still the handout's skeleton: replace its `raise "
+                "NotImplementedError` (the traceback says where) with your code"
+            )
         return _record("error", seen=reply.error, hint=hint, traceback=reply.traceback)
     return _internal(error)
 
@@ -496,18 +573,24 @@ def _missing_hint(context, name):
     whole_cells = extraction.mode == "execute"
     for failure in context.session.load_failures:
         for places, does in ((extraction.defined, "defines"), (extraction.imported, "imports")):
-            if any(cell == failure["cell"] and (line == failure["line"] or whole_cells)
-                   for cell, line in places.get(name, [])):
-                return (f"{cells.name(reports, failure['cell'])} {does} `{name}`, but running "
-                        f"line {failure['line']} failed: {failure['error']}")
+            if any(
+                cell == failure["cell"] and (line == failure["line"] or whole_cells)
+                for cell, line in places.get(name, [])
+            ):
+                return (
+                    f"{cells.name(reports, failure['cell'])} {does} `{name}`, but running "
+                    f"line {failure['line']} failed: {failure['error']}"
+                )
     skipped = extraction.skipped.get(name)
     if skipped:
         cell, line, why = skipped[0]
         return f"{cells.where(reports, cell, line)}: {why}"
     near = near_miss(name, extraction.defined)
     if near:
-        return (f"found `{near}`, not `{name}`: a name must be spelled exactly alike, case "
-                f"included, where it is defined and where it is used")
+        return (
+            f"found `{near}`, not `{name}`: a name must be spelled exactly alike, case "
+            f"included, where it is defined and where it is used"
+        )
     return _elsewhere_hint(context, name)
 
 
@@ -518,16 +601,20 @@ def _elsewhere_hint(context, name):
     stars = extraction.imported.get("*", [])
     for failure in context.session.load_failures:
         if [failure["cell"], failure["line"]] in stars:
-            return (f"`{name}` is not defined in the notebook, and "
-                    f"{cells.where(extraction.report, failure['cell'], failure['line'])} "
-                    f"imports everything from a module (`import *`) that failed to load "
-                    f"here: {failure['error']}. Define `{name}` in a cell of the notebook")
+            return (
+                f"`{name}` is not defined in the notebook, and "
+                f"{cells.where(extraction.report, failure['cell'], failure['line'])} "
+                f"imports everything from a module (`import *`) that failed to load "
+                f"here: {failure['error']}. Define `{name}` in a cell of the notebook"
+            )
     if extraction.elsewhere:
         cell, line, magic = extraction.elsewhere[0]
-        return (f"`{name}` is not defined in the notebook; "
-                f"{cells.where(extraction.report, cell, line)}: `{magic}` runs code from "
-                f"another file, which the grader neither has nor runs (it never runs "
-                f"magics). Define `{name}` in a cell of the notebook")
+        return (
+            f"`{name}` is not defined in the notebook; "
+            f"{cells.where(extraction.report, cell, line)}: `{magic}` runs code from "
+            f"another file, which the grader neither has nor runs (it never runs "
+            f"magics). Define `{name}` in a cell of the notebook"
+        )
     return ""
 
 
@@ -543,26 +630,33 @@ def _redefined_hint(context, trace):
     for name, places in context.extraction.defined.items():
         earlier = [cell for cell, _ in places if cell < failed]
         if earlier and places[-1][0] == failed:
-            return (f"{cells.name(reports, failed)} defines `{name}` again after "
-                    f"{cells.name(reports, max(earlier))}, and the grader runs the cells top "
-                    f"to bottom, so the last definition is the one graded: delete or fix the "
-                    f"one in {cells.name(reports, failed, quote=False)}")
+            return (
+                f"{cells.name(reports, failed)} defines `{name}` again after "
+                f"{cells.name(reports, max(earlier))}, and the grader runs the cells top "
+                f"to bottom, so the last definition is the one graded: delete or fix the "
+                f"one in {cells.name(reports, failed, quote=False)}"
+            )
     return ""
 
 
 def _internal(error):
     text = "".join(traceback.format_exception_only(type(error), error)).strip()
-    return _record("error", seen=f"internal grader error: {text[:1000]}",
-                   hint="this is the grader's fault, not yours: tell the course staff")
+    return _record(
+        "error",
+        seen=f"internal grader error: {text[:1000]}",
+        hint="this is the grader's fault, not yours: tell the course staff",
+    )
 
 
 def _overran(timeout, abandoned=False):
     """The record of a check the backstop stopped (``abandoned``: could not stop)."""
-    return _record("error", seen=f"internal grader error: the check ran past its backstop of "
-                                 f"{backstop(timeout):.0f} s, in the grader's own code"
-                                 + ("; it could not be stopped, and the checks after it were "
-                                    "not run" if abandoned else ""),
-                   hint="this is the grader's fault, not yours: tell the course staff")
+    return _record(
+        "error",
+        seen=f"internal grader error: the check ran past its backstop of "
+        f"{backstop(timeout):.0f} s, in the grader's own code"
+        + ("; it could not be stopped, and the checks after it were not run" if abandoned else ""),
+        hint="this is the grader's fault, not yours: tell the course staff",
+    )
 
 
 def backstop(timeout):

@@ -6,6 +6,7 @@ judge died or overran its cap, or that was lost on the cluster (``grader_failed`
 a resumed batch grades again). Every result that could not be graded comes from
 ``failed``.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -21,9 +22,11 @@ from .suite import DEFAULT_LAB
 GRADED, TIMEOUT, UNREADABLE, GRADER_FAILED = "graded", "timeout", "unreadable", "grader_failed"
 STATUSES = (GRADED, TIMEOUT, UNREADABLE, GRADER_FAILED)
 
+
 @dataclasses.dataclass
 class CheckResult:
     """The outcome of one check. ``details`` holds the numbers plots are drawn from."""
+
     id: str
     name: str
     max_score: float
@@ -66,14 +69,16 @@ class CheckResult:
         if self.output:
             parts.append("Your code printed:\n" + self.output)
         for change in self.adjustments:
-            parts.append(f"Adjusted by {change['who']}: {change['points']:+g} points "
-                         f"({change['reason']})")
+            parts.append(
+                f"Adjusted by {change['who']}: {change['points']:+g} points ({change['reason']})"
+            )
         return "\n".join(parts)
 
 
 @dataclasses.dataclass
 class SubmissionResult:
     """Everything known about one graded submission."""
+
     submission_id: str
     path: str
     sha256: str
@@ -116,8 +121,15 @@ class SubmissionResult:
         """The checks before ``check`` that did not pass with the same message (the
         handout's skeleton raises one NotImplementedError in every check): shown once."""
         key = (check.outcome, check.seen, check.hint)
-        return [c for c in self.todo()[:self.todo().index(check)]
-                if (c.outcome, c.seen, c.hint) == key] if not check.passed and check.seen else []
+        return (
+            [
+                c
+                for c in self.todo()[: self.todo().index(check)]
+                if (c.outcome, c.seen, c.hint) == key
+            ]
+            if not check.passed and check.seen
+            else []
+        )
 
 
 def lab_of(results: list[SubmissionResult]) -> str:
@@ -135,11 +147,15 @@ def to_dict(result: SubmissionResult) -> dict[str, Any]:
 
 def _plain(value: Any) -> Any:
     if dataclasses.is_dataclass(value):
-        return {field.name: _plain(getattr(value, field.name))
-                for field in dataclasses.fields(value)}
+        return {
+            field.name: _plain(getattr(value, field.name)) for field in dataclasses.fields(value)
+        }
     if isinstance(value, list):
-        return [_plain(item) for item in value] if any(
-            dataclasses.is_dataclass(item) for item in value) else value
+        return (
+            [_plain(item) for item in value]
+            if any(dataclasses.is_dataclass(item) for item in value)
+            else value
+        )
     return value
 
 
@@ -147,6 +163,7 @@ def from_dict(data: dict[str, Any]) -> SubmissionResult:
     data = dict(data)
     data["checks"] = [CheckResult(**c) for c in data["checks"]]
     from .extract import CellReport
+
     data["extraction"] = [CellReport(**c) for c in data.get("extraction", [])]
     return SubmissionResult(**data)
 
@@ -155,6 +172,7 @@ def from_dict(data: dict[str, Any]) -> SubmissionResult:
 class _Failure:
     """What a failed result says: its ``error`` and each check's ``seen`` (``{reason}``
     filled in), and the hint, true whatever the reason."""
+
     error: str
     seen: str
     hint: str
@@ -162,17 +180,25 @@ class _Failure:
 
 _FAILURES = {
     UNREADABLE: _Failure(
-        "{reason}", "the submission could not be read: {reason}",
-        "submit the .ipynb notebook (or .py file) of the handout, saved from Jupyter"),
+        "{reason}",
+        "the submission could not be read: {reason}",
+        "submit the .ipynb notebook (or .py file) of the handout, saved from Jupyter",
+    ),
     GRADER_FAILED: _Failure(
         "the grader failed on this submission: {reason}",
         "the grader failed on this submission: {reason}",
-        "nothing in your code is known to be wrong; your TA will grade this submission again"),
+        "nothing in your code is known to be wrong; your TA will grade this submission again",
+    ),
 }
 
 
-def failed(result: SubmissionResult, status: str, reason: str, rubric: Iterable[RubricEntry],
-           selected: Iterable[str] = ()) -> SubmissionResult:
+def failed(
+    result: SubmissionResult,
+    status: str,
+    reason: str,
+    rubric: Iterable[RubricEntry],
+    selected: Iterable[str] = (),
+) -> SubmissionResult:
     """``result`` made a submission that could not be graded (``status``: unreadable or
     grader_failed), and returned: every check of ``rubric`` (those ``selected``, if any)
     present with zero points and outcome ``error``, saying ``reason`` and what to do."""
@@ -180,8 +206,17 @@ def failed(result: SubmissionResult, status: str, reason: str, rubric: Iterable[
     selected = set(selected)
     result.status = status
     result.error = text.error.format(reason=reason)
-    result.checks = [CheckResult(id=e.id, name=e.name, max_score=e.points, outcome="error",
-                                 seen=text.seen.format(reason=reason), hint=text.hint,
-                                 visibility=e.visibility)
-                     for e in rubric if not selected or e.id in selected]
+    result.checks = [
+        CheckResult(
+            id=e.id,
+            name=e.name,
+            max_score=e.points,
+            outcome="error",
+            seen=text.seen.format(reason=reason),
+            hint=text.hint,
+            visibility=e.visibility,
+        )
+        for e in rubric
+        if not selected or e.id in selected
+    ]
     return result

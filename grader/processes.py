@@ -6,6 +6,7 @@ student's double fork with ``setsid`` escapes the process group, so the worker i
 child subreaper (orphans stay below it) and is hunted down by its process tree, and,
 when the grader runs as root, every process of the worker's own uid is killed too.
 """
+
 import os
 import signal
 

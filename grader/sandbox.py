@@ -14,6 +14,7 @@ At every level the worker gets a scrubbed environment and its own scratch
 directory, applies resource limits itself, and drops to an unprivileged uid
 when the grader runs as root. docs/security.md says what each layer stops.
 """
+
 import ast
 import atexit
 import ctypes
@@ -98,12 +99,15 @@ def _siblings_imported(path, package):
             if node.level == 1:
                 module = f"{package}.{module}" if module else package
             imported += [module] + [f"{module}.{alias.name}" for alias in node.names]
-    names = {module[len(package) + 1:].split(".")[0] for module in imported
-             if module.startswith(package + ".")}
+    names = {
+        module[len(package) + 1 :].split(".")[0]
+        for module in imported
+        if module.startswith(package + ".")
+    }
     return sorted(name for name in names if (path.parent / f"{name}.py").is_file())
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def probe(level):
     """Whether ``level`` actually starts a process on this machine."""
     if level == "none":
@@ -124,16 +128,20 @@ def choose(requested="auto"):
     skipped = []
     for level in levels:
         if probe(level):
-            return Sandbox(level, _protections(level),
-                           tuple(_warnings(level, skipped, requested)))
+            return Sandbox(level, _protections(level), tuple(_warnings(level, skipped, requested)))
         skipped.append(level)
     raise RuntimeError(f"sandbox level {requested!r} is not available on this machine")
 
 
 def _protections(level):
-    common = ["scrubbed environment", "own scratch directory", "memory, CPU time, file size, "
-              "process and open-file limits", "per-operation deadlines",
-              "per-submission time budget", "first in line for the OOM killer"]
+    common = [
+        "scrubbed environment",
+        "own scratch directory",
+        "memory, CPU time, file size, process and open-file limits",
+        "per-operation deadlines",
+        "per-submission time budget",
+        "first in line for the OOM killer",
+    ]
     if os.geteuid() == 0:
         common.append("unprivileged uid")
     if not cgroups.available():
@@ -141,9 +149,15 @@ def _protections(level):
     if seccomp_available():
         common.append("seccomp filter (no namespaces, mounts, ptrace, bpf, memfd, io_uring)")
     if level == "bwrap":
-        return tuple(["bubblewrap filesystem (read-only system, project and other "
-                      "submissions masked)", "no network (network namespace)",
-                      "PID namespace", "private /tmp of bounded size"] + common)
+        return tuple(
+            [
+                "bubblewrap filesystem (read-only system, project and other submissions masked)",
+                "no network (network namespace)",
+                "PID namespace",
+                "private /tmp of bounded size",
+            ]
+            + common
+        )
     if level == "unshare":
         return tuple(["no network (network namespace)", "PID namespace"] + common)
     return tuple(common)
@@ -151,9 +165,9 @@ def _protections(level):
 
 _EXPOSED = {
     "unshare": "can read every host file its uid may read (the reference, the hidden tests, "
-               "other results) and fill the host disk",
+    "other results) and fill the host disk",
     "none": "can read every host file its uid may read (the reference, the hidden tests, "
-            "other results), fill the host disk, use the network and see other processes",
+    "other results), fill the host disk, use the network and see other processes",
 }
 
 
@@ -161,15 +175,23 @@ def _warnings(level, skipped, requested):
     warnings = _confinement_warnings()
     if level == "bwrap":
         return warnings
-    why = (f"{', '.join(skipped)} unavailable" if requested == "auto"
-           else f"--sandbox {level} requested")
-    warnings.insert(0, f"WEAKER SANDBOX: {why}; student code runs at the '{level}' level and "
-                       f"{_EXPOSED[level]}. Install bubblewrap, or pass --require-sandbox to "
-                       f"refuse.")
+    why = (
+        f"{', '.join(skipped)} unavailable"
+        if requested == "auto"
+        else f"--sandbox {level} requested"
+    )
+    warnings.insert(
+        0,
+        f"WEAKER SANDBOX: {why}; student code runs at the '{level}' level and "
+        f"{_EXPOSED[level]}. Install bubblewrap, or pass --require-sandbox to "
+        f"refuse.",
+    )
     closed = _closed_to_others(sys.prefix)
     if os.geteuid() == 0 and closed and not reach.possible():
-        warnings.append(f"the worker's uid cannot enter {closed}: student code can import only "
-                        f"what the worker imported before dropping privileges (torch, numpy)")
+        warnings.append(
+            f"the worker's uid cannot enter {closed}: student code can import only "
+            f"what the worker imported before dropping privileges (torch, numpy)"
+        )
     return warnings
 
 
@@ -181,19 +203,24 @@ def _confinement_warnings():
     warnings = []
     why = cgroups.available()
     if why:
-        warnings.append(f"WEAKER SANDBOX: no cgroup per worker ({why}): memory a submission "
-                        f"holds in shared memory escapes its limit, and the kernel's OOM killer "
-                        f"may end other processes than the worker")
+        warnings.append(
+            f"WEAKER SANDBOX: no cgroup per worker ({why}): memory a submission "
+            f"holds in shared memory escapes its limit, and the kernel's OOM killer "
+            f"may end other processes than the worker"
+        )
     if not seccomp_available():
-        warnings.append("WEAKER SANDBOX: no seccomp filter on this machine (kernel or "
-                        "architecture): student code may try kernel interfaces a lab never "
-                        "needs (namespaces, bpf, io_uring)")
+        warnings.append(
+            "WEAKER SANDBOX: no seccomp filter on this machine (kernel or "
+            "architecture): student code may try kernel interfaces a lab never "
+            "needs (namespaces, bpf, io_uring)"
+        )
     return warnings
 
 
 def seccomp_available():
     """Whether the worker can install its system-call filter here (``worker.confine``)."""
     from .worker import confine
+
     return confine.supported()
 
 
@@ -225,8 +252,9 @@ def worker_command(sandbox, config, cgroup=None):
     python = [sys.executable, "-I", "-B", "-c", code, json.dumps(config)]
     joined = cgroup.join_command() if cgroup is not None else []
     if sandbox.level == "bwrap":
-        return (joined + _bwrap_prefix(config["device"]) + _worker_binds(config["operations"])
-                + python)
+        return (
+            joined + _bwrap_prefix(config["device"]) + _worker_binds(config["operations"]) + python
+        )
     if sandbox.level == "unshare":
         return joined + _unshare_prefix() + python
     return joined + python
@@ -253,7 +281,7 @@ def worker_uid(slot):
     return BASE_UID + slot if os.geteuid() == 0 else None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def process_slot():
     """A worker slot that no other grading process on this host holds, kept until exit.
 
@@ -288,7 +316,7 @@ def protect_from_oom():
         confine.set_oom_score(OOM_SCORE_GRADER)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def protect_judge():
     """Make this process non-dumpable: a worker of the same uid cannot read its memory or
     ``/proc/<pid>/environ`` (where ``GRADER_SECRET_SEED`` lives) at the weaker levels.
@@ -303,9 +331,15 @@ def protect_judge():
 
 def environment(device):
     """The worker's whole environment: nothing of the grader's leaks through."""
-    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "OMP_NUM_THREADS": "1",
-           "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0",
-           "PYTHONDONTWRITEBYTECODE": "1"}
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "MPLBACKEND": "Agg",
+        "PYTHONHASHSEED": "0",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
     if _may_use_gpu(device):
         env["CUBLAS_WORKSPACE_CONFIG"] = ":4096:8"
         for name in ("CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH", "NVIDIA_VISIBLE_DEVICES"):
@@ -330,16 +364,36 @@ def _bwrap_prefix(device="cpu"):
     tool = shutil.which("bwrap")
     if tool is None:
         return None
-    args = [tool, "--die-with-parent", "--new-session", "--unshare-pid", "--unshare-net",
-            "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
+    args = [
+        tool,
+        "--die-with-parent",
+        "--new-session",
+        "--unshare-pid",
+        "--unshare-net",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+    ]
     if os.geteuid() != 0:
         args.append("--unshare-user")
-    args += ["--proc", "/proc", "--dev", "/dev",
-             "--perms", "1777", "--size", str(TMP_SIZE), "--tmpfs", "/tmp",
-             # fontconfig (run by matplotlib's import, in the zygote) caches its font list
-             # there, not in a missing $HOME: without it each start printed five
-             # "Fontconfig error: No writable cache directories" on the student's terminal
-             "--setenv", "XDG_CACHE_HOME", "/tmp/.cache"]
+    args += [
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--perms",
+        "1777",
+        "--size",
+        str(TMP_SIZE),
+        "--tmpfs",
+        "/tmp",
+        # fontconfig (run by matplotlib's import, in the zygote) caches its font list
+        # there, not in a missing $HOME: without it each start printed five
+        # "Fontconfig error: No writable cache directories" on the student's terminal
+        "--setenv",
+        "XDG_CACHE_HOME",
+        "/tmp/.cache",
+    ]
     args += _system_binds()
     if _may_use_gpu(device):
         args += _cuda_binds()
@@ -375,9 +429,14 @@ def _python_paths():
     the class's notebooks, results and seed in it.
     """
     roots = []
-    candidates = [sys.base_prefix, sys.prefix, sysconfig.get_paths()["purelib"],
-                  sysconfig.get_paths()["platlib"], *site.getsitepackages(),
-                  *map(_import_directory, suites.worker_packages())]
+    candidates = [
+        sys.base_prefix,
+        sys.prefix,
+        sysconfig.get_paths()["purelib"],
+        sysconfig.get_paths()["platlib"],
+        *site.getsitepackages(),
+        *map(_import_directory, suites.worker_packages()),
+    ]
     checkout = "" if installed() else str(PROJECT_DIR)
     for candidate in candidates:
         if not candidate or not os.path.isdir(candidate):
@@ -432,8 +491,9 @@ def _parents(path, made=None):
     and the unprivileged uid could then import nothing that was not imported before)."""
     made = set() if made is None else made
     args = []
-    parents = [p for p in reversed(Path(path).parents)
-               if str(p) not in ("/", "/usr", "/etc", "/tmp")]
+    parents = [
+        p for p in reversed(Path(path).parents) if str(p) not in ("/", "/usr", "/etc", "/tmp")
+    ]
     for parent in map(str, parents):
         if parent not in made:
             made.add(parent)
@@ -453,4 +513,3 @@ def _cuda_binds():
 
 def _inside(path, root):
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
-

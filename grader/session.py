@@ -8,6 +8,7 @@ a fresh one and loads the submission again, so one bad operation costs one check
 An operation whose heartbeats show no progress for ``stall_timeout`` seconds is
 stopped then, not at its deadline (``Stall``; the worker's side: ``worker.progress``).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -34,8 +35,10 @@ PIPE_SIZE = 1 << 20
 DRAIN_SECONDS = 1.0
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 MAX_GAP = 2 * HEARTBEAT_PERIOD  # of the time between two heartbeats, what counts as stalled
-LOST = ("the worker's sandbox ended under it, which no submission can cause: the grader's "
-        "fault, not yours")
+LOST = (
+    "the worker's sandbox ended under it, which no submission can cause: the grader's "
+    "fault, not yours"
+)
 
 
 @dataclasses.dataclass
@@ -45,6 +48,7 @@ class Reply:
     For an error, ``cause``: ``student`` (their code raised), ``contract`` (their object
     is not what the contract says) or ``grader`` (raised in the grader's own code).
     ``adapted``: what the grader adapted to run the student's code (``adapt``)."""
+
     status: str
     value: Any = None  # plain JSON data, from untrusted code: checks check its type
     error: str = ""
@@ -59,16 +63,21 @@ class Reply:
 @dataclasses.dataclass
 class Limits:
     """Resource limits of one worker process (the worker applies them to itself)."""
-    memory_bytes: int = 3 * 1024 ** 3
+
+    memory_bytes: int = 3 * 1024**3
     cpu_seconds: int = 600
-    file_size_bytes: int = 64 * 1024 ** 2
+    file_size_bytes: int = 64 * 1024**2
     processes: int = 64
     open_files: int = 256
 
     def as_config(self) -> dict[str, int]:
-        return {"address_space": self.memory_bytes, "cpu_seconds": self.cpu_seconds,
-                "file_size": self.file_size_bytes, "processes": self.processes,
-                "open_files": self.open_files}
+        return {
+            "address_space": self.memory_bytes,
+            "cpu_seconds": self.cpu_seconds,
+            "file_size": self.file_size_bytes,
+            "processes": self.processes,
+            "open_files": self.open_files,
+        }
 
 
 @dataclasses.dataclass
@@ -83,6 +92,7 @@ class Stall:
     code can fake them: that buys it the operation's full deadline, no more. The worker
     counts from 0 when the operation begins, so its first heartbeat already counts.
     """
+
     interval: float
     last_beat: float
     count: int = 0
@@ -112,11 +122,16 @@ class Stall:
         if frames:
             _, _, function, text = frames[-1]
             where = f", stuck in `{function}`" + (f": `{text}`" if text else "")
-        return Reply("timeout", traceback="".join(
-            f'  File "{cell_filename(cell)}", line {line}, in {function}\n'
-            + (f"    {text}\n" if text else "") for cell, line, function, text in frames),
+        return Reply(
+            "timeout",
+            traceback="".join(
+                f'  File "{cell_filename(cell)}", line {line}, in {function}\n'
+                + (f"    {text}\n" if text else "")
+                for cell, line, function, text in frames
+            ),
             error=f"no answer within {elapsed:.0f} s: it made no progress (no call of your "
-                  f"code returned, no training step) for {self.interval:.1f} s{where}")
+            f"code returned, no training step) for {self.interval:.1f} s{where}",
+        )
 
 
 def _frames(stack, cells):
@@ -125,8 +140,12 @@ def _frames(stack, cells):
     judge's own copy of the cell."""
     frames = []
     for frame in stack if isinstance(stack, list) else []:
-        if not (isinstance(frame, list) and len(frame) == 3 and isinstance(frame[2], str)
-                and all(type(v) is int for v in frame[:2])):
+        if not (
+            isinstance(frame, list)
+            and len(frame) == 3
+            and isinstance(frame[2], str)
+            and all(type(v) is int for v in frame[:2])
+        ):
             continue
         cell, line, function = frame
         source = cells.get(cell, cells.get(str(cell)))
@@ -185,11 +204,20 @@ Spawn = Callable[[dict[str, Any], int, int, int], WorkerHandle]
 class WorkerSession:
     """One submission's worker; restarted (and the submission reloaded) after a failure."""
 
-    def __init__(self, sandbox: sandboxes.Sandbox, worker: dict[str, Any],
-                 statements: list[dict[str, Any]], cells: dict[Any, str], device: str = "cpu",
-                 slot: int | None = None, limits: Limits | None = None,
-                 startup_timeout: float = 90.0, load_timeout: float = 30.0,
-                 time_budget: float | None = None, spawn: Spawn | None = None) -> None:
+    def __init__(
+        self,
+        sandbox: sandboxes.Sandbox,
+        worker: dict[str, Any],
+        statements: list[dict[str, Any]],
+        cells: dict[Any, str],
+        device: str = "cpu",
+        slot: int | None = None,
+        limits: Limits | None = None,
+        startup_timeout: float = 90.0,
+        load_timeout: float = 30.0,
+        time_budget: float | None = None,
+        spawn: Spawn | None = None,
+    ) -> None:
         self.sandbox = sandbox
         self.spawn = spawn or self.start_process
         self.worker = worker  # the suite's part of the worker's config (``Suite.worker``)
@@ -244,8 +272,10 @@ class WorkerSession:
         return self._deadline - time.monotonic()
 
     def _spent(self):
-        return (f"the submission used up its time budget of {self.time_budget:.0f} s "
-                f"before this check (see the checks that timed out before it)")
+        return (
+            f"the submission used up its time budget of {self.time_budget:.0f} s "
+            f"before this check (see the checks that timed out before it)"
+        )
 
     def submit(self, statements: list[dict[str, Any]], cells: dict[Any, str]) -> None:
         """What the worker loads, known once extraction is done (the worker may be up)."""
@@ -270,24 +300,37 @@ class WorkerSession:
                 self.broken = f"the worker process did not start: {reply.error}"
                 return False
             self.progress = None
-            reply = self._request({"op": "load", "args": {
-                "cells": {str(k): v for k, v in self.cells.items()},
-                "statements": self.statements}}, self.load_timeout)
+            reply = self._request(
+                {
+                    "op": "load",
+                    "args": {
+                        "cells": {str(k): v for k, v in self.cells.items()},
+                        "statements": self.statements,
+                    },
+                },
+                self.load_timeout,
+            )
             if reply.status == "lost":
                 continue  # no statement's fault: load again on a fresh worker
             if reply.status == "ok":
                 # a worker restarted after a failed check reloads: report each failure once
-                self.load_failures += [f for f in reply.value["failures"]
-                                       if f not in self.load_failures]
+                self.load_failures += [
+                    f for f in reply.value["failures"] if f not in self.load_failures
+                ]
                 self._loaded = True
                 return True
             if self.progress is None:
                 self.broken = f"loading the submission failed: {reply.error}"
                 return False
             bad = self.statements.pop(self.progress)
-            self.load_failures.append({"cell": bad["cell"], "line": bad["line"],
-                                       "error": f"this statement was skipped: {reply.error}",
-                                       "traceback": ""})
+            self.load_failures.append(
+                {
+                    "cell": bad["cell"],
+                    "line": bad["line"],
+                    "error": f"this statement was skipped: {reply.error}",
+                    "traceback": "",
+                }
+            )
             self._kill()
         self.broken = "the submission could not be loaded (too many statements failed)"
         return False
@@ -318,9 +361,14 @@ class WorkerSession:
     def _spawn(self):
         self.starts += 1
         scratch, self._scratch = sandboxes.scratch(self.sandbox)
-        config = {**self.worker, "device": self.device, "threads": 1,
-                  "limits": self.limits.as_config(), "uid": sandboxes.worker_uid(self.slot),
-                  "scratch": scratch}
+        config = {
+            **self.worker,
+            "device": self.device,
+            "threads": 1,
+            "limits": self.limits.as_config(),
+            "uid": sandboxes.worker_uid(self.slot),
+            "scratch": scratch,
+        }
         request_r, request_w = os.pipe()
         reply_r, reply_w = os.pipe()
         output_r, output_w = os.pipe()
@@ -360,8 +408,10 @@ class WorkerSession:
         else:
             reply = self._await(min(timeout, budget), capture, self._request_id, stall)
             if reply.status == "timeout" and budget < timeout and not (stall and stall.fired):
-                reply.error = (f"no answer within {budget:.0f} s, when the submission's time "
-                               f"budget of {self.time_budget:.0f} s ran out")
+                reply.error = (
+                    f"no answer within {budget:.0f} s, when the submission's time "
+                    f"budget of {self.time_budget:.0f} s ran out"
+                )
         reply.output = capture.text()
         reply.duration = time.monotonic() - started
         return reply
@@ -387,8 +437,9 @@ class WorkerSession:
                 if message is not None:
                     if not isinstance(message, dict):
                         self._kill()
-                        return Reply("crashed", error="the worker sent a reply that is not "
-                                                      "an object")
+                        return Reply(
+                            "crashed", error="the worker sent a reply that is not an object"
+                        )
                     if message.get("id") != request_id:
                         continue
                     if "progress" in message:
@@ -485,8 +536,9 @@ class WorkerSession:
     def close(self) -> None:
         self._kill()
 
-    def start_process(self, config: dict[str, Any], request_r: int, reply_w: int,
-                      output_w: int) -> ProcessGroup:
+    def start_process(
+        self, config: dict[str, Any], request_r: int, reply_w: int, output_w: int
+    ) -> ProcessGroup:
         """The default ``spawn``: a cold worker process started with the sandbox's command.
 
         A ``spawn`` returns a handle with ``kill()`` (the worker and everything it started),
@@ -501,9 +553,18 @@ def start_cold(sandbox, device, config, request_r, reply_w, output_w):
     """A cold worker process, started with ``sandbox``'s command (``start_process``)."""
     cgroup = sandboxes.new_cgroup(config["limits"])
     argv = sandboxes.worker_command(sandbox, dict(config, reply_fd=reply_w), cgroup)
-    return ProcessGroup(subprocess.Popen(
-        argv, stdin=request_r, stdout=output_w, stderr=output_w, pass_fds=(reply_w,),
-        env=sandboxes.environment(device), start_new_session=True), cgroup)
+    return ProcessGroup(
+        subprocess.Popen(
+            argv,
+            stdin=request_r,
+            stdout=output_w,
+            stderr=output_w,
+            pass_fds=(reply_w,),
+            env=sandboxes.environment(device),
+            start_new_session=True,
+        ),
+        cgroup,
+    )
 
 
 class ProcessGroup:
@@ -540,18 +601,25 @@ def _cause_of_death(code):
         return "the worker closed its reply channel"
     if code < 0 or code > 128:
         number = -code if code < 0 else code - 128
-        name = signal.Signals(number).name if number in signal.Signals._value2member_map_ else number
-        hint = {"SIGKILL": " (out of memory, or a CPU-time limit)",
-                "SIGXCPU": " (CPU-time limit)", "SIGXFSZ": " (file-size limit)",
-                "SIGSEGV": " (a crash in native code)"}.get(str(name), "")
+        name = (
+            signal.Signals(number).name if number in signal.Signals._value2member_map_ else number
+        )
+        hint = {
+            "SIGKILL": " (out of memory, or a CPU-time limit)",
+            "SIGXCPU": " (CPU-time limit)",
+            "SIGXFSZ": " (file-size limit)",
+            "SIGSEGV": " (a crash in native code)",
+        }.get(str(name), "")
         return f"the worker process was killed by {name}{hint}"
-    return (f"the worker process exited with status {code} while running the "
-            f"student's code (sys.exit or os._exit?)")
+    return (
+        f"the worker process exited with status {code} while running the "
+        f"student's code (sys.exit or os._exit?)"
+    )
 
 
 def _write_all(fd, data):
     while data:
-        data = data[os.write(fd, data):]
+        data = data[os.write(fd, data) :]
 
 
 def _widen(fd):
@@ -587,16 +655,24 @@ def _reply_from(message: dict[str, Any]) -> Reply:
     kind = message.get("kind")
     kind = kind if isinstance(kind, str) else ""  # a list here would be unhashable below
     status = "missing" if kind == "missing" else "error"
-    return Reply(status, error=str(message.get("error", ""))[:4000],
-                 traceback=str(message.get("traceback", ""))[:8000],
-                 missing=str(message.get("name", ""))[:200], adapted=adapted,
-                 cause={"contract": "contract", "grader": "grader",
-                        "internal": "grader"}.get(kind, "student"))
+    return Reply(
+        status,
+        error=str(message.get("error", ""))[:4000],
+        traceback=str(message.get("traceback", ""))[:8000],
+        missing=str(message.get("name", ""))[:200],
+        adapted=adapted,
+        cause={"contract": "contract", "grader": "grader", "internal": "grader"}.get(
+            kind, "student"
+        ),
+    )
 
 
 def _adapted(entries: Message) -> list[dict[str, str]]:
     """The worker's list of adaptations, as plain short strings (student code runs there)."""
     if not isinstance(entries, list):
         return []
-    return [{"policy": str(e.get("policy"))[:40], "idiom": str(e.get("idiom"))[:200]}
-            for e in entries[:20] if isinstance(e, dict)]
+    return [
+        {"policy": str(e.get("policy"))[:40], "idiom": str(e.get("idiom"))[:200]}
+        for e in entries[:20]
+        if isinstance(e, dict)
+    ]

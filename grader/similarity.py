@@ -24,6 +24,7 @@ so padding a copy with dead code does not dilute it. Pairs are found through an 
 from fingerprint to submissions, never by comparing every pair's token lists.
 The calibration (``THRESHOLD``) is measured by ``benchmarks/similarity.py``.
 """
+
 import builtins
 import collections
 import dataclasses
@@ -55,12 +56,32 @@ MAX_CELL_TOKENS = 5_000
 MAX_TOKENS = 30_000
 
 _KEPT_NAMES = frozenset(keyword.kwlist) | frozenset(dir(builtins)) - {"print"}
-_DROPPED = {tokenize.COMMENT, tokenize.NL, tokenize.INDENT, tokenize.DEDENT,
-            tokenize.ENCODING, tokenize.ENDMARKER}
+_DROPPED = {
+    tokenize.COMMENT,
+    tokenize.NL,
+    tokenize.INDENT,
+    tokenize.DEDENT,
+    tokenize.ENCODING,
+    tokenize.ENDMARKER,
+}
 _OPENERS = {"(", "[", "{"}
 _CLOSERS = {")", "]", "}"}
-_ASSIGNMENTS = {"=", "+=", "-=", "*=", "/=", "//=", "%=", "**=", "@=", "&=", "|=", "^=",
-                ">>=", "<<="}
+_ASSIGNMENTS = {
+    "=",
+    "+=",
+    "-=",
+    "*=",
+    "/=",
+    "//=",
+    "%=",
+    "**=",
+    "@=",
+    "&=",
+    "|=",
+    "^=",
+    ">>=",
+    "<<=",
+}
 _UNIT_STARTS = {"def", "class", "@", "async"}
 # IPython's magics and shell lines, blanked (their line numbers kept). Cheaper than
 # extract.neutralise_ipython, and exact enough: this only has to tokenise.
@@ -71,6 +92,7 @@ _MAGIC = re.compile(r"^[ \t]*[%!].*$", re.MULTILINE)
 class Settings:
     """What staff chose: the threshold to flag a pair at, and known sources to leave out;
     ``handout``: the lab's handout notebook (its suite's), left out too."""
+
     threshold: float = THRESHOLD
     exclude: tuple = ()
     handout: Path | None = None
@@ -87,6 +109,7 @@ class Token:
 class Code:
     """One submission's code as compared: its cells, and its fingerprints with where each
     was first seen (token index, cell, first and last line)."""
+
     student_id: str
     cells: dict
     fingerprints: dict
@@ -95,6 +118,7 @@ class Code:
 @dataclasses.dataclass
 class Fragment:
     """A run of code two submissions share: (cell, first line, last line) on each side."""
+
     a: tuple
     b: tuple
 
@@ -113,6 +137,7 @@ class Pair:
 class Report:
     """The batch's pairs above the floor (most similar first), and its clusters: the
     groups that flagged pairs connect, largest first."""
+
     threshold: float
     floor: float
     compared: int
@@ -153,8 +178,9 @@ def compare(entries, threshold=THRESHOLD, floor=FLOOR, exclude=(), handout=None)
     codes = {}
     for student_id, path in entries:
         code = read(student_id, path, frozenset(known_cells))
-        code.fingerprints = {h: where for h, where in code.fingerprints.items()
-                             if h not in known_hashes}
+        code.fingerprints = {
+            h: where for h, where in code.fingerprints.items() if h not in known_hashes
+        }
         codes[student_id] = code
     report = _report(codes, threshold, min(floor, threshold))
     report.excluded = len(sources)
@@ -175,8 +201,9 @@ def read(student_id, path, known=frozenset()):
     fingerprints = {}
     for unit in _units(tokens):
         for h, start, end in winnow(unit):
-            fingerprints.setdefault(h, (start, tokens[start].cell, tokens[start].line,
-                                        tokens[end].line))
+            fingerprints.setdefault(
+                h, (start, tokens[start].cell, tokens[start].line, tokens[end].line)
+            )
     return Code(student_id, cells, fingerprints)
 
 
@@ -190,8 +217,9 @@ def _cells(path):
 
 def _files(path):
     if path.is_dir():
-        return sorted(p for p in path.rglob("*") if p.suffix.lower() in (".ipynb", ".py")
-                      and p.is_file())
+        return sorted(
+            p for p in path.rglob("*") if p.suffix.lower() in (".ipynb", ".py") and p.is_file()
+        )
     return [path]
 
 
@@ -209,8 +237,9 @@ def normalised(cells, known=frozenset()):
         if left <= 0:
             break
     assigned = set().union(*map(_assigned_attributes, raw.values()))
-    return [token for number, tokens in raw.items()
-            for token in _normalise(tokens, number, assigned)]
+    return [
+        token for number, tokens in raw.items() for token in _normalise(tokens, number, assigned)
+    ]
 
 
 def _assigned_attributes(raw):
@@ -234,8 +263,12 @@ def _assigned_attributes(raw):
         elif depth == 0 and text in _ASSIGNMENTS:
             found.update(targets)
             targets = []
-        elif (depth == 0 and text == "." and raw[i + 1].type == tokenize.NAME
-              and raw[i + 2].string in _ASSIGNMENTS | {","}):
+        elif (
+            depth == 0
+            and text == "."
+            and raw[i + 1].type == tokenize.NAME
+            and raw[i + 2].string in _ASSIGNMENTS | {","}
+        ):
             targets.append(raw[i + 1].string)
     return found
 
@@ -310,19 +343,26 @@ def _constant_assignment(raw, i):
     (``unused = 3``, ``hidden_size = 10``: no evidence, and the cheapest dead code), its
     newline included; else 0."""
     end = i + 3 + (i + 2 < len(raw) and raw[i + 2].string == "-")
-    if (end < len(raw) and raw[i].type == tokenize.NAME and raw[i + 1].string == "="
-            and (raw[end - 1].type in (tokenize.NUMBER, tokenize.STRING)
-                 or raw[end - 1].string in ("True", "False", "None"))
-            and raw[end].type == tokenize.NEWLINE):
+    if (
+        end < len(raw)
+        and raw[i].type == tokenize.NAME
+        and raw[i + 1].string == "="
+        and (
+            raw[end - 1].type in (tokenize.NUMBER, tokenize.STRING)
+            or raw[end - 1].string in ("True", "False", "None")
+        )
+        and raw[end].type == tokenize.NEWLINE
+    ):
         return end - i + 1
     return 0
 
 
 def _callable(token):
     """Whether a "(" after ``token`` calls something (rather than groups)."""
-    return token is not None and (token.text in ("V", ")", "]", "S")
-                                  or (token.text.isidentifier()
-                                      and not keyword.iskeyword(token.text)))
+    return token is not None and (
+        token.text in ("V", ")", "]", "S")
+        or (token.text.isidentifier() and not keyword.iskeyword(token.text))
+    )
 
 
 def _text(token, previous, assigned):
@@ -375,8 +415,10 @@ def _kgrams(unit):
     are the same from one run to the next.
     """
     ids = [_token_id(token.text) for _, token in unit]
-    return [(hash(tuple(ids[start:start + K])), unit[start][0], unit[start + K - 1][0])
-            for start in range(len(unit) - K + 1)]
+    return [
+        (hash(tuple(ids[start : start + K])), unit[start][0], unit[start + K - 1][0])
+        for start in range(len(unit) - K + 1)
+    ]
 
 
 @functools.lru_cache(maxsize=65536)
@@ -393,7 +435,7 @@ def winnow(unit):
     chosen = []
     last = -1
     for start in range(len(hashes) - WINDOW + 1):
-        window = hashes[start:start + WINDOW]
+        window = hashes[start : start + WINDOW]
         at = start + WINDOW - 1 - window[::-1].index(min(window))
         if at != last:
             chosen.append(grams[at])
@@ -412,9 +454,13 @@ def _report(codes, threshold, floor):
             for student_id in students:
                 del codes[student_id].fingerprints[h]
     sizes = {s: len(code.fingerprints) for s, code in codes.items()}
-    counts = collections.Counter(itertools.chain.from_iterable(
-        itertools.combinations(students, 2) for students in index.values()
-        if 1 < len(students) <= common))
+    counts = collections.Counter(
+        itertools.chain.from_iterable(
+            itertools.combinations(students, 2)
+            for students in index.values()
+            if 1 < len(students) <= common
+        )
+    )
     pairs = []
     for (a, b), shared in counts.items():
         smaller = min(sizes[a], sizes[b])
@@ -429,22 +475,35 @@ def _report(codes, threshold, floor):
         if pair.flagged:
             pair.fragments = fragments(codes[pair.student_a], codes[pair.student_b])
     too_little = sorted(s for s, size in sizes.items() if size < MIN_FINGERPRINTS)
-    return Report(threshold, floor, len(codes) - len(too_little), pairs,
-                  clusters([p for p in pairs if p.flagged]), too_little, codes=codes)
+    return Report(
+        threshold,
+        floor,
+        len(codes) - len(too_little),
+        pairs,
+        clusters([p for p in pairs if p.flagged]),
+        too_little,
+        codes=codes,
+    )
 
 
 def fragments(a, b):
     """The runs of code ``a`` and ``b`` share, in ``a``'s order: consecutive shared
     fingerprints close on both sides make one fragment."""
-    shared = sorted((a.fingerprints[h], b.fingerprints[h])
-                    for h in a.fingerprints.keys() & b.fingerprints.keys())
+    shared = sorted(
+        (a.fingerprints[h], b.fingerprints[h])
+        for h in a.fingerprints.keys() & b.fingerprints.keys()
+    )
     gap = K + WINDOW
     runs = []
     for where_a, where_b in shared:
         last = runs[-1] if runs else None
-        if (last and where_a[1] == last[-1][0][1] and where_b[1] == last[-1][1][1]
-                and where_a[0] - last[-1][0][0] <= gap
-                and abs(where_b[0] - last[-1][1][0]) <= gap):
+        if (
+            last
+            and where_a[1] == last[-1][0][1]
+            and where_b[1] == last[-1][1][1]
+            and where_a[0] - last[-1][0][0] <= gap
+            and abs(where_b[0] - last[-1][1][0]) <= gap
+        ):
             last.append((where_a, where_b))
         else:
             runs.append([(where_a, where_b)])

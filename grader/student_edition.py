@@ -7,6 +7,7 @@ suite's ``answers.json``, every expected value of the public suite, computed her
 the reference (``grader.answers``). Before it is handed out, the wheel is read back and
 refused if any of its Python files defines a name whose definition is the solution.
 """
+
 import ast
 import contextlib
 import importlib.util
@@ -47,7 +48,8 @@ def build(directory):
             with _one_thread() if lab.uses_torch else contextlib.nullcontext():
                 table = answers.table(name, lab.cases("public"))
             (staging / "grader" / "suites" / name / answers.TABLE).write_text(
-                json.dumps(table, separators=(",", ":"), allow_nan=False))
+                json.dumps(table, separators=(",", ":"), allow_nan=False)
+            )
         wheel = _wheel(staging, Path(scratch) / "dist")
         found = solution_code(wheel)
         if found:
@@ -62,6 +64,7 @@ def _one_thread():
     """Torch on one thread: its small computations only lose time to a second one, and
     very much of it on a busy machine."""
     import torch
+
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -112,17 +115,26 @@ def _stage(staging):
     shutil.copytree(PROJECT_DIR / "grader", staging / "grader", ignore=_staff_only)
     version = f"{grader.__version__}+{EDITION}"
     init = staging / "grader" / "__init__.py"
-    init.write_text(re.sub(r'^__version__ = .*$', f'__version__ = "{version}"',
-                           init.read_text(), count=1, flags=re.MULTILINE))
+    init.write_text(
+        re.sub(
+            r"^__version__ = .*$",
+            f'__version__ = "{version}"',
+            init.read_text(),
+            count=1,
+            flags=re.MULTILINE,
+        )
+    )
     (staging / "pyproject.toml").write_text(_project(version))
 
 
 def _staff_only(directory, names):
     """What ``_stage`` leaves out: caches, and each suite's ``answers.py``."""
     suite = Path(directory).parent == suites.SUITES_DIR
-    return [name for name in names
-            if name in ("__pycache__",) or name.endswith(".pyc")
-            or (suite and name == "answers.py")]
+    return [
+        name
+        for name in names
+        if name in ("__pycache__",) or name.endswith(".pyc") or (suite and name == "answers.py")
+    ]
 
 
 def _project(version):
@@ -131,23 +143,26 @@ def _project(version):
         staff = tomllib.load(file)
     project = staff["project"]
     data = staff["tool"]["setuptools"]["package-data"]["grader"] + [f"suites/*/{answers.TABLE}"]
-    return "\n".join([
-        "[build-system]",
-        f"requires = {_toml(staff['build-system']['requires'])}",
-        f"build-backend = {_toml(staff['build-system']['build-backend'])}",
-        "[project]",
-        f"name = {_toml(project['name'])}",
-        f"version = {_toml(version)}",
-        f"description = {_toml(project['description'] + ' (student edition: public suite)')}",
-        f"requires-python = {_toml(project['requires-python'])}",
-        f"dependencies = {_toml(project['dependencies'])}",
-        "[project.scripts]",
-        *(f"{name} = {_toml(target)}" for name, target in project["scripts"].items()),
-        "[tool.setuptools.packages.find]",
-        'include = ["grader*"]',
-        "[tool.setuptools.package-data]",
-        f"grader = {_toml(data)}",
-        ""])
+    return "\n".join(
+        [
+            "[build-system]",
+            f"requires = {_toml(staff['build-system']['requires'])}",
+            f"build-backend = {_toml(staff['build-system']['build-backend'])}",
+            "[project]",
+            f"name = {_toml(project['name'])}",
+            f"version = {_toml(version)}",
+            f"description = {_toml(project['description'] + ' (student edition: public suite)')}",
+            f"requires-python = {_toml(project['requires-python'])}",
+            f"dependencies = {_toml(project['dependencies'])}",
+            "[project.scripts]",
+            *(f"{name} = {_toml(target)}" for name, target in project["scripts"].items()),
+            "[tool.setuptools.packages.find]",
+            'include = ["grader*"]',
+            "[tool.setuptools.package-data]",
+            f"grader = {_toml(data)}",
+            "",
+        ]
+    )
 
 
 def _toml(value):
@@ -158,8 +173,17 @@ def _toml(value):
 def _wheel(staging, dist):
     """``pip wheel`` of the staged source; without build isolation where setuptools is
     here already (no download)."""
-    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", str(staging),
-               "-w", str(dist)]
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        "--no-deps",
+        "-q",
+        str(staging),
+        "-w",
+        str(dist),
+    ]
     if importlib.util.find_spec("setuptools") is not None:
         command.insert(4, "--no-build-isolation")
     process = subprocess.run(command, capture_output=True, text=True, cwd=staging)

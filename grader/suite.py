@@ -13,6 +13,7 @@ A lab is a folder ``grader/suites/<lab>/`` (and nothing else):
 
 Generic code asks the ``Suite`` and never names a lab.
 """
+
 import ast
 import dataclasses
 import functools
@@ -55,6 +56,7 @@ class Rubric(list):
 class Figures:
     """The feedback page's figures of a suite: ``draw[check_id](details, result)`` gives a
     ``grader.report.plots.Plot``; checks in ``always`` get theirs when they pass too."""
+
     draw: dict = dataclasses.field(default_factory=dict)
     always: frozenset = frozenset()
 
@@ -64,6 +66,7 @@ class KnownError:
     """An error whose cause is one known idiom of the lab, and the hint that says so:
     ``hint`` is formatted with the pattern's groups, then with what ``names`` maps each
     group's text to."""
+
     pattern: re.Pattern
     hint: str
     names: dict = dataclasses.field(default_factory=dict)
@@ -80,6 +83,7 @@ class KnownError:
 @dataclasses.dataclass(frozen=True)
 class Suite:
     """What a lab's ``suite.toml`` declares, and where its other parts are."""
+
     name: str
     directory: Path
     title: str
@@ -103,8 +107,11 @@ class Suite:
         data: the worker never reads the judge's files): the operations module, what to
         import before any student code (``"torch"`` switches on the torch runtime), and
         what a warm zygote imports for the handout."""
-        return {"operations": self.operations, "imports": list(self.worker_imports),
-                "handout_imports": list(self.handout_imports)}
+        return {
+            "operations": self.operations,
+            "imports": list(self.worker_imports),
+            "handout_imports": list(self.handout_imports),
+        }
 
     @property
     def checks_dir(self) -> Path:
@@ -142,24 +149,35 @@ class Suite:
         path = Path(path or self.directory / RUBRIC)
         with open(path, "rb") as file:
             toml = tomllib.load(file)
-        rubric = Rubric([RubricEntry(id=check_id, name=entry["name"],
-                                     points=float(entry["points"]),
-                                     timeout=float(entry.get("timeout", 10)),
-                                     visibility=entry.get("visibility", "visible"))
-                         for check_id, entry in toml.get("checks", {}).items()],
-                        adaptations.policies(toml.get("adaptations", {})))
+        rubric = Rubric(
+            [
+                RubricEntry(
+                    id=check_id,
+                    name=entry["name"],
+                    points=float(entry["points"]),
+                    timeout=float(entry.get("timeout", 10)),
+                    visibility=entry.get("visibility", "visible"),
+                )
+                for check_id, entry in toml.get("checks", {}).items()
+            ],
+            adaptations.policies(toml.get("adaptations", {})),
+        )
         marked = self.check_ids()
         unknown = [entry.id for entry in rubric if entry.id not in marked]
         if unknown:
-            raise SuiteError(f"{path}: no check of the {self.name} suite is marked "
-                             f"{', '.join(map(repr, unknown))} (the checks' ids: "
-                             f"{', '.join(marked)})")
+            raise SuiteError(
+                f"{path}: no check of the {self.name} suite is marked "
+                f"{', '.join(map(repr, unknown))} (the checks' ids: "
+                f"{', '.join(marked)})"
+            )
         listed = {entry.id for entry in rubric}
         absent = [check_id for check_id in marked if check_id not in listed]
         if absent:
-            raise SuiteError(f"{path}: no entry for the {self.name} suite's check "
-                             f"{', '.join(map(repr, absent))} (add [checks.\"{absent[0]}\"] "
-                             f"with its name and points)")
+            raise SuiteError(
+                f"{path}: no entry for the {self.name} suite's check "
+                f'{", ".join(map(repr, absent))} (add [checks."{absent[0]}"] '
+                f"with its name and points)"
+            )
         return rubric
 
 
@@ -186,23 +204,35 @@ def _check_ids(checks_dir):
     for path in sorted(checks_dir.glob("check_*.py")):
         for node in ast.walk(ast.parse(path.read_bytes(), str(path))):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                ids += [decorator.args[0].value for decorator in node.decorator_list
-                        if _is_check_marker(decorator)]
+                ids += [
+                    decorator.args[0].value
+                    for decorator in node.decorator_list
+                    if _is_check_marker(decorator)
+                ]
     return tuple(ids)
 
 
 def _is_check_marker(node):
-    return (isinstance(node, ast.Call) and ast.unparse(node.func).endswith("mark.check")
-            and len(node.args) == 1 and isinstance(node.args[0], ast.Constant))
+    return (
+        isinstance(node, ast.Call)
+        and ast.unparse(node.func).endswith("mark.check")
+        and len(node.args) == 1
+        and isinstance(node.args[0], ast.Constant)
+    )
 
 
 def _default_lab():
     """The lab graded when none is named: the one whose spec says ``default = true``."""
-    marked = [path.parent.name for path in sorted(SUITES_DIR.glob(f"*/{SPEC}"))
-              if tomllib.loads(path.read_text()).get("default")]
+    marked = [
+        path.parent.name
+        for path in sorted(SUITES_DIR.glob(f"*/{SPEC}"))
+        if tomllib.loads(path.read_text()).get("default")
+    ]
     if len(marked) != 1:
-        raise SuiteError(f"{SUITES_DIR}: exactly one lab's {SPEC} must say `default = true` "
-                         f"(the lab --lab defaults to); found {marked or 'none'}")
+        raise SuiteError(
+            f"{SUITES_DIR}: exactly one lab's {SPEC} must say `default = true` "
+            f"(the lab --lab defaults to); found {marked or 'none'}"
+        )
     return marked[0]
 
 
@@ -217,8 +247,11 @@ def available():
 def worker_packages() -> tuple[str, ...]:
     """The top-level packages some lab's worker imports (the ``[worker]`` of its spec):
     every sandbox can read them, whichever lab it grades."""
-    modules = {module for lab in available()
-               for module in load(lab).worker_imports + load(lab).handout_imports}
+    modules = {
+        module
+        for lab in available()
+        for module in load(lab).worker_imports + load(lab).handout_imports
+    }
     return tuple(sorted({module.partition(".")[0] for module in modules}))
 
 
@@ -237,13 +270,18 @@ def load(name=DEFAULT_LAB) -> Suite:
     names = tuple(contract.get("names", ()))
     handout = spec.get("handout")
     return Suite(
-        name=name, directory=directory, title=spec.get("title", name), names=names,
+        name=name,
+        directory=directory,
+        title=spec.get("title", name),
+        names=names,
         solution_names=tuple(contract.get("solution_names", names)),
         keep_assignments=frozenset(extract.get("keep_assignments", ())),
         safe_call_roots=frozenset(extract.get("safe_call_roots", ())),
         worker_imports=tuple(worker.get("imports", ())),
         handout_imports=tuple(worker.get("handout_imports", ())),
         handout=PROJECT_DIR / handout if handout else None,
-        known_errors=tuple(KnownError(re.compile(known["pattern"]), known["hint"],
-                                      dict(known.get("names", {})))
-                           for known in spec.get("known_errors", ())))
+        known_errors=tuple(
+            KnownError(re.compile(known["pattern"]), known["hint"], dict(known.get("names", {})))
+            for known in spec.get("known_errors", ())
+        ),
+    )

@@ -4,6 +4,7 @@ Polls the files' status (no extra dependency, works on every file system). A sav
 counts once the file has stayed the same for one poll interval, so an editor that
 writes in several steps, or replaces the file (as Jupyter does), is graded once.
 """
+
 import os
 import time
 
@@ -52,8 +53,9 @@ def watch(paths, grade, interval=INTERVAL, stat=os.stat, sleep=time.sleep, say=p
         while True:
             say(f"\nwatching {names}: save it to grade again (Ctrl-C to stop)", flush=True)
             last = next_save(paths, last, interval, stat, sleep)
-            say(f"\n--- {names} saved at {time.strftime('%H:%M:%S')}: grading again ---",
-                flush=True)
+            say(
+                f"\n--- {names} saved at {time.strftime('%H:%M:%S')}: grading again ---", flush=True
+            )
             status = grade()
     except KeyboardInterrupt:
         say("\nstopped watching", flush=True)

@@ -6,6 +6,7 @@ for every worker start a ``WorkerSession`` asks for, in milliseconds instead of 
 start. ``Zygote`` is one judge's handle on it, ``ForkedWorker`` the handle on one forked
 worker, and ``Alone`` the workers of a submission graded alone (a self-check).
 """
+
 import contextlib
 import dataclasses
 import json
@@ -38,15 +39,25 @@ class Zygote:
 
     def start(self):
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        config = {"zygote": True, **self.worker, "device": self.device,
-                  "threads": 1, "isolate": self.sandbox.level != "none",
-                  "tmp_size": sandboxes.TMP_SIZE, "control_fd": theirs.fileno(),
-                  "scratch": sandboxes.scratch(self.sandbox)[0]}
+        config = {
+            "zygote": True,
+            **self.worker,
+            "device": self.device,
+            "threads": 1,
+            "isolate": self.sandbox.level != "none",
+            "tmp_size": sandboxes.TMP_SIZE,
+            "control_fd": theirs.fileno(),
+            "scratch": sandboxes.scratch(self.sandbox)[0],
+        }
         self.cgroup = sandboxes.new_cgroup(Limits().as_config())
         argv = sandboxes.worker_command(self.sandbox, config, self.cgroup)
-        self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=2,
-                                        pass_fds=(theirs.fileno(),),
-                                        env=sandboxes.environment(self.device))
+        self.process = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=2,
+            pass_fds=(theirs.fileno(),),
+            env=sandboxes.environment(self.device),
+        )
         theirs.close()
         self.control = ours
         self.generation += 1
@@ -61,8 +72,10 @@ class Zygote:
             return ""
         self.close()
         why = (message or {}).get("error", "it did not start")
-        return (f"warm workers unavailable ({why}); every submission gets a cold worker "
-                f"process (slower, same sandbox)")
+        return (
+            f"warm workers unavailable ({why}); every submission gets a cold worker "
+            f"process (slower, same sandbox)"
+        )
 
     def spawn(self, config, request_r, reply_w, output_w, again=True):
         """A ``ForkedWorker`` on the given pipe ends. If the zygote cannot fork one, a fresh
@@ -72,11 +85,16 @@ class Zygote:
             self.start()
             if self.wait_ready():
                 raise OSError("the zygote process did not restart")
-        request = {"op": "fork", "limits": config["limits"], "uid": config["uid"],
-                   "device": config["device"]}
+        request = {
+            "op": "fork",
+            "limits": config["limits"],
+            "uid": config["uid"],
+            "device": config["device"],
+        }
         try:
-            socket.send_fds(self.control, [json.dumps(request).encode()],
-                            [request_r, reply_w, output_w])
+            socket.send_fds(
+                self.control, [json.dumps(request).encode()], [request_r, reply_w, output_w]
+            )
         except OSError:
             self.close()
             raise
@@ -195,6 +213,7 @@ class Alone:
 @dataclasses.dataclass
 class ForkedWorker:
     """A worker forked by a zygote: the handle ``WorkerSession`` kills and waits on."""
+
     zygote: Zygote
     pid: int
     generation: int

@@ -1,4 +1,5 @@
 """Shared helpers for the project's tests: run grade.py as a user would."""
+
 import json
 import subprocess
 import sys
@@ -21,14 +22,20 @@ def not_in_ci(monkeypatch):
 
 def run_grade(*args, out, env=None, timeout=600):
     """Run ``python grade.py ARGS --out OUT``; return the completed process."""
-    return subprocess.run([sys.executable, str(ROOT / "grade.py"), *map(str, args), "--out",
-                           str(out)], capture_output=True, text=True, cwd=ROOT, env=env,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "grade.py"), *map(str, args), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=timeout,
+    )
 
 
 def cuda_available():
     """Whether this machine's PyTorch sees a CUDA GPU (the CUDA tests run only there)."""
     import torch
+
     return torch.cuda.is_available()
 
 
@@ -41,5 +48,6 @@ def outcomes(results_json):
 def grade(tmp_path):
     def run(*args, **kwargs):
         return run_grade(*args, out=tmp_path / "out", **kwargs)
+
     run.out = tmp_path / "out"
     return run

@@ -7,6 +7,7 @@ to it, through what a user sees: the exit status, the terminal summary,
 grader has a suite for. Ids and points come from the lab's rubric, never from a copy of
 it.
 """
+
 import csv
 import json
 import re
@@ -30,14 +31,24 @@ class Lab:
 
     def grade(self, out, *args):
         """The whole folder graded in one batch run, on the CPU: the completed process."""
-        return run_grade("--lab", self.name, self.folder, "--device", "cpu", *args, out=out,
-                         timeout=BATCH_TIMEOUT)
+        return run_grade(
+            "--lab",
+            self.name,
+            self.folder,
+            "--device",
+            "cpu",
+            *args,
+            out=out,
+            timeout=BATCH_TIMEOUT,
+        )
 
 
 def progress_lines(stdout):
     """The batch's line per submission: {id: (score, status)}."""
-    return {m.group(1): (float(m.group(2)), m.group(3)) for m in re.finditer(
-        r"^\[\s*\d+/\d+\] (\S+)\s+([\d.]+)/100\s+(\w+)", stdout, re.MULTILINE)}
+    return {
+        m.group(1): (float(m.group(2)), m.group(3))
+        for m in re.finditer(r"^\[\s*\d+/\d+\] (\S+)\s+([\d.]+)/100\s+(\w+)", stdout, re.MULTILINE)
+    }
 
 
 def check_manifest(lab):
@@ -51,8 +62,9 @@ def check_manifest(lab):
         assert entry["file"].rsplit(".", 1)[0] == name
         assert set(entry["outcomes"]) == set(lab.points), name
         assert set(entry["outcomes"].values()) <= OUTCOMES, name
-        passed = sum(lab.points[c] for c, outcome in entry["outcomes"].items()
-                     if outcome == "passed")
+        passed = sum(
+            lab.points[c] for c, outcome in entry["outcomes"].items() if outcome == "passed"
+        )
         assert entry["score"] == passed, name
         assert set(entry.get("messages", {})) <= set(lab.points), name
         if name.startswith("wild_"):
@@ -62,8 +74,9 @@ def check_manifest(lab):
 def check_batch(lab, process, out):
     assert process.returncode == 0, process.stderr[-3000:]
     assert "Traceback" not in process.stderr, process.stderr[-3000:]
-    assert sorted(p.name for p in out.iterdir()
-                  if p.is_dir() and not p.name.startswith(".")) == sorted(lab.manifest)
+    assert sorted(
+        p.name for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")
+    ) == sorted(lab.manifest)
 
 
 def check_results(lab, out, example):
@@ -92,8 +105,11 @@ def check_results(lab, out, example):
 
 def check_load_failures(lab, out, example):
     """Each statement that failed to load is reported once, and the expected ones are."""
-    lines = [line for line in json.loads((out / example / "results.json").read_text())
-             ["output"].splitlines() if "(statement skipped)" in line]
+    lines = [
+        line
+        for line in json.loads((out / example / "results.json").read_text())["output"].splitlines()
+        if "(statement skipped)" in line
+    ]
     assert len(lines) == len(set(lines)), lines
     for fragment in lab.manifest[example].get("load_failures", []):
         assert sum(fragment in line for line in lines) == 1, (fragment, lines)
@@ -102,9 +118,11 @@ def check_load_failures(lab, out, example):
 def check_terminal_summary(lab, process):
     lines = progress_lines(process.stdout)
     assert {name: score for name, (score, _) in lines.items()} == {
-        name: float(entry["score"]) for name, entry in lab.manifest.items()}
-    timed_out = {name for name, entry in lab.manifest.items()
-                 if "timeout" in entry["outcomes"].values()}
+        name: float(entry["score"]) for name, entry in lab.manifest.items()
+    }
+    timed_out = {
+        name for name, entry in lab.manifest.items() if "timeout" in entry["outcomes"].values()
+    }
     assert {name for name, (_, status) in lines.items() if status == "timeout"} == timed_out
     assert f"{len(lab.manifest)} submissions" in process.stdout
     assert "gradebook.csv" in process.stdout
@@ -114,4 +132,5 @@ def check_gradebook(lab, out):
     with open(out / "gradebook.csv", newline="") as file:
         rows = list(csv.DictReader(file))
     assert {row["student_id"]: float(row["score"]) for row in rows} == {
-        name: float(entry["score"]) for name, entry in lab.manifest.items()}
+        name: float(entry["score"]) for name, entry in lab.manifest.items()
+    }

@@ -6,6 +6,7 @@ own code hangs in check ``$HANG_CHECK`` of each submission that contains ``MARK`
 ``read`` (a wait for the worker, which never answers: the backstop kills the worker) or
 ``lock`` (a wait that nothing interrupts: the backstop gives up on it).
 """
+
 import os
 import select
 import threading
@@ -20,7 +21,8 @@ MARK = "# the judge hangs on this submission"
 def pytest_runtest_call(item):
     ctx = item.funcargs["ctx"]
     if item.check_id != os.environ["HANG_CHECK"] or not any(
-            MARK in cell for cell in ctx.session.cells.values()):
+        MARK in cell for cell in ctx.session.cells.values()
+    ):
         return
     how = os.environ["HANG_HOW"]
     if how == "loop":

@@ -6,6 +6,7 @@ student; the other checks and submissions are graded as usual.
 The hang comes from tests/hang_in_judge.py, a pytest plugin that the judge's own pytest
 session loads through ``PYTEST_PLUGINS``.
 """
+
 import csv
 import json
 import os
@@ -33,13 +34,17 @@ def hang(monkeypatch):
     """``hang(how)``: the judge's sessions opened from now on hang in ``HUNG`` (``how``:
     see hang_in_judge) of each submission that carries its mark; the environment to give a
     grade.py that should hang so."""
+
     def set_up(how):
         monkeypatch.setenv("PYTEST_PLUGINS", "hang_in_judge")
-        monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
-            [str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")]))
+        monkeypatch.setenv(
+            "PYTHONPATH",
+            os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")]),
+        )
         monkeypatch.setenv("HANG_CHECK", HUNG)
         monkeypatch.setenv("HANG_HOW", how)
         return dict(os.environ)
+
     return set_up
 
 
@@ -84,15 +89,17 @@ def assert_hung_check_is_a_grader_error(out):
 
 @pytest.mark.parametrize("how", ["loop", "lock"])
 def test_single_run_a_hang_is_stopped_and_the_next_submission_graded(
-        hang, class_folder, quick_rubric, monkeypatch, how):
+    hang, class_folder, quick_rubric, monkeypatch, how
+):
     """In this process, a backstop of twice the time limit and a grace of 1 s: ``loop`` is
     stopped by the exception raised in it; ``lock`` is given up on, and the judge grades
     the next submission in a fresh pytest session."""
     hang(how)
     monkeypatch.setattr(judge, "backstop", lambda timeout: 2 * timeout)
     monkeypatch.setattr(judge.Backstop, "GRACE", 1.0)
-    options = grading.Options(selected=("linear.forward", HUNG), device="cpu",
-                              rubric_path=str(quick_rubric))
+    options = grading.Options(
+        selected=("linear.forward", HUNG), device="cpu", rubric_path=str(quick_rubric)
+    )
     with grading.Judge(options) as grader:
         hung = grader.grade(class_folder / "hangs.py")
         fine = grader.grade(class_folder / "fine.py")
@@ -106,19 +113,41 @@ def test_single_run_a_hang_is_stopped_and_the_next_submission_graded(
 
 
 def test_pool_a_hang_in_a_judge_process_kills_the_worker_and_the_batch_goes_on(
-        hang, class_folder, quick_rubric, tmp_path):
-    done = run_grade(class_folder, *CHECKS, "--rubric", quick_rubric, "--jobs", "1",
-                     "--device", "cpu", "--no-similarity", out=tmp_path / "out",
-                     env=hang("read"))
+    hang, class_folder, quick_rubric, tmp_path
+):
+    done = run_grade(
+        class_folder,
+        *CHECKS,
+        "--rubric",
+        quick_rubric,
+        "--jobs",
+        "1",
+        "--device",
+        "cpu",
+        "--no-similarity",
+        out=tmp_path / "out",
+        env=hang("read"),
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert_hung_check_is_a_grader_error(tmp_path / "out")
 
 
 def test_cluster_a_hang_in_a_dask_workers_thread_is_stopped(
-        hang, class_folder, quick_rubric, tmp_path):
+    hang, class_folder, quick_rubric, tmp_path
+):
     pytest.importorskip("distributed", reason="Dask is an optional extra")
-    done = run_grade(class_folder, *CHECKS, "--rubric", quick_rubric, "--cluster", "local:1",
-                     "--device", "cpu", "--no-similarity", out=tmp_path / "out",
-                     env=hang("loop"))
+    done = run_grade(
+        class_folder,
+        *CHECKS,
+        "--rubric",
+        quick_rubric,
+        "--cluster",
+        "local:1",
+        "--device",
+        "cpu",
+        "--no-similarity",
+        out=tmp_path / "out",
+        env=hang("loop"),
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert_hung_check_is_a_grader_error(tmp_path / "out")

@@ -5,6 +5,7 @@ interrupted (SIGINT, as Ctrl-C), then restarted to the end: every submission
 gets its right outcomes, nothing already graded is graded again, nothing is
 left half-written, and no process of the grader outlives it.
 """
+
 import csv
 import json
 import os
@@ -45,16 +46,18 @@ def build(root):
         (folder / f"{name}.py").write_text(REFERENCE)
         expected[name] = {}
     (folder / "wrong_mse.py").write_text(
-        variant("return ((pred - y) ** 2).mean()", "return ((pred - y) ** 2).sum()"))
+        variant("return ((pred - y) ** 2).mean()", "return ((pred - y) ** 2).sum()")
+    )
     expected["wrong_mse"] = {"linear.mse": "failed", "affects": "linear."}
     (folder / "no_zero_grad.py").write_text(variant("        optimizer.zero_grad()\n", ""))
     expected["no_zero_grad"] = {"linear.train_matches_reference": "failed", "affects": "linear."}
     (folder / "endless.py").write_text(
-        variant("    return abs(float(x[0])) * 0.75 ** num_layers",
-                "    while True:\n        pass"))
+        variant("    return abs(float(x[0])) * 0.75 ** num_layers", "    while True:\n        pass")
+    )
     expected["endless"] = {"vanishing.bound": "timeout", "affects": "vanishing."}
     (folder / "crash.py").write_text(
-        variant("    weight = model.layers[0].weight", "    import os\n    os._exit(3)"))
+        variant("    weight = model.layers[0].weight", "    import os\n    os._exit(3)")
+    )
     expected["crash"] = {"vanishing.gradient": "error", "affects": "vanishing."}
     (folder / "garbage.ipynb").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00 not a notebook")
     expected["garbage"] = {**{check: "error" for check in CHECKS}, "affects": ""}
@@ -93,8 +96,9 @@ def descendants(pid):
 
 def alive(process):
     try:
-        return (Path("/proc") / str(process[0]) / "stat").read_text().rsplit(")", 1)[1] \
-            .split()[19] == process[1]
+        return (Path("/proc") / str(process[0]) / "stat").read_text().rsplit(")", 1)[1].split()[
+            19
+        ] == process[1]
     except OSError:
         return False
 
@@ -102,9 +106,12 @@ def alive(process):
 def interrupted_run(args, out, how):
     """Start a batch, wait for a new result on disk, stop it with ``how``; check the remains."""
     before = {p: p.stat().st_mtime_ns for p in out.glob("*/.result.json")} if out.exists() else {}
-    process = subprocess.Popen([sys.executable, str(ROOT / "grade.py"), *map(str, args),
-                                "--out", str(out)], cwd=ROOT, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "grade.py"), *map(str, args), "--out", str(out)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and process.poll() is None:
         now = {p: p.stat().st_mtime_ns for p in out.glob("*/.result.json")}
@@ -123,8 +130,9 @@ def interrupted_run(args, out, how):
         time.sleep(0.2)
     assert not [p for p in tree if alive(p)], "grader processes outlived the batch"
     if how == signal.SIGINT:
-        assert not [p for p in out.rglob(".*")
-                if p.name not in (".result.json", ".logs", ".similarity")]
+        assert not [
+            p for p in out.rglob(".*") if p.name not in (".result.json", ".logs", ".similarity")
+        ]
 
 
 def test_batch_killed_resumed_and_complete(tmp_path):
@@ -145,11 +153,12 @@ def test_batch_killed_resumed_and_complete(tmp_path):
         assert (out / name / ".result.json").stat().st_mtime_ns == stamp, name
         assert (out / name / "results.json").read_text() == results_before[name], name
 
-    assert sorted(p.name for p in out.iterdir()
-                  if p.is_dir() and p.name not in (".logs", ".similarity")) \
-        == sorted(expected)
-    assert not [p for p in out.rglob(".*")
-                if p.name not in (".result.json", ".logs", ".similarity")]
+    assert sorted(
+        p.name for p in out.iterdir() if p.is_dir() and p.name not in (".logs", ".similarity")
+    ) == sorted(expected)
+    assert not [
+        p for p in out.rglob(".*") if p.name not in (".result.json", ".logs", ".similarity")
+    ]
     for name, special in expected.items():
         seen = outcomes(out / name / "results.json")
         assert set(seen) == set(CHECKS), name
@@ -165,7 +174,7 @@ def test_batch_killed_resumed_and_complete(tmp_path):
     with open(out / "gradebook.csv", newline="") as file:
         rows = list(csv.DictReader(file))
     contract = ["student_id", "score", "max_score", *CHECKS, "status", "sha256"]
-    assert list(rows[0])[:len(contract)] == contract  # new columns go at the end
+    assert list(rows[0])[: len(contract)] == contract  # new columns go at the end
     assert list(rows[0])[-2:] == ["review", "similar_to"]
     book = {row["student_id"]: row for row in rows}
     assert sorted(book) == sorted(expected)
@@ -189,7 +198,8 @@ def test_batch_killed_resumed_and_complete(tmp_path):
 def test_a_zygote_that_cannot_fork_is_replaced_and_the_submission_graded(tmp_path):
     """A warm worker's namespace needs the zygote's init maker; if it dies (killed here),
     the zygote cannot fork, and a fresh zygote grades the submission instead."""
-    from grader import grading, zygotes, sandbox as sandboxes
+    from grader import grading, zygotes
+    from grader import sandbox as sandboxes
 
     options = grading.Options(sandbox=sandboxes.choose())
     zygote = zygotes.Zygote(options.sandbox, EX08.worker, options.device)
@@ -211,7 +221,8 @@ def test_a_worker_whose_namespace_ends_under_it_is_replaced_not_blamed(tmp_path)
     """The PID 1s die with the init maker, and a worker with its PID 1: no student code can
     do that, so the operation runs again on a fresh worker (of a fresh zygote) rather than
     failing the check with "killed by SIGKILL"."""
-    from grader import grading, zygotes, sandbox as sandboxes
+    from grader import grading, zygotes
+    from grader import sandbox as sandboxes
     from grader.extract import extract
     from grader.session import WorkerSession
 
@@ -222,8 +233,9 @@ def test_a_worker_whose_namespace_ends_under_it_is_replaced_not_blamed(tmp_path)
     path.write_text(REFERENCE)
     extracted = extract(path)
     try:
-        with WorkerSession(options.sandbox, EX08.worker, extracted.statements,
-                           extracted.cells, spawn=zygote.spawn) as session:
+        with WorkerSession(
+            options.sandbox, EX08.worker, extracted.statements, extracted.cells, spawn=zygote.spawn
+        ) as session:
             assert zygote.wait_ready() == ""
             assert session.call("mlp.hyperparameters", {}, 30).status == "ok"
             first = zygote.generation
@@ -246,12 +258,16 @@ def _kill_init_maker(zygote):
     # Below the sandbox's own processes: the zygote, the Python above all others. Below
     # it, only the init maker shares its PID namespace (the workers and the PID 1s have
     # their own).
-    pythons = [pid for pid in processes.descendants(zygote.process.pid)
-               if Path(f"/proc/{pid}/comm").read_text().startswith("python")]
+    pythons = [
+        pid
+        for pid in processes.descendants(zygote.process.pid)
+        if Path(f"/proc/{pid}/comm").read_text().startswith("python")
+    ]
     python = max(pythons, key=lambda pid: len(processes.descendants(pid)))
     own = os.readlink(f"/proc/{python}/ns/pid")
-    (maker,) = [pid for pid in processes.descendants(python)
-                if os.readlink(f"/proc/{pid}/ns/pid") == own]
+    (maker,) = [
+        pid for pid in processes.descendants(python) if os.readlink(f"/proc/{pid}/ns/pid") == own
+    ]
     os.kill(maker, signal.SIGKILL)
     deadline = time.monotonic() + 30
     while processes.descendants(python) and time.monotonic() < deadline:
@@ -288,12 +304,14 @@ for offset in range(0, 16 << 20, 1 << 20):
 collapsed = zygote._collapse_into_huge_pages()
 print(json.dumps([collapsed, huge_kb(dense_at), huge_kb(sparse_at)]))
 """
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     collapsed, dense, sparse = json.loads(done.stdout)
     if not collapsed:
-        pytest.skip("no huge pages here (transparent huge pages off, Linux before 6.1, or "
-                    "none free)")
+        pytest.skip(
+            "no huge pages here (transparent huge pages off, Linux before 6.1, or none free)"
+        )
     assert dense >= 7 * 2048  # 16 MiB: 7 or 8 aligned huge pages
     assert sparse == 0

@@ -3,6 +3,7 @@ collects once and serves submission after submission; a check that fails in the 
 own code (it raises, or was never collected) is a grader error worth nothing, listed in
 ``Context.grader_failures`` (the submission's status says the grader failed); a session
 that cannot start says why."""
+
 import types
 
 import pytest
@@ -10,9 +11,10 @@ import pytest
 from grader import judge
 from grader.suite import RubricEntry
 
-INI = ("[pytest]\nmarkers =\n    check(id): x\npython_files = check_*.py\n"
-       "python_functions = check_*\n")
-CHECKS = '''
+INI = (
+    "[pytest]\nmarkers =\n    check(id): x\npython_files = check_*.py\npython_functions = check_*\n"
+)
+CHECKS = """
 import pytest
 
 from grader.judge import CheckFailed
@@ -28,10 +30,11 @@ def check_wrong(ctx):
 @pytest.mark.check("lab.bug")
 def check_bug(ctx):
     return {}["no such key"]
-'''
-RUBRIC = [RubricEntry(check_id, check_id, points, 1.0)
-          for check_id, points in (("lab.ok", 1), ("lab.wrong", 2), ("lab.bug", 3),
-                                   ("lab.absent", 4))]
+"""
+RUBRIC = [
+    RubricEntry(check_id, check_id, points, 1.0)
+    for check_id, points in (("lab.ok", 1), ("lab.wrong", 2), ("lab.bug", 3), ("lab.absent", 4))
+]
 
 
 def a_lab(folder, checks=CHECKS, ini=INI):
@@ -72,12 +75,14 @@ def test_a_file_that_cannot_be_collected_costs_its_checks_and_says_why(tmp_path,
 
 def test_a_session_that_cannot_start_says_why(tmp_path):
     lab = a_lab(tmp_path, ini="[pytest]\naddopts = --no-such-option\n")
-    with judge.Checks(lab, RUBRIC) as checks, pytest.raises(
-            RuntimeError, match=r"could not be collected \(pytest's exit status 4\)"):
+    with (
+        judge.Checks(lab, RUBRIC) as checks,
+        pytest.raises(RuntimeError, match=r"could not be collected \(pytest's exit status 4\)"),
+    ):
         checks.run(context(1))
 
 
-HANGS = '''
+HANGS = """
 import threading
 import time
 
@@ -96,9 +101,10 @@ def check_loop(ctx):
 def check_lock(ctx):
     if ctx.cases["lock"]:
         threading.Event().wait()
-'''
-HANG_RUBRIC = [RubricEntry(check_id, check_id, 1, 1.0)
-               for check_id in ("lab.ok", "lab.loop", "lab.lock")]
+"""
+HANG_RUBRIC = [
+    RubricEntry(check_id, check_id, 1, 1.0) for check_id in ("lab.ok", "lab.loop", "lab.lock")
+]
 
 
 class Worker:
@@ -115,7 +121,8 @@ class Worker:
 
 
 def test_the_backstop_stops_a_hang_or_gives_up_on_it_then_a_fresh_session_grades(
-        tmp_path, monkeypatch):
+    tmp_path, monkeypatch
+):
     """``lab.loop``: the worker killed, then Overran raised in the check; ``lab.lock``:
     given up on, the checks after it not run, the session taking no more submissions."""
     monkeypatch.setattr(judge, "backstop", lambda timeout: 1.0)  # far beyond lab.ok's
@@ -129,7 +136,10 @@ def test_the_backstop_stops_a_hang_or_gives_up_on_it_then_a_fresh_session_grades
     with judge.Checks(lab, HANG_RUBRIC) as checks:
         stopped, found = run(checks, lock=False)
         assert {i: r.outcome for i, r in found.items()} == {
-            "lab.ok": "passed", "lab.loop": "error", "lab.lock": "passed"}
+            "lab.ok": "passed",
+            "lab.loop": "error",
+            "lab.lock": "passed",
+        }
         assert "ran past its backstop" in found["lab.loop"].seen
         assert "could not be stopped" not in found["lab.loop"].seen
         assert stopped.session.interrupted == 1 and stopped.session.closed == 1

@@ -6,6 +6,7 @@ command with the grader installed (``ex08-grade`` on PATH) and the CI's variable
 It then checks the exit status and every file the workflow hands on: JUnit XML (read
 back with junitparser), the GitHub Classroom result, the job summary, the artifacts.
 """
+
 import base64
 import json
 import os
@@ -24,10 +25,11 @@ pytestmark = pytest.mark.slow  # runs the CI workflows' grading commands
 
 DOCS = notebooks.ROOT / "docs" / "ci"
 PASSED = {check: "passed" for check in notebooks.BROKEN_OUTCOMES}
-SUBMISSIONS = {"passing": ({}, PASSED, 0), "failing": (notebooks.BROKEN_EDITS,
-                                                       notebooks.BROKEN_OUTCOMES, 1)}
-JUNIT_ELEMENT = {"failed": "Failure", "error": "Error", "timeout": "Error",
-                 "missing": "Skipped"}
+SUBMISSIONS = {
+    "passing": ({}, PASSED, 0),
+    "failing": (notebooks.BROKEN_EDITS, notebooks.BROKEN_OUTCOMES, 1),
+}
+JUNIT_ELEMENT = {"failed": "Failure", "error": "Error", "timeout": "Error", "missing": "Skipped"}
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +48,15 @@ def submission_repository(tmp_path, workflow, destination, edits):
     (origin / destination).parent.mkdir(parents=True)
     (origin / destination).write_text((DOCS / workflow).read_text())
     notebooks.write(origin / "ex08.ipynb", edits)
-    git = ["git", "-c", "user.name=Student", "-c", "user.email=student@example.org",
-           "-c", "init.defaultBranch=main"]
+    git = [
+        "git",
+        "-c",
+        "user.name=Student",
+        "-c",
+        "user.email=student@example.org",
+        "-c",
+        "init.defaultBranch=main",
+    ]
     for command in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "my solution"]):
         subprocess.run([*git, *command], cwd=origin, check=True)
     subprocess.run([*git, "clone", "-q", str(origin), str(tmp_path / "checkout")], check=True)
@@ -58,8 +67,14 @@ def run_script(script, checkout, path, **variables):
     """``script`` as the CI shell runs it (bash, stop at the first failing command)."""
     env = {**os.environ, "PATH": path, **variables}
     env.pop("GRADER_SECRET_SEED", None)
-    return subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
-                          cwd=checkout, env=env, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
+        cwd=checkout,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def check_outputs(process, checkout, junit_path, expected):
@@ -72,16 +87,17 @@ def check_outputs(process, checkout, junit_path, expected):
     assert [s.name for s in suites] == ["ex08"]
     suite = suites[0]
     assert suite.tests == len(expected)
-    for count, element in (("failures", "Failure"), ("errors", "Error"),
-                           ("skipped", "Skipped")):
-        assert getattr(suite, count) == sum(JUNIT_ELEMENT.get(o) == element
-                                            for o in expected.values())
+    for count, element in (("failures", "Failure"), ("errors", "Error"), ("skipped", "Skipped")):
+        assert getattr(suite, count) == sum(
+            JUNIT_ELEMENT.get(o) == element for o in expected.values()
+        )
     cases = {case.name: case for case in suite}
     assert set(cases) == set(expected)
     points = {t["number"]: t["score"] for t in json.loads(results.read_text())["tests"]}
     for check, outcome in expected.items():
         assert [type(r).__name__ for r in cases[check].result] == (
-            [JUNIT_ELEMENT[outcome]] if outcome in JUNIT_ELEMENT else [])
+            [JUNIT_ELEMENT[outcome]] if outcome in JUNIT_ELEMENT else []
+        )
         properties = {p.name: p.value for p in cases[check].child(junitparser.Properties)}
         assert float(properties["score"]) == points[check]
         assert properties["outcome"] == outcome
@@ -110,16 +126,23 @@ def assert_no_workflow_commands(log):
 @pytest.mark.parametrize("kind", SUBMISSIONS)
 def test_github_classroom_workflow(tmp_path, installed, kind):
     edits, expected, status = SUBMISSIONS[kind]
-    checkout = submission_repository(tmp_path, "github-classroom.yml",
-                                     ".github/workflows/classroom.yml", edits)
+    checkout = submission_repository(
+        tmp_path, "github-classroom.yml", ".github/workflows/classroom.yml", edits
+    )
     workflow = yaml.safe_load((checkout / ".github/workflows/classroom.yml").read_text())
     (job,) = workflow["jobs"].values()
     steps = {step.get("uses", "").split("@")[0] or step.get("id"): step for step in job["steps"]}
     grading = steps["ex08"]
     output, summary = tmp_path / "github_output", tmp_path / "step_summary"
-    process = run_script(grading["run"], checkout, installed, **workflow["env"],
-                         GITHUB_ACTIONS="true", GITHUB_OUTPUT=str(output),
-                         GITHUB_STEP_SUMMARY=str(summary))
+    process = run_script(
+        grading["run"],
+        checkout,
+        installed,
+        **workflow["env"],
+        GITHUB_ACTIONS="true",
+        GITHUB_OUTPUT=str(output),
+        GITHUB_STEP_SUMMARY=str(summary),
+    )
     assert process.returncode == status, process.stderr
 
     junit_path = re.search(r"--format junit=(\S+)", grading["run"]).group(1)
@@ -133,8 +156,9 @@ def test_github_classroom_workflow(tmp_path, installed, kind):
     reporter = steps["classroom-resources/autograding-grading-reporter"]
     runner = reporter["with"]["runners"]
     assert reporter["if"] == "always()" and runner == grading["id"]
-    assert reporter["env"] == {f"{runner.upper()}_RESULTS":
-                               f"${{{{ steps.{runner}.outputs.result }}}}"}
+    assert reporter["env"] == {
+        f"{runner.upper()}_RESULTS": f"${{{{ steps.{runner}.outputs.result }}}}"
+    }
     (line,) = output.read_text().splitlines()
     name, _, value = line.partition("=")
     assert name == "result"
@@ -153,8 +177,9 @@ def test_gitlab_ci_pipeline(tmp_path, installed):
     checkout = submission_repository(tmp_path, "gitlab-ci.yml", ".gitlab-ci.yml", edits)
     pipeline = yaml.safe_load((checkout / ".gitlab-ci.yml").read_text())
     job = pipeline["grade"]
-    process = run_script("\n".join(job["script"]), checkout, installed,
-                         **pipeline["variables"], GITLAB_CI="true")
+    process = run_script(
+        "\n".join(job["script"]), checkout, installed, **pipeline["variables"], GITLAB_CI="true"
+    )
     assert process.returncode == status, process.stderr
 
     artifacts = job["artifacts"]
@@ -174,12 +199,24 @@ def test_reports_of_a_batch_with_an_unreadable_notebook(tmp_path):
     (batch / "bob.ipynb").write_bytes(b"\x00\x01 binary")
     out = tmp_path / "out"
     summary = tmp_path / "summary.md"
-    process = run_grade(batch, "--fail-under", "50", "--format", "junit", "--format",
-                        f"markdown={summary}", "--format", "classroom", out=out)
+    process = run_grade(
+        batch,
+        "--fail-under",
+        "50",
+        "--format",
+        "junit",
+        "--format",
+        f"markdown={summary}",
+        "--format",
+        "classroom",
+        out=out,
+    )
     assert process.returncode == 1, process.stderr
     suites = list(junitparser.JUnitXml.fromfile(str(out / "junit.xml")))
     assert [(s.name, s.tests, s.errors, s.failures, s.skipped) for s in suites] == [
-        ("alice", 14, 14, 0, 0), ("bob", 14, 14, 0, 0)]
+        ("alice", 14, 14, 0, 0),
+        ("bob", 14, 14, 0, 0),
+    ]
     result = json.loads(base64.b64decode((out / "classroom.b64").read_text()))
     assert result["status"] == "error" and result["max_score"] == 200
     assert len(result["tests"]) == 28 and result["tests"][14]["name"].startswith("bob ")
@@ -192,6 +229,7 @@ def test_reports_of_a_batch_with_an_unreadable_notebook(tmp_path):
 def test_markdown_keeps_student_text_in_fences_and_both_stay_under_githubs_limits():
     from grader.model import CheckResult, SubmissionResult
     from grader.report import classroom, markdown
+
     sneaky = "```\n<img src=x onerror=alert(1)> [link](http://evil) | cell\n````"
     check = CheckResult("linear.mse", "mse", 7, "failed", seen=sneaky, output="x" * 5000)
     text = markdown.summary([SubmissionResult("a", "a.ipynb", "", "public", [check], "0")])
@@ -206,5 +244,7 @@ def test_markdown_keeps_student_text_in_fences_and_both_stay_under_githubs_limit
     assert len(encoded) <= classroom.MAX_BYTES
     tests = json.loads(base64.b64decode(encoded))["tests"]
     assert len(tests) == 60 * 14 and {t["message"] for t in tests} == {""}
-    assert "x" * 1500 in json.loads(base64.b64decode(classroom.encode(many[:1])))["tests"][0][
-        "message"]
+    assert (
+        "x" * 1500
+        in json.loads(base64.b64decode(classroom.encode(many[:1])))["tests"][0]["message"]
+    )

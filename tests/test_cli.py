@@ -1,4 +1,5 @@
 """The command line of CONTRACT.md section 3, as a user runs it."""
+
 import json
 import re
 
@@ -23,13 +24,17 @@ def test_reference_gets_full_marks_and_a_summary(grade):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name, content, reason", [
-    ("empty.ipynb", b"", "empty"),
-    ("binary.ipynb", bytes(range(256)), "binary"),
-    ("notjson.ipynb", b"{'cells': ", "invalid JSON"),
-])
-def test_unreadable_submission_is_graded_zero_with_every_check(grade, tmp_path, name, content,
-                                                               reason):
+@pytest.mark.parametrize(
+    "name, content, reason",
+    [
+        ("empty.ipynb", b"", "empty"),
+        ("binary.ipynb", bytes(range(256)), "binary"),
+        ("notjson.ipynb", b"{'cells': ", "invalid JSON"),
+    ],
+)
+def test_unreadable_submission_is_graded_zero_with_every_check(
+    grade, tmp_path, name, content, reason
+):
     path = tmp_path / name
     path.write_bytes(content)
     run = grade(path)
@@ -56,10 +61,14 @@ def test_fail_under_and_usage_errors(grade, tmp_path):
 
 @pytest.mark.slow
 def test_check_selection_runs_only_those_checks(grade):
-    run = grade(ROOT / "reference" / "ex08.py", "--check", "linear.mse", "--check", "vanishing.bound")
+    run = grade(
+        ROOT / "reference" / "ex08.py", "--check", "linear.mse", "--check", "vanishing.bound"
+    )
     assert run.returncode == 0, run.stderr
-    assert outcomes(grade.out / "ex08" / "results.json") == {"linear.mse": "passed",
-                                                           "vanishing.bound": "passed"}
+    assert outcomes(grade.out / "ex08" / "results.json") == {
+        "linear.mse": "passed",
+        "vanishing.bound": "passed",
+    }
 
 
 @pytest.mark.skipif(cuda_available(), reason="this machine has a GPU")
@@ -81,21 +90,25 @@ def test_reference_gets_full_marks_on_cuda(grade):
 @pytest.mark.slow
 def test_execute_mode_runs_cells_that_build_names_dynamically(grade, tmp_path):
     import nbformat
+
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("import torch\nfrom torch import nn"),
-                nbformat.v4.new_code_cell(
-                    "def make(name):\n"
-                    "    class Net(nn.Module):\n"
-                    "        def __init__(self, hidden_size):\n"
-                    "            super().__init__()\n"
-                    "            self.a = nn.Linear(1, hidden_size)\n"
-                    "            self.b = nn.Linear(hidden_size, 1)\n"
-                    "        def forward(self, x):\n"
-                    "            return self.b(torch.tanh(self.a(x)))\n"
-                    "    return Net\n"
-                    "for name in ['MLP']:\n"
-                    "    globals()[name] = make(name)\n"
-                    "print('built', name)")]
+    nb.cells = [
+        nbformat.v4.new_code_cell("import torch\nfrom torch import nn"),
+        nbformat.v4.new_code_cell(
+            "def make(name):\n"
+            "    class Net(nn.Module):\n"
+            "        def __init__(self, hidden_size):\n"
+            "            super().__init__()\n"
+            "            self.a = nn.Linear(1, hidden_size)\n"
+            "            self.b = nn.Linear(hidden_size, 1)\n"
+            "        def forward(self, x):\n"
+            "            return self.b(torch.tanh(self.a(x)))\n"
+            "    return Net\n"
+            "for name in ['MLP']:\n"
+            "    globals()[name] = make(name)\n"
+            "print('built', name)"
+        ),
+    ]
     path = tmp_path / "dynamic.ipynb"
     path.write_text(nbformat.writes(nb))
     grade(path, "--check", "mlp.structure")

@@ -8,6 +8,7 @@ Connecting to a scheduler (``grade.py --cluster ADDRESS`` and these tests' own c
 waits Dask's connect timeout, 30 s by default: on a slow or loaded machine raise it,
 ``DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT=120s python3 -m pytest tests/test_cluster.py``.
 """
+
 import csv
 import dataclasses
 import json
@@ -42,10 +43,12 @@ def submissions(tmp_path_factory):
     """The reference, a sum instead of a mean, w*x-b instead of w*x+b, an empty file."""
     folder = tmp_path_factory.mktemp("submissions")
     reference = (ROOT / "reference" / "ex08.py").read_text()
-    variants = {"alice": reference,
-                "bob": reference.replace("((pred - y) ** 2).mean()", "((pred - y) ** 2).sum()"),
-                "carol": reference.replace("self.w * x + self.b", "self.w * x - self.b"),
-                "dave": ""}
+    variants = {
+        "alice": reference,
+        "bob": reference.replace("((pred - y) ** 2).mean()", "((pred - y) ** 2).sum()"),
+        "carol": reference.replace("self.w * x + self.b", "self.w * x - self.b"),
+        "dave": "",
+    }
     assert variants["bob"] != reference and variants["carol"] != reference
     for name, text in variants.items():
         (folder / f"{name}.py").write_text(text)
@@ -68,15 +71,30 @@ def dask_processes(tmp_path):
 
     def start(*args, name, env=None):
         log = open(tmp_path / f"{name}.log", "w")  # noqa: SIM115 (closed at teardown)
-        process = subprocess.Popen([sys.executable, "-m", "dask", *args], stdout=log,
-                                   stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "dask", *args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=ROOT,
+        )
         started.append((process, log))
         return process
 
     def scheduler(env=None):
         file = tmp_path / "scheduler.json"
-        start("scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-              "--scheduler-file", str(file), name="scheduler", env=env)
+        start(
+            "scheduler",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--no-dashboard",
+            "--scheduler-file",
+            str(file),
+            name="scheduler",
+            env=env,
+        )
         deadline = time.monotonic() + 120
         while not file.exists() or not file.read_text().strip():
             assert time.monotonic() < deadline, "the Dask scheduler did not start"
@@ -85,8 +103,20 @@ def dask_processes(tmp_path):
         return json.loads(file.read_text())["address"]
 
     def worker(address, name, env=None):
-        return start("worker", address, "--host", "127.0.0.1", "--nthreads", "1", "--no-nanny",
-                     "--no-dashboard", "--name", name, name=name, env=env)
+        return start(
+            "worker",
+            address,
+            "--host",
+            "127.0.0.1",
+            "--nthreads",
+            "1",
+            "--no-nanny",
+            "--no-dashboard",
+            "--name",
+            name,
+            name=name,
+            env=env,
+        )
 
     start.scheduler, start.worker, start.logs = scheduler, worker, tmp_path
     yield start
@@ -111,10 +141,12 @@ def assert_same_results(local, cluster):
     for student in EXPECTED:
         for name in ("results.json", "feedback.html"):
             assert (cluster / student / name).exists(), f"{student}/{name} missing"
-        assert _untimed(cluster / student / "results.json") == \
-            _untimed(local / student / "results.json"), student
-        assert _untimed_page(cluster / student / "feedback.html") == \
-            _untimed_page(local / student / "feedback.html"), student
+        assert _untimed(cluster / student / "results.json") == _untimed(
+            local / student / "results.json"
+        ), student
+        assert _untimed_page(cluster / student / "feedback.html") == _untimed_page(
+            local / student / "feedback.html"
+        ), student
     assert (cluster / "gradebook.csv").read_text() == (local / "gradebook.csv").read_text()
     with open(cluster / "gradebook.csv") as file:
         ids = [row["student_id"] for row in csv.DictReader(file)]
@@ -135,6 +167,7 @@ def _untimed_page(path):
 
 def _wait_for_workers(address, count):
     from distributed import Client
+
     client = Client(address)  # Dask's connect timeout: see the module docstring
     client.wait_for_workers(count, timeout=180)
     return client
@@ -151,7 +184,8 @@ def test_local_cluster_gives_the_local_results(submissions, local_run, tmp_path)
 
 @pytest.mark.slow
 def test_scheduler_and_two_workers_give_the_local_results_and_keep_the_seed(
-        submissions, local_run, dask_processes, tmp_path):
+    submissions, local_run, dask_processes, tmp_path
+):
     debug = dict(os.environ, DASK_LOGGING__DISTRIBUTED="debug")
     address = dask_processes.scheduler(env=debug)
     for name in ("w1", "w2"):
@@ -177,13 +211,17 @@ def test_a_killed_worker_loses_no_submission(submissions, local_run, dask_proces
 
 @pytest.mark.slow
 def test_a_submission_that_kills_its_workers_is_marked_and_the_batch_finishes(
-        submissions, local_run, dask_processes, tmp_path):
+    submissions, local_run, dask_processes, tmp_path
+):
     no_retry = dict(os.environ, DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="0")
     done, lost = _kill_a_busy_worker(dask_processes, submissions, tmp_path / "out", no_retry)
     assert done.returncode == 0, done.stderr
     assert sorted(_graded(done.stdout)) == sorted(EXPECTED), "a result is missing or came twice"
-    marked = {student for student in EXPECTED if "died while grading it"
-              in (tmp_path / "out" / student / "results.json").read_text()}
+    marked = {
+        student
+        for student in EXPECTED
+        if "died while grading it" in (tmp_path / "out" / student / "results.json").read_text()
+    }
     assert marked and marked <= lost
     for student in EXPECTED:
         result = json.loads((tmp_path / "out" / student / "results.json").read_text())
@@ -192,8 +230,9 @@ def test_a_submission_that_kills_its_workers_is_marked_and_the_batch_finishes(
             assert set(outcomes(tmp_path / "out" / student / "results.json").values()) == {"error"}
             assert "(1 try: out of memory, or killed)" in result["output"]
         else:
-            assert _untimed(tmp_path / "out" / student / "results.json") == \
-                _untimed(local_run / student / "results.json")
+            assert _untimed(tmp_path / "out" / student / "results.json") == _untimed(
+                local_run / student / "results.json"
+            )
     with open(tmp_path / "out" / "gradebook.csv") as file:
         statuses = {row["student_id"]: row["status"] for row in csv.DictReader(file)}
     assert {s for s, status in statuses.items() if status == "grader_failed"} == marked
@@ -233,10 +272,22 @@ def _kill_a_busy_worker(dask_processes, submissions, out, scheduler_env=None):
     workers = [dask_processes.worker(address, name) for name in ("w1", "w2")]
     with _wait_for_workers(address, 2) as client:
         pids = client.run(os.getpid)
-        batch = subprocess.Popen([sys.executable, str(ROOT / "grade.py"), submissions, *BATCH,
-                                  "--cluster", address, "--out", str(out)],
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                 cwd=ROOT)
+        batch = subprocess.Popen(
+            [
+                sys.executable,
+                str(ROOT / "grade.py"),
+                submissions,
+                *BATCH,
+                "--cluster",
+                address,
+                "--out",
+                str(out),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
         victim = _worker_busy_grading(client, batch)
         assert victim is not None, "the batch ended before a worker could be killed"
         held = {str(key).split("-", 3)[3] for key in client.processing()[victim]}
@@ -268,17 +319,25 @@ def _worker_busy_grading(client, batch, held_for=1.5):
 
 
 @pytest.mark.slow
-def test_a_worker_without_sandbox_refuses_unless_weaker_isolation_is_allowed(
-        submissions, tmp_path):
+def test_a_worker_without_sandbox_refuses_unless_weaker_isolation_is_allowed(submissions, tmp_path):
     no_sandbox = dict(os.environ, PATH=str(Path(sys.executable).parent))
-    done = run_grade(submissions, *CHECKS, "--cluster", "local:1", out=tmp_path / "refused",
-                     env=no_sandbox)
+    done = run_grade(
+        submissions, *CHECKS, "--cluster", "local:1", out=tmp_path / "refused", env=no_sandbox
+    )
     assert done.returncode == 2
     assert "no Dask worker can grade" in done.stderr and "refuses to grade" in done.stderr
     assert not (tmp_path / "refused").exists() or not list((tmp_path / "refused").iterdir())
     # One worker thread, four submissions: they go out two at a time as results come back.
-    done = run_grade(submissions, *CHECKS, "--cluster", "local:1", "--sandbox", "none",
-                     out=tmp_path / "allowed", env=no_sandbox)
+    done = run_grade(
+        submissions,
+        *CHECKS,
+        "--cluster",
+        "local:1",
+        "--sandbox",
+        "none",
+        out=tmp_path / "allowed",
+        env=no_sandbox,
+    )
     assert done.returncode == 0, done.stderr
     assert sorted(_graded(done.stdout)) == sorted(EXPECTED)
     assert_outcomes(tmp_path / "allowed")
@@ -291,18 +350,22 @@ def test_a_task_carries_every_option():
     """Every option reaches the Dask worker: as itself, the rubric as its text, the sandbox
     as the worker's own (its plugin checks it). --time-limit once did not."""
     from grader.batch import cluster
+
     payload = cluster.task_options(grading.Options())
     fields = {field.name for field in dataclasses.fields(grading.Options)}
     assert set(payload) == fields - {"rubric_path", "sandbox"} | {"rubric"}
 
 
 def test_without_cluster_dask_is_not_imported(tmp_path):
-    code = ("import sys; from grader.cli import main; "
-            f"code = main([{str(tmp_path / 'absent.py')!r}, '--device', 'cpu']); "
-            "print(code, sorted(m for m in sys.modules if m.split('.')[0] in "
-            "('dask', 'distributed')))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=ROOT, timeout=300)
+    code = (
+        "import sys; from grader.cli import main; "
+        f"code = main([{str(tmp_path / 'absent.py')!r}, '--device', 'cpu']); "
+        "print(code, sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('dask', 'distributed')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300
+    )
     assert done.stdout.split() == ["2", "[]"], done.stderr
 
 
@@ -311,10 +374,15 @@ def test_bad_cluster_addresses_are_usage_errors(tmp_path):
     # Nothing listens on port 1: the grader gives up after Dask's connect timeout, which
     # it takes from Dask's configuration (2 s here rather than 30).
     quick = dict(os.environ, DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT="2s")
-    for address, message in (("local:0", "local:N with N >= 1"),
-                             ("tcp://127.0.0.1:1", "cannot reach the Dask scheduler "
-                                                   "(Timed out trying to connect to "
-                                                   "tcp://127.0.0.1:1 after 2 s)")):
+    for address, message in (
+        ("local:0", "local:N with N >= 1"),
+        (
+            "tcp://127.0.0.1:1",
+            "cannot reach the Dask scheduler "
+            "(Timed out trying to connect to "
+            "tcp://127.0.0.1:1 after 2 s)",
+        ),
+    ):
         done = run_grade(alice, *CHECKS, "--cluster", address, out=tmp_path / "out", env=quick)
         assert done.returncode == 2, done.stderr
         assert message in done.stderr

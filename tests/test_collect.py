@@ -1,5 +1,6 @@
 """From the paths a TA names to (student id, file) pairs (``grader.inputs``): folders, LMS
 exports, zips, ids and the pick among several files. Files only; nothing is graded."""
+
 import os
 import stat
 import time
@@ -34,14 +35,17 @@ def scratch(tmp_path):
     return folder
 
 
-@pytest.mark.parametrize(("name", "student_id"), [
-    ("ada.ipynb", "ada"),
-    ("ada.py", "ada"),
-    ("Zoë Müller.ipynb", "Zoë_Müller"),             # letters of every script are kept
-    ("Zoe\u0308 Mu\u0308ller.ipynb", "Zoë_Müller"),  # macOS's decomposed form: the same id
-    ("a b;c$(rm -rf).ipynb", "a_b_c_rm_-rf"),        # separators and punctuation become _
-    ("...ipynb", "submission"),                      # nothing left: still an id
-])
+@pytest.mark.parametrize(
+    ("name", "student_id"),
+    [
+        ("ada.ipynb", "ada"),
+        ("ada.py", "ada"),
+        ("Zoë Müller.ipynb", "Zoë_Müller"),  # letters of every script are kept
+        ("Zoe\u0308 Mu\u0308ller.ipynb", "Zoë_Müller"),  # macOS's decomposed form: the same id
+        ("a b;c$(rm -rf).ipynb", "a_b_c_rm_-rf"),  # separators and punctuation become _
+        ("...ipynb", "submission"),  # nothing left: still an id
+    ],
+)
 def test_a_file_named_on_the_command_line_is_one_student(tmp_path, scratch, name, student_id):
     path = touch(tmp_path / name)
     assert collected(path, scratch=scratch) == {student_id: (path, "")}
@@ -56,13 +60,13 @@ def test_a_class_folder_has_one_entry_per_student(tmp_path, scratch):
     root = tmp_path / "class"
     ada = touch(root / "ada.ipynb")
     bob = touch(root / "bob" / "lab" / "ex08.py")  # a folder: its submission, however deep
-    touch(root / "notes.txt")                      # not a submission
+    touch(root / "notes.txt")  # not a submission
     touch(root / ".hidden.ipynb")
     touch(root / "__pycache__" / "x.py")
-    touch(root / "old-run" / "gradebook.csv")      # the output of an earlier run
+    touch(root / "old-run" / "gradebook.csv")  # the output of an earlier run
     touch(root / "old-run" / "eve.py")
     out = root / "results"
-    touch(out / "carl.py")                         # the output folder of this run
+    touch(out / "carl.py")  # the output folder of this run
     assert collected(root, scratch=scratch, output=out) == {"ada": (ada, ""), "bob": (bob, "")}
 
 
@@ -78,15 +82,17 @@ def test_among_several_the_newest_is_graded_and_the_choice_said(tmp_path, scratc
     touch(folder / "draft.ipynb", age=3600)
     final = touch(folder / "final.ipynb", age=60)
     touch(folder / "scratch.py")  # scripts do not compete with notebooks
-    assert collected(tmp_path / "class", scratch=scratch) == {"ada": (
-        final, "several candidates; graded the newest, final.ipynb (not draft.ipynb)")}
+    assert collected(tmp_path / "class", scratch=scratch) == {
+        "ada": (final, "several candidates; graded the newest, final.ipynb (not draft.ipynb)")
+    }
 
 
 def test_a_folder_without_a_submission_is_listed_with_the_reason(tmp_path, scratch):
     (tmp_path / "class" / "ada").mkdir(parents=True)
     touch(tmp_path / "class" / "ada" / "README.md")
     assert collected(tmp_path / "class", scratch=scratch) == {
-        "ada": (tmp_path / "class" / "ada", "no .ipynb or .py file in the folder")}
+        "ada": (tmp_path / "class" / "ada", "no .ipynb or .py file in the folder")
+    }
 
 
 def test_lms_exports_give_the_student_not_the_file(tmp_path, scratch):
@@ -98,9 +104,12 @@ def test_lms_exports_give_the_student_not_the_file(tmp_path, scratch):
     found = collected(root, scratch=scratch)
     assert found == {
         "Jane_Doe_123456": (moodle, ""),
-        "doejane_12345": (canvas, "several candidates; graded the newest, "
-                                  "doejane_12345_67890_ex08.ipynb (not "
-                                  "doejane_LATE_12345_67891_ex08_old.ipynb)"),
+        "doejane_12345": (
+            canvas,
+            "several candidates; graded the newest, "
+            "doejane_12345_67890_ex08.ipynb (not "
+            "doejane_LATE_12345_67891_ex08_old.ipynb)",
+        ),
         "roe_777": (late, ""),
     }
 
@@ -113,8 +122,7 @@ def test_ids_are_unique_and_never_a_batch_files_name(tmp_path, scratch):
     assert found == {"Ada": (one, ""), "ada-2": (two, ""), "gradebook_csv": (gradebook, "")}
 
 
-def test_byte_identical_files_are_flagged_for_review_and_empty_ones_are_not(tmp_path,
-                                                                           scratch):
+def test_byte_identical_files_are_flagged_for_review_and_empty_ones_are_not(tmp_path, scratch):
     root = tmp_path / "class"
     for name in ("ada", "bob", "cyd"):
         touch(root / f"{name}.py", "w = 2\n" if name != "cyd" else "w = 3\n")
@@ -122,10 +130,8 @@ def test_byte_identical_files_are_flagged_for_review_and_empty_ones_are_not(tmp_
         touch(root / f"{name}.py", "\n")
     notes = {sid: note for sid, (_, note) in collected(root, scratch=scratch).items()}
     assert notes["ada"].startswith(f"{inputs.IDENTICAL}: byte for byte the same (sha256 ")
-    assert notes["ada"].endswith("as the file of bob; the score stands, but a person should "
-                                 "look")
-    assert notes["bob"].endswith("as the file of ada; the score stands, but a person should "
-                                 "look")
+    assert notes["ada"].endswith("as the file of bob; the score stands, but a person should look")
+    assert notes["bob"].endswith("as the file of ada; the score stands, but a person should look")
     assert notes["cyd"] == notes["dan"] == notes["eve"] == ""
 
 
@@ -144,8 +150,7 @@ def zipped(path, members, links=()):
     """A zip of ``members`` ({name: text or (text, date_time)}) and symbolic ``links``."""
     with zipfile.ZipFile(path, "w") as bundle:
         for name, content in members.items():
-            text, when = content if isinstance(content, tuple) else (content, (2026, 1, 1, 0,
-                                                                                0, 0))
+            text, when = content if isinstance(content, tuple) else (content, (2026, 1, 1, 0, 0, 0))
             bundle.writestr(zipfile.ZipInfo(name, when), text)
         for name, target in links:
             info = zipfile.ZipInfo(name)
@@ -155,12 +160,15 @@ def zipped(path, members, links=()):
 
 
 def test_a_zip_is_a_class_folder_unpacked_into_scratch(tmp_path, scratch):
-    archive = zipped(tmp_path / "class.zip", {
-        "ex08-submissions/ada.ipynb": "{}",
-        "ex08-submissions/bob/draft.py": ("a = 1\n", (2026, 11, 1, 9, 0, 0)),
-        "ex08-submissions/bob/final.py": ("a = 2\n", (2026, 11, 2, 9, 0, 0)),
-        "__MACOSX/ex08-submissions/._ada.ipynb": "resource fork",
-    })
+    archive = zipped(
+        tmp_path / "class.zip",
+        {
+            "ex08-submissions/ada.ipynb": "{}",
+            "ex08-submissions/bob/draft.py": ("a = 1\n", (2026, 11, 1, 9, 0, 0)),
+            "ex08-submissions/bob/final.py": ("a = 2\n", (2026, 11, 2, 9, 0, 0)),
+            "__MACOSX/ex08-submissions/._ada.ipynb": "resource fork",
+        },
+    )
     found = collected(archive, scratch=scratch)
     assert sorted(found) == ["ada", "bob"]
     path, note = found["bob"]
@@ -169,12 +177,16 @@ def test_a_zip_is_a_class_folder_unpacked_into_scratch(tmp_path, scratch):
 
 
 def test_a_zip_cannot_write_outside_scratch_nor_plant_links(tmp_path, scratch):
-    archive = zipped(tmp_path / "class.zip", {
-        "ada.py": "a = 1\n",
-        "../escaped.py": "a = 2\n",
-        "/abs.py": "a = 3\n",
-        "bob/../../up.py": "a = 4\n",
-    }, links=[("cyd.py", "/etc/passwd")])
+    archive = zipped(
+        tmp_path / "class.zip",
+        {
+            "ada.py": "a = 1\n",
+            "../escaped.py": "a = 2\n",
+            "/abs.py": "a = 3\n",
+            "bob/../../up.py": "a = 4\n",
+        },
+        links=[("cyd.py", "/etc/passwd")],
+    )
     found = collected(archive, scratch=scratch)
     assert sorted(found) == ["ada"]
     assert not (tmp_path / "escaped.py").exists() and not (tmp_path / "up.py").exists()
@@ -183,8 +195,7 @@ def test_a_zip_cannot_write_outside_scratch_nor_plant_links(tmp_path, scratch):
     assert [p.name for p in unpacked] == ["ada.py"]
 
 
-def test_a_zip_bomb_keeps_only_the_head_that_shows_it_is_too_big(tmp_path, scratch,
-                                                                 monkeypatch):
+def test_a_zip_bomb_keeps_only_the_head_that_shows_it_is_too_big(tmp_path, scratch, monkeypatch):
     monkeypatch.setattr(inputs, "MAX_ZIP_FILE", 100)
     archive = zipped(tmp_path / "class.zip", {"ada.py": "#" * 10_000, "bob.py": "b = 1\n"})
     found = collected(archive, scratch=scratch)

@@ -9,6 +9,7 @@ values are the contract's numbers and agree with finite differences; the student
 edition's table answers every public question; a failed sigmoid check draws its figure;
 the worker side of the suite needs numpy only.
 """
+
 import subprocess
 import sys
 
@@ -25,20 +26,27 @@ LAB = examples.Lab("ex09")
 SEED = 4_718_230_956_102_384_771
 
 
-@pytest.mark.parametrize("example, notebook", [
-    ("reference_solution", "ex09_solution.ipynb"), ("handout_untouched", "ex09_handout.ipynb")])
+@pytest.mark.parametrize(
+    "example, notebook",
+    [("reference_solution", "ex09_solution.ipynb"), ("handout_untouched", "ex09_handout.ipynb")],
+)
 def test_the_solution_and_handout_examples_are_the_reference_notebooks(example, notebook):
     """So the batch grades the course's solution 100 and its handout 0."""
     assert (LAB.folder / f"{example}.ipynb").read_bytes() == (
-        ROOT / "reference" / notebook).read_bytes()
+        ROOT / "reference" / notebook
+    ).read_bytes()
     assert LAB.manifest[example]["score"] == (100 if example == "reference_solution" else 0)
 
 
 def test_the_suite_is_declared_in_its_spec():
     suite = suites.load("ex09")
     assert "ex09" in suites.available()
-    assert suite.names == ("sigmoid", "grad_sigmoid", "simple_feed_forward",
-                           "simple_backpropagation")
+    assert suite.names == (
+        "sigmoid",
+        "grad_sigmoid",
+        "simple_feed_forward",
+        "simple_backpropagation",
+    )
     assert suite.worker_imports == ("numpy",)
     assert suite.handout == ROOT / "reference" / "ex09_handout.ipynb"
     assert suite.handout.is_file()
@@ -46,10 +54,13 @@ def test_the_suite_is_declared_in_its_spec():
 
 def test_the_worker_side_imports_numpy_and_no_torch():
     """What the worker imports of the suite (its operations) never pulls torch in."""
-    code = ("import sys; import grader.suites.ex09.ops; "
-            "print(sorted(m for m in ('torch', 'numpy') if m in sys.modules))")
-    seen = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=ROOT, check=True).stdout
+    code = (
+        "import sys; import grader.suites.ex09.ops; "
+        "print(sorted(m for m in ('torch', 'numpy') if m in sys.modules))"
+    )
+    seen = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    ).stdout
     assert seen.strip() == "['numpy']"
 
 
@@ -86,7 +97,7 @@ def test_hidden_cases_come_from_the_seed():
     assert hidden["sigmoid"] != public["sigmoid"]
 
 
-HARD_CODED = '''import numpy as np
+HARD_CODED = """import numpy as np
 
 def sigmoid(t):
     return 1 / (1 + np.exp(-t))
@@ -100,7 +111,7 @@ def simple_feed_forward(x, W):
 def simple_backpropagation(y, x, W):
     return {"w_1": np.outer(np.arange(1, 5), np.full(5, -1.06113639e-05)),
             "w_2": np.full(5, -0.00223387)}
-'''
+"""
 
 
 @pytest.mark.slow
@@ -110,15 +121,31 @@ def test_hidden_suite_grades_the_solution_and_not_hard_coded_answers(tmp_path):
     hard_coded = tmp_path / "hard_coded.py"
     hard_coded.write_text(HARD_CODED)
     solution = LAB.folder / "reference_solution.ipynb"
-    hidden = run_grade("--lab", "ex09", solution, hard_coded, "--device", "cpu", "--suite",
-                       "hidden", "--seed", SEED, out=tmp_path / "hidden")
+    hidden = run_grade(
+        "--lab",
+        "ex09",
+        solution,
+        hard_coded,
+        "--device",
+        "cpu",
+        "--suite",
+        "hidden",
+        "--seed",
+        SEED,
+        out=tmp_path / "hidden",
+    )
     assert hidden.returncode == 0, hidden.stderr[-3000:]
-    assert set(outcomes(tmp_path / "hidden" / "reference_solution" / "results.json")
-               .values()) == {"passed"}
+    assert set(outcomes(tmp_path / "hidden" / "reference_solution" / "results.json").values()) == {
+        "passed"
+    }
     assert outcomes(tmp_path / "hidden" / "hard_coded" / "results.json") == {
-        "sigmoid.values": "passed", "sigmoid.gradient": "passed",
-        "feed_forward.output": "failed", "backprop.w_2": "failed", "backprop.w_1": "failed",
-        "backprop.finite_differences": "failed"}
+        "sigmoid.values": "passed",
+        "sigmoid.gradient": "passed",
+        "feed_forward.output": "failed",
+        "backprop.w_2": "failed",
+        "backprop.w_1": "failed",
+        "backprop.finite_differences": "failed",
+    }
 
 
 @pytest.mark.slow  # grades a notebook
@@ -127,23 +154,34 @@ def test_the_student_editions_table_answers_every_public_question(monkeypatch):
     course's solution still scores 100: the table holds every question the checks ask."""
     from grader import answers as sources
     from grader import grading
+
     table = sources.table("ex09", suites.load("ex09").cases("public"))
     monkeypatch.setattr(sources, "_source", lambda lab: sources._Table(table))
-    result = grading.grade(LAB.folder / "reference_solution.ipynb",
-                           grading.Options(lab="ex09", device="cpu"))
+    result = grading.grade(
+        LAB.folder / "reference_solution.ipynb", grading.Options(lab="ex09", device="cpu")
+    )
     assert {check.id: check.outcome for check in result.checks} == {
-        check_id: "passed" for check_id in LAB.points}
+        check_id: "passed" for check_id in LAB.points
+    }
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_a_failed_sigmoid_check_draws_the_students_function(tmp_path):
     """The suite's own figures (``figures.py``): drawn where a sigmoid check failed."""
-    figures = {"bug_sigmoid_wrong_sign": "Your sigmoid against the reference",
-               "bug_grad_sigmoid_one_minus_t": "Your grad_sigmoid against the reference",
-               "reference_solution": None}
-    process = run_grade("--lab", "ex09", *(LAB.folder / f"{name}.ipynb" for name in figures),
-                        "--device", "cpu", out=tmp_path / "out")
+    figures = {
+        "bug_sigmoid_wrong_sign": "Your sigmoid against the reference",
+        "bug_grad_sigmoid_one_minus_t": "Your grad_sigmoid against the reference",
+        "reference_solution": None,
+    }
+    process = run_grade(
+        "--lab",
+        "ex09",
+        *(LAB.folder / f"{name}.ipynb" for name in figures),
+        "--device",
+        "cpu",
+        out=tmp_path / "out",
+    )
     assert process.returncode == 0, process.stderr[-3000:]
     for example, figure in figures.items():
         page = (tmp_path / "out" / example / "feedback.html").read_text()

@@ -9,6 +9,7 @@ lab the grader has a suite for. The batches run with ``--device cpu``, so ex08's
 CPU-only machine: the grader runs their CUDA calls on the CPU and notes it on the checks
 that needed it.
 """
+
 import json
 
 import pytest
@@ -36,6 +37,7 @@ def batches(tmp_path_factory):
             out = tmp_path_factory.mktemp(lab) / "out"
             graded[lab] = LABS[lab].grade(out), out
         return graded[lab]
+
     return batch
 
 
@@ -100,13 +102,17 @@ def test_fail_under(tmp_path):
     data = json.loads((tmp_path / "below" / "empty" / "results.json").read_text())
     assert data["score"] == 0
     assert {t["number"]: t["extra_data"]["outcome"] for t in data["tests"]} == {
-        c: "error" for c in LAB.points}
+        c: "error" for c in LAB.points
+    }
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--no-such-option"], "unrecognized arguments"),
-    (["does/not/exist.ipynb"], "does/not/exist.ipynb"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--no-such-option"], "unrecognized arguments"),
+        (["does/not/exist.ipynb"], "does/not/exist.ipynb"),
+    ],
+)
 def test_bad_usage_exits_2_and_grades_nothing(tmp_path, args, message):
     process = run_grade(*args, "--device", "cpu", out=tmp_path / "out")
     assert process.returncode == 2

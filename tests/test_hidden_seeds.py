@@ -1,11 +1,12 @@
 """The reference solution passes every check of the hidden suite, whatever the seed."""
+
 import pytest
 
+from conftest import ROOT
 from grader import calibrate, extract, judge, sandbox, suite
 from grader.session import WorkerSession
 from grader.suites.ex08 import expected, measures
 from grader.suites.ex08.ops import GOAL_EVERY
-from conftest import ROOT
 
 SEEDS = range(1000, 1050)
 
@@ -14,8 +15,9 @@ SEEDS = range(1000, 1050)
 def reference_session():
     ex08 = suite.load("ex08")
     extracted = extract.extract(ROOT / "reference" / "ex08.py", rules=extract.Rules.of(ex08))
-    with WorkerSession(sandbox.choose(), ex08.worker, extracted.statements,
-                       extracted.cells) as session:
+    with WorkerSession(
+        sandbox.choose(), ex08.worker, extracted.statements, extracted.cells
+    ) as session:
         # started here: a worker started in a judge.Checks' thread ends with that thread
         session.start_early()
         yield session, ex08
@@ -33,8 +35,16 @@ def test_reference_passes_fifty_hidden_seeds(reference_session):
             context = judge.Context(session, ex08.cases("hidden", seed), timeouts)
             for check in checks.run(context):
                 if not check.passed:
-                    failures.append((seed, check.id, check.outcome, check.expected,
-                                     check.seen, check.output[-1500:]))
+                    failures.append(
+                        (
+                            seed,
+                            check.id,
+                            check.outcome,
+                            check.expected,
+                            check.seen,
+                            check.output[-1500:],
+                        )
+                    )
     assert failures == []
     assert session.starts == 1
 
@@ -57,8 +67,7 @@ def test_mlp_fit_stops_at_the_first_checkpoint_that_meets_the_goal(reference_ses
     f = ex08.cases("public")["mlp_fit"]
     args = {key: f[key] for key in ("hidden", "xs", "ys", "lr", "epochs")}
     args["seed"] = f["seeds"][0]
-    line_mse = measures.mse(measures.line(f["xs"], *measures.best_line(f["xs"], f["ys"])),
-                            f["ys"])
+    line_mse = measures.mse(measures.line(f["xs"], *measures.best_line(f["xs"], f["ys"])), f["ys"])
     goal = {"mse": 0.5 * line_mse, "curvature": 0.3 * measures.curvature(f["xs"], f["ys"])}
 
     def fit(**changes):
@@ -68,8 +77,12 @@ def test_mlp_fit_stops_at_the_first_checkpoint_that_meets_the_goal(reference_ses
 
     def measured(seen):
         assert expected.mlp_nonlinearity(seen["layers"], f["xs"], seen["pred"]) == "sigmoid"
-        return measures.fit(f["ys"], seen["pred"], f["grid"],
-                            expected.mlp_outputs(seen["layers"], "sigmoid", f["grid"]))
+        return measures.fit(
+            f["ys"],
+            seen["pred"],
+            f["grid"],
+            expected.mlp_outputs(seen["layers"], "sigmoid", f["grid"]),
+        )
 
     early = fit(goal=goal)
     assert early["epochs"] < f["epochs"] and early["epochs"] % GOAL_EVERY == 0

@@ -4,6 +4,7 @@ one way, and each module can be read (and imported) knowing only those below it.
 The graph is read from the sources with ``ast``, every import counted wherever it stands
 (one inside a function, or under ``TYPE_CHECKING``, still ties the two modules together).
 """
+
 import ast
 
 from conftest import ROOT
@@ -28,11 +29,13 @@ def imported(name, path):
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                above = package.split(".")[:len(package.split(".")) - node.level + 1]
+                above = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join(above + ([base] if base else []))
             # ``from . import pool`` imports the module pool; ``from .model import X``, model
-            targets = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in MODULES else base
-                       for alias in node.names]
+            targets = [
+                f"{base}.{alias.name}" if f"{base}.{alias.name}" in MODULES else base
+                for alias in node.names
+            ]
         else:
             continue
         yield from (target for target in targets if target in MODULES and target != name)
@@ -52,8 +55,8 @@ def cycles(graph):
             elif other in stack:
                 low[module] = min(low[module], order[other])
         if low[module] == order[module]:
-            group = stack[stack.index(module):]
-            del stack[stack.index(module):]
+            group = stack[stack.index(module) :]
+            del stack[stack.index(module) :]
             if len(group) > 1:
                 groups.append(sorted(group))
 
@@ -65,8 +68,9 @@ def cycles(graph):
 
 def test_the_graph_sees_the_imports():
     graph = {name: set(imported(name, path)) for name, path in MODULES.items()}
-    assert {"grader.batch.pool", "grader.batch.store", "grader.report.summary"} \
-        <= graph["grader.batch.run"]
+    assert {"grader.batch.pool", "grader.batch.store", "grader.report.summary"} <= graph[
+        "grader.batch.run"
+    ]
     assert "grader.extract" in graph["grader.model"]  # under TYPE_CHECKING
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 

@@ -1,5 +1,6 @@
 """The frames between judge and worker (``grader.worker.protocol``): what the judge accepts
 from untrusted code, byte by byte. No worker, no sandbox, no torch."""
+
 import json
 import math
 
@@ -23,10 +24,18 @@ def test_a_frame_is_its_length_a_newline_and_compact_json():
     assert encode("é") == b'8\n"\\u00e9"'
 
 
-@pytest.mark.parametrize("message", [
-    {"ok": True, "value": [1.5, -2, None, "x"], "id": 3},
-    {"progress": 0}, [], "", 0, False, {"nested": {"a": [[{}]]}},
-])
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"ok": True, "value": [1.5, -2, None, "x"], "id": 3},
+        {"progress": 0},
+        [],
+        "",
+        0,
+        False,
+        {"nested": {"a": [[{}]]}},
+    ],
+)
 def test_what_is_encoded_is_taken_back(message):
     taken, reader = frames(encode(message))
     assert taken == [message]
@@ -88,23 +97,33 @@ def test_the_default_limit_is_max_frame():
         reader.take()
 
 
-@pytest.mark.parametrize("data", [
-    b"12a\n{}",            # a header that is not a number
-    b"-5\n{}",             # nor a negative one
-    b" 2\n{}",             # nor one with blanks
-    b"\n{}",               # nor an empty one
-    b"1234567890123",      # no newline within the longest header: not a length
-    b"+2\n{}",
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"12a\n{}",  # a header that is not a number
+        b"-5\n{}",  # nor a negative one
+        b" 2\n{}",  # nor one with blanks
+        b"\n{}",  # nor an empty one
+        b"1234567890123",  # no newline within the longest header: not a length
+        b"+2\n{}",
+    ],
+)
 def test_a_header_that_is_not_a_length_is_refused(data):
     with pytest.raises(ProtocolError, match="not a length"):
         frames(data)
 
 
-@pytest.mark.parametrize("body", [
-    b"{", b"nope", b"{'single': 'quotes'}", b"\xff\xfe", b"[1,]",
-    b"[" * 100_000 + b"]" * 100_000,  # nesting deep enough to exhaust the recursion limit
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{",
+        b"nope",
+        b"{'single': 'quotes'}",
+        b"\xff\xfe",
+        b"[1,]",
+        b"[" * 100_000 + b"]" * 100_000,  # nesting deep enough to exhaust the recursion limit
+    ],
+)
 def test_a_body_that_is_not_plain_json_is_refused(body):
     with pytest.raises(ProtocolError, match="not plain JSON"):
         frames(b"%d\n" % len(body) + body)

@@ -1,6 +1,7 @@
 """Resuming a batch (``grader.batch.store``): a stored result is reused only when it was
 graded from the same file with the same key, which holds everything that changes a grade
 and nothing that does not. No grading: results are written and read back."""
+
 import dataclasses
 
 import pytest
@@ -19,12 +20,15 @@ def key(**options):
     return store.grading_key(Options(**options))
 
 
-@pytest.mark.parametrize("change", [
-    {"suite": "hidden", "seed": SEED},
-    {"mode": "execute"},
-    {"selected": ("linear.forward",)},
-    {"lab": "ex09"},
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"suite": "hidden", "seed": SEED},
+        {"mode": "execute"},
+        {"selected": ("linear.forward",)},
+        {"lab": "ex09"},
+    ],
+)
 def test_what_changes_a_grade_changes_the_key(change):
     assert key(**change) != key()
 
@@ -50,19 +54,23 @@ def test_a_new_grader_version_changes_the_key(monkeypatch):
     assert key() != before
 
 
-@pytest.mark.parametrize("same", [
-    {"device": "cpu"},
-    {"backstop": False},
-    {"time_limit": 10.0},
-    {"seed": SEED},  # the public suite does not use a seed
-])
+@pytest.mark.parametrize(
+    "same",
+    [
+        {"device": "cpu"},
+        {"backstop": False},
+        {"time_limit": 10.0},
+        {"seed": SEED},  # the public suite does not use a seed
+    ],
+)
 def test_what_does_not_change_a_grade_leaves_the_key(same):
     assert key(**same) == key()
 
 
 def test_the_order_checks_are_chosen_in_does_not_matter():
-    assert key(selected=("mlp.structure", "linear.forward")) == \
-        key(selected=("linear.forward", "mlp.structure"))
+    assert key(selected=("mlp.structure", "linear.forward")) == key(
+        selected=("linear.forward", "mlp.structure")
+    )
 
 
 def test_every_option_is_either_in_the_key_or_known_not_to_change_a_grade():
@@ -79,8 +87,13 @@ def stored_batch(tmp_path):
     path.write_text("w = 1\n")
     entry = Entry("ada", path)
     result = model.SubmissionResult(
-        "ada", str(path), store.file_hash(path), "public",
-        [model.CheckResult("linear.forward", "forward", 7.0, "passed", score=7.0)], "0.0")
+        "ada",
+        str(path),
+        store.file_hash(path),
+        "public",
+        [model.CheckResult("linear.forward", "forward", 7.0, "passed", score=7.0)],
+        "0.0",
+    )
     out = tmp_path / "out"
     documents = {"feedback.html": "<p>page</p>", "results.json": "{}"}
     store.write_submission(result, out, key(), documents)

@@ -1,4 +1,5 @@
 """A student's self-check: the terminal summary, --check, --watch, and the student install."""
+
 import os
 import queue
 import shutil
@@ -22,11 +23,14 @@ BROKEN_MSE = {k: v for k, v in notebooks.BROKEN_EDITS.items() if "mselossfunc" i
 
 def test_summary_says_where_the_page_is_and_what_to_do_next(tmp_path):
     notebook = notebooks.write(tmp_path / "my.ipynb", notebooks.BROKEN_EDITS)
-    process = run_grade(notebook, "--check", "vanishing.bound", "--check", "linear.mse",
-                        out=tmp_path / "results")
+    process = run_grade(
+        notebook, "--check", "vanishing.bound", "--check", "linear.mse", out=tmp_path / "results"
+    )
     assert process.returncode == 0, process.stderr
     assert outcomes(tmp_path / "results" / "my" / "results.json") == {
-        "linear.mse": "error", "vanishing.bound": "failed"}
+        "linear.mse": "error",
+        "vanishing.bound": "failed",
+    }
     page = tmp_path / "results" / "my" / "feedback.html"
     assert page.is_file()
     lines = process.stdout.splitlines()
@@ -43,13 +47,26 @@ def test_summary_says_where_the_page_is_and_what_to_do_next(tmp_path):
 def test_watch_grades_again_when_the_notebook_is_saved(tmp_path):
     notebook = notebooks.write(tmp_path / "my.ipynb")
     process = subprocess.Popen(
-        [sys.executable, str(notebooks.ROOT / "grade.py"), str(notebook), "--watch",
-         "--check", "linear.mse", "--out", str(tmp_path / "results")],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=notebooks.ROOT,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        [
+            sys.executable,
+            str(notebooks.ROOT / "grade.py"),
+            str(notebook),
+            "--watch",
+            "--check",
+            "linear.mse",
+            "--out",
+            str(tmp_path / "results"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=notebooks.ROOT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     lines = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout],
-                     daemon=True).start()
+    threading.Thread(
+        target=lambda: [lines.put(line) for line in process.stdout], daemon=True
+    ).start()
 
     def read_until(marker):
         seen = []
@@ -97,9 +114,13 @@ def test_watch_grades_once_per_save():
     # missing mid-save, back unchanged, saved (4), settled, unchanged
     file = FakeFile([1, 1, 2, 3, 3, None, 3, 4, 4, 4])
     graded, said = [], []
-    status = watch.watch(["my.ipynb"], lambda: graded.append(file.polls) or len(graded),
-                         stat=file.stat, sleep=file.sleep,
-                         say=lambda text, flush: said.append(text))
+    status = watch.watch(
+        ["my.ipynb"],
+        lambda: graded.append(file.polls) or len(graded),
+        stat=file.stat,
+        sleep=file.sleep,
+        say=lambda text, flush: said.append(text),
+    )
     assert graded == [0, 4, 8]
     assert status == 3
     assert said[-1].strip() == "stopped watching"
@@ -115,8 +136,7 @@ def test_a_save_made_while_grading_is_graded_next():
             file.states[1:] = [2, 2, 2]
         graded.append(file.polls)
 
-    watch.watch(["my.ipynb"], grade, stat=file.stat, sleep=file.sleep,
-                say=lambda text, flush: None)
+    watch.watch(["my.ipynb"], grade, stat=file.stat, sleep=file.sleep, say=lambda text, flush: None)
     assert graded == [0, 2]
 
 
@@ -125,22 +145,42 @@ def test_the_staff_wheel_holds_what_grading_needs(tmp_path):
     edition instead (tests/test_student_edition.py)."""
     source = tmp_path / "source"
     for part in ("grader", "reference"):
-        shutil.copytree(notebooks.ROOT / part, source / part,
-                        ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(
+            notebooks.ROOT / part, source / part, ignore=shutil.ignore_patterns("__pycache__")
+        )
     for part in ("pyproject.toml", "README.md"):
         shutil.copy(notebooks.ROOT / part, source / part)
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
-                    "--no-build-isolation", str(source), "-w", str(tmp_path / "dist")],
-                   check=True, timeout=600)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            str(source),
+            "-w",
+            str(tmp_path / "dist"),
+        ],
+        check=True,
+        timeout=600,
+    )
     (wheel,) = (tmp_path / "dist").glob("ex08_grader-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    for needed in ("grader/suites/ex08/rubric.toml", "grader/suites/ex08/checks/pytest.ini",
-                   "grader/suites/ex08/checks/check_linear.py",
-                   "grader/suites/ex08/checks/check_vanishing.py",
-                   "grader/suites/ex08/data.py", "grader/suites/ex08/ops.py",
-                   "grader/suites/ex08/answers.py", "grader/answers.py",
-                   "grader/report/templates/feedback.html.j2", "grader/worker/main.py",
-                   "reference/ex08.py"):
+    for needed in (
+        "grader/suites/ex08/rubric.toml",
+        "grader/suites/ex08/checks/pytest.ini",
+        "grader/suites/ex08/checks/check_linear.py",
+        "grader/suites/ex08/checks/check_vanishing.py",
+        "grader/suites/ex08/data.py",
+        "grader/suites/ex08/ops.py",
+        "grader/suites/ex08/answers.py",
+        "grader/answers.py",
+        "grader/report/templates/feedback.html.j2",
+        "grader/worker/main.py",
+        "reference/ex08.py",
+    ):
         assert needed in names
     assert "grader/suites/ex08/answers.json" not in names
 
@@ -156,24 +196,38 @@ def test_ctrl_c_while_grading_stops_watching_at_once():
         if len(graded) == 2:
             raise KeyboardInterrupt
 
-    status = watch.watch(["my.ipynb"], grade, stat=file.stat, sleep=file.sleep,
-                         say=lambda text, flush: said.append(text))
+    status = watch.watch(
+        ["my.ipynb"],
+        grade,
+        stat=file.stat,
+        sleep=file.sleep,
+        say=lambda text, flush: said.append(text),
+    )
     assert graded == [0, 3] and file.polls == 3
     assert said[-1].strip() == "stopped watching" and status is None
 
 
 def result_of(outcomes_by_id, path="my.ipynb"):
     from grader.model import CheckResult, SubmissionResult
-    checks = [CheckResult(id=check_id, name=check_id, max_score=5.0, outcome=outcome,
-                          score=5.0 if outcome == "passed" else 0.0,
-                          seen="" if outcome == "passed" else "NotImplementedError: ",
-                          hint="" if outcome == "passed" else "the skeleton")
-              for check_id, outcome in outcomes_by_id.items()]
+
+    checks = [
+        CheckResult(
+            id=check_id,
+            name=check_id,
+            max_score=5.0,
+            outcome=outcome,
+            score=5.0 if outcome == "passed" else 0.0,
+            seen="" if outcome == "passed" else "NotImplementedError: ",
+            hint="" if outcome == "passed" else "the skeleton",
+        )
+        for check_id, outcome in outcomes_by_id.items()
+    ]
     return SubmissionResult("my", path, "", "public", checks, "0")
 
 
 def test_one_message_of_many_checks_is_shown_once_and_marks_are_coloured_on_a_tty():
     from grader.report import text
+
     result = result_of({"a.one": "passed", "b.two": "error", "c.three": "error"})
     summary = text.summary(result, advice=True)
     assert summary.count("NotImplementedError") == 2  # once in full, once named the same

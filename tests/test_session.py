@@ -5,6 +5,7 @@ does what a test's operation names: answer, raise, print, hang, die, send garbag
 No sandbox, no student code, no torch: what is tested is what the judge makes of a
 worker, whatever the worker does.
 """
+
 import os
 import signal
 import subprocess
@@ -107,9 +108,14 @@ class FakeSpawn:
 
     def __call__(self, config, request_r, reply_w, output_w):
         process = subprocess.Popen(
-            [sys.executable, "-c", FAKE_WORKER, str(reply_w), self.marker], stdin=request_r,
-            stdout=output_w, stderr=output_w, pass_fds=(reply_w,), cwd=ROOT,
-            start_new_session=True)
+            [sys.executable, "-c", FAKE_WORKER, str(reply_w), self.marker],
+            stdin=request_r,
+            stdout=output_w,
+            stderr=output_w,
+            pass_fds=(reply_w,),
+            cwd=ROOT,
+            start_new_session=True,
+        )
         handle = sessions.ProcessGroup(process)
         handle.lost = self.lost
         self.handles.append(handle)
@@ -132,8 +138,14 @@ def make_session(tmp_path, monkeypatch):
         kwargs.setdefault("startup_timeout", 30.0)
         kwargs.setdefault("load_timeout", 30.0)
         session = sessions.WorkerSession(
-            sandboxes.Sandbox("unshare", ()), {"operations": "fake.ops"}, statements, CELLS,
-            slot=0, spawn=spawn, **kwargs)
+            sandboxes.Sandbox("unshare", ()),
+            {"operations": "fake.ops"},
+            statements,
+            CELLS,
+            slot=0,
+            spawn=spawn,
+            **kwargs,
+        )
         session.fake = spawn
         opened.append(session)
         return session
@@ -164,16 +176,19 @@ def test_adaptations_come_back_as_short_strings_and_the_rest_is_dropped(make_ses
     assert reply.adapted == [{"policy": "p" * 40, "idiom": "7"}]
 
 
-@pytest.mark.parametrize(("kind", "status", "cause"), [
-    ("error", "error", "student"),
-    ("contract", "error", "contract"),
-    ("grader", "error", "grader"),
-    ("internal", "error", "grader"),
-    ("anything else", "error", "student"),
-    (["not", "a", "kind"], "error", "student"),
-    ({"kind": "grader"}, "error", "student"),
-    ("missing", "missing", "student"),
-])
+@pytest.mark.parametrize(
+    ("kind", "status", "cause"),
+    [
+        ("error", "error", "student"),
+        ("contract", "error", "contract"),
+        ("grader", "error", "grader"),
+        ("internal", "error", "grader"),
+        ("anything else", "error", "student"),
+        (["not", "a", "kind"], "error", "student"),
+        ({"kind": "grader"}, "error", "student"),
+        ("missing", "missing", "student"),
+    ],
+)
 def test_a_failed_operation_keeps_its_status_and_cause(make_session, kind, status, cause):
     reply = make_session().call("raise", {"kind": kind, "name": "MLP"}, timeout=30)
     assert (reply.status, reply.cause) == (status, cause)
@@ -183,8 +198,9 @@ def test_a_failed_operation_keeps_its_status_and_cause(make_session, kind, statu
 
 def test_what_the_worker_says_is_cut_to_size(make_session):
     session = make_session()
-    reply = session.call("raise", {"kind": "error", "error": "e" * 10_000,
-                                   "name": "n" * 1000}, timeout=30)
+    reply = session.call(
+        "raise", {"kind": "error", "error": "e" * 10_000, "name": "n" * 1000}, timeout=30
+    )
     assert reply.error == "e" * 4000 and reply.missing == "n" * 200
     assert session.starts == 1  # an error costs its check, not the worker
 
@@ -194,8 +210,11 @@ def test_printed_output_is_kept_head_and_tail(make_session):
     assert session.call("print", {"text": "hello\n"}, timeout=30).output == "hello\n"
     flood = "H" * sessions.OUTPUT_HEAD + "m" * 50_000 + "T" * sessions.OUTPUT_TAIL
     output = session.call("print", {"text": flood}, timeout=30).output
-    assert output == ("H" * sessions.OUTPUT_HEAD + "\n[... 50000 bytes of output left out ...]\n"
-                      + "T" * sessions.OUTPUT_TAIL)
+    assert output == (
+        "H" * sessions.OUTPUT_HEAD
+        + "\n[... 50000 bytes of output left out ...]\n"
+        + "T" * sessions.OUTPUT_TAIL
+    )
 
 
 def test_a_hang_times_out_and_the_next_call_gets_a_fresh_worker(make_session):
@@ -209,14 +228,27 @@ def test_a_hang_times_out_and_the_next_call_gets_a_fresh_worker(make_session):
     assert session.starts == 2
 
 
-@pytest.mark.parametrize(("op", "args", "said"), [
-    ("exit", {"code": 3}, "the worker process exited with status 3 while running the "
-                          "student's code (sys.exit or os._exit?)"),
-    ("kill", {"signal": "SIGKILL"}, "the worker process was killed by SIGKILL (out of "
-                                    "memory, or a CPU-time limit)"),
-    ("kill", {"signal": "SIGSEGV"}, "the worker process was killed by SIGSEGV (a crash in "
-                                    "native code)"),
-])
+@pytest.mark.parametrize(
+    ("op", "args", "said"),
+    [
+        (
+            "exit",
+            {"code": 3},
+            "the worker process exited with status 3 while running the "
+            "student's code (sys.exit or os._exit?)",
+        ),
+        (
+            "kill",
+            {"signal": "SIGKILL"},
+            "the worker process was killed by SIGKILL (out of memory, or a CPU-time limit)",
+        ),
+        (
+            "kill",
+            {"signal": "SIGSEGV"},
+            "the worker process was killed by SIGSEGV (a crash in native code)",
+        ),
+    ],
+)
 def test_a_worker_that_dies_is_a_crash_that_says_how(make_session, op, args, said):
     session = make_session()
     reply = session.call(op, args, timeout=30)
@@ -236,14 +268,16 @@ def test_a_worker_lost_by_the_graders_fault_is_tried_once_more(make_session, tmp
     assert reply.status == "crashed"
 
 
-@pytest.mark.parametrize(("garbage", "said"), [
-    ("not a frame\n", "the worker sent garbage (frame header is not a length)"),
-    ("5\n{{{{{", "the worker sent garbage (not plain JSON: "),
-    (f"{MAX_FRAME + 1}\n", f"the worker sent garbage (frame of {MAX_FRAME + 1} bytes is over"),
-    ("3\n[1]", "the worker sent a reply that is not an object"),
-])
-def test_garbage_from_the_worker_is_a_crash_and_the_worker_is_killed(make_session, garbage,
-                                                                     said):
+@pytest.mark.parametrize(
+    ("garbage", "said"),
+    [
+        ("not a frame\n", "the worker sent garbage (frame header is not a length)"),
+        ("5\n{{{{{", "the worker sent garbage (not plain JSON: "),
+        (f"{MAX_FRAME + 1}\n", f"the worker sent garbage (frame of {MAX_FRAME + 1} bytes is over"),
+        ("3\n[1]", "the worker sent a reply that is not an object"),
+    ],
+)
+def test_garbage_from_the_worker_is_a_crash_and_the_worker_is_killed(make_session, garbage, said):
     session = make_session()
     reply = session.call("garbage", {"bytes": garbage}, timeout=30)
     assert reply.status == "crashed"
@@ -260,15 +294,15 @@ def test_an_operation_that_makes_no_progress_is_stopped_and_says_where(make_sess
     session.stall_timeout = 0.3
     reply = session.call("stall", {}, timeout=60)
     assert reply.status == "timeout"
-    assert "it made no progress (no call of your code returned, no training step) for 0.3 s, " \
-           "stuck in `train`: `while True: pass`" in reply.error
-    assert reply.traceback == ('  File "<cell 5>", line 2, in train\n'
-                               "    while True: pass\n")
+    assert (
+        "it made no progress (no call of your code returned, no training step) for 0.3 s, "
+        "stuck in `train`: `while True: pass`" in reply.error
+    )
+    assert reply.traceback == ('  File "<cell 5>", line 2, in train\n    while True: pass\n')
     assert gone(session.fake.handles[0])
 
 
-def test_an_operation_that_keeps_making_progress_runs_past_the_no_progress_interval(
-        make_session):
+def test_an_operation_that_keeps_making_progress_runs_past_the_no_progress_interval(make_session):
     session = make_session()
     session.stall_timeout = 0.3
     assert session.call("busy", {}, timeout=60).value == "done"
@@ -286,18 +320,20 @@ def test_the_time_budget_bounds_the_whole_submission(make_session):
     assert session.starts == 1
 
 
-def test_a_statement_that_kills_the_worker_while_loading_is_skipped_and_reported(
-        make_session):
-    statements = [{"cell": 5, "line": 1, "source": "fine"},
-                  {"cell": 5, "line": 2, "source": "die"},
-                  {"cell": 5, "line": 3, "source": "fine"}]
+def test_a_statement_that_kills_the_worker_while_loading_is_skipped_and_reported(make_session):
+    statements = [
+        {"cell": 5, "line": 1, "source": "fine"},
+        {"cell": 5, "line": 2, "source": "die"},
+        {"cell": 5, "line": 3, "source": "fine"},
+    ]
     session = make_session(statements=statements)
     assert session.call("echo", {}, timeout=30).status == "ok"
     assert [s["line"] for s in session.statements] == [1, 3]
     [failure] = session.load_failures
     assert (failure["cell"], failure["line"]) == (5, 2)
-    assert failure["error"].startswith("this statement was skipped: the worker process exited "
-                                       "with status 1")
+    assert failure["error"].startswith(
+        "this statement was skipped: the worker process exited with status 1"
+    )
     assert session.starts == 2
 
 
@@ -307,7 +343,9 @@ def test_a_load_that_keeps_failing_gives_up_and_every_call_says_why(make_session
     for _ in range(2):
         reply = session.call("echo", {}, timeout=30)
         assert (reply.status, reply.error) == (
-            "error", "the submission could not be loaded (too many statements failed)")
+            "error",
+            "the submission could not be loaded (too many statements failed)",
+        )
     assert session.starts == sessions.MAX_LOAD_ATTEMPTS
 
 
@@ -325,7 +363,9 @@ def test_a_worker_that_cannot_be_started_breaks_the_session_with_the_reason(make
     session = make_session(spawn=refuse)
     reply = session.call("echo", {}, timeout=30)
     assert (reply.status, reply.error) == (
-        "error", "the worker process did not start: no bubblewrap here")
+        "error",
+        "the worker process did not start: no bubblewrap here",
+    )
 
 
 def test_close_kills_the_worker_and_removes_its_scratch_folder(make_session):

@@ -5,6 +5,7 @@ correct solutions are not flagged; the handout and sources staff exclude do not 
 hostile code is read, never run, and never stops the comparison. The last tests grade a
 small class through ``grade.py`` and read what staff see.
 """
+
 import csv
 import itertools
 import re
@@ -24,8 +25,9 @@ HANDOUT = suite.load("ex08").handout  # the corpus is ex08's
 
 
 def compare(folder, **kwargs):
-    return similarity.compare([(p.stem, p) for p in sorted(folder.glob("*.ipynb"))],
-                              handout=HANDOUT, **kwargs)
+    return similarity.compare(
+        [(p.stem, p) for p in sorted(folder.glob("*.ipynb"))], handout=HANDOUT, **kwargs
+    )
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +95,8 @@ def test_an_excluded_source_is_not_shared_code(tmp_path):
         (tmp_path / f"{name}.ipynb").write_bytes(solution.read_bytes())
     nbformat.write(corpus.notebook(corpus.SOLUTIONS["textbook"]), str(tmp_path / "cat.ipynb"))
     assert [(p.student_a, p.student_b) for p in compare(tmp_path).pairs if p.flagged] == [
-        ("ann", "bob")]
+        ("ann", "bob")
+    ]
     excluded = compare(tmp_path, exclude=[solution])
     assert excluded.excluded == 1
     assert not [p for p in excluded.pairs if p.flagged]
@@ -134,7 +137,8 @@ def test_the_pair_page_shows_code_as_text(tmp_path):
     """Student code on a staff page is escaped, never markup or script."""
     parts = dict(corpus.SOLUTIONS["explicit"])
     parts["mse"] = parts["mse"].replace(
-        "    n = pred.shape[0]", "    n = pred.shape[0]  # </div><script>alert(1)</script>\x1b[2J")
+        "    n = pred.shape[0]", "    n = pred.shape[0]  # </div><script>alert(1)</script>\x1b[2J"
+    )
     for name in ("ann", "bob"):
         nbformat.write(corpus.notebook(parts), str(tmp_path / f"{name}.ipynb"))
     [page] = similar_report.pair_pages(compare(tmp_path)).values()
@@ -164,7 +168,10 @@ def test_a_batch_shows_staff_the_copies(tmp_path):
     gradebook = list(csv.reader((out / "gradebook.csv").open()))
     assert gradebook[0][-1] == "similar_to"
     assert {row[0]: row[-1] for row in gradebook[1:]} == {
-        "beginner": "", "textbook": "zoe", "zoe": "textbook"}
+        "beginner": "",
+        "textbook": "zoe",
+        "zoe": "textbook",
+    }
 
     summary = (out / "summary.html").read_text()
     cluster = re.search(r'<table id="similarity-clusters">.*?</table>', summary, re.S).group()
@@ -190,9 +197,16 @@ def test_one_submission_is_compared_with_nothing(tmp_path):
     assert not (tmp_path / "out" / "similarity.csv").exists()
 
 
-@pytest.mark.parametrize("flags", [("--similarity-threshold", "0"),
-                                   ("--similarity-threshold", "1.5"),
-                                   ("--similarity-exclude", "no/such/solution.ipynb")])
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ("--similarity-threshold", "0"),
+        ("--similarity-threshold", "1.5"),
+        ("--similarity-exclude", "no/such/solution.ipynb"),
+    ],
+)
 def test_bad_similarity_flags_are_usage_errors(tmp_path, flags):
-    done = run_grade(ROOT / "submissions" / "ex08" / "reference_solution.ipynb", *flags, out=tmp_path)
+    done = run_grade(
+        ROOT / "submissions" / "ex08" / "reference_solution.ipynb", *flags, out=tmp_path
+    )
     assert done.returncode == 2 and "--similarity" in done.stderr

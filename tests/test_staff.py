@@ -4,6 +4,7 @@ One class (a folder with a Moodle-named student, a wrong answer, an unreadable f
 the output of an earlier run, its output folder inside it) is graded once with the hidden
 suite; each test works on a copy of that output.
 """
+
 import csv
 import json
 import shutil
@@ -70,11 +71,15 @@ def test_every_output_names_the_suite_and_the_seed(graded, tmp_path):
     assert sorted(rows) == STUDENTS
     assert {(row["suite"], row["seed"]) for row in rows.values()} == {("hidden", label)}
     assert f"hidden suite, seed {label}" in results(out, "bob")["output"]
-    assert f'Graded with the <strong>hidden</strong> suite, seed <strong>{label}</strong>' in \
-        (out / "summary.html").read_text(encoding="utf-8")
+    assert f"Graded with the <strong>hidden</strong> suite, seed <strong>{label}</strong>" in (
+        out / "summary.html"
+    ).read_text(encoding="utf-8")
 
-    public = run_grade(folder / "ann.py", out=tmp_path / "public",
-                       env={"PATH": "/usr/bin:/bin", "GRADER_SECRET_SEED": SEED})
+    public = run_grade(
+        folder / "ann.py",
+        out=tmp_path / "public",
+        env={"PATH": "/usr/bin:/bin", "GRADER_SECRET_SEED": SEED},
+    )
     assert public.returncode == 0, public.stderr
     assert "a secret seed is given" in public.stderr and "--suite hidden" in public.stderr
     assert results(tmp_path / "public", "ann")["extra_data"]["seed"] == "public"
@@ -83,8 +88,14 @@ def test_every_output_names_the_suite_and_the_seed(graded, tmp_path):
 
 def test_a_partial_run_never_overwrites_a_full_result(term):
     folder, out = term
-    names = ["gradebook.csv", "summary.html", "bob/results.json", "bob/feedback.html",
-             "bob/.result.json", "ann/results.json"]
+    names = [
+        "gradebook.csv",
+        "summary.html",
+        "bob/results.json",
+        "bob/feedback.html",
+        "bob/.result.json",
+        "ann/results.json",
+    ]
     before = {name: (out / name).read_bytes() for name in names}
     run = run_grade(folder, *HIDDEN, "--check", "linear.mse", out=out)
     assert run.returncode == 0, run.stderr
@@ -119,7 +130,8 @@ def test_adjustments_reach_every_output_and_survive_regrading(term):
         "student,check,points,reason,who\n"
         'bob,linear.mse,+3,"summed, not averaged; the text explains it",TA Kim\n'
         "Zoë_Müller_100185,vanishing.bound,-2,bound copied from a classmate,Prof. Lee\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     run = run_grade(folder, *HIDDEN, out=out)
     assert run.returncode == 0, run.stderr
     for _ in range(2):
@@ -136,8 +148,9 @@ def test_adjustments_reach_every_output_and_survive_regrading(term):
         regrade = run_grade(folder, *HIDDEN, "--only", "bob", out=out)
         assert regrade.returncode == 0, regrade.stderr
 
-    (out / "adjustments.csv").write_text("student,check,points,reason,who\n"
-                                         "bob,linear.mse,three,why,who\n")
+    (out / "adjustments.csv").write_text(
+        "student,check,points,reason,who\nbob,linear.mse,three,why,who\n"
+    )
     bad = run_grade(folder, *HIDDEN, out=out)
     assert bad.returncode == 2
     assert f"{out / 'adjustments.csv'}, line 2: points 'three' is not a number" in bad.stderr
@@ -170,6 +183,7 @@ def test_handed_back_pages_keep_names_and_hide_staff_paths(graded):
 
 def test_zip_pages_show_no_scratch_path(tmp_path):
     import zipfile
+
     archive = tmp_path / "moodle.zip"
     with zipfile.ZipFile(archive, "w") as bundle:
         bundle.writestr(MOODLE_NAME + "/ex08.py", WRONG_MSE)
@@ -184,35 +198,61 @@ def test_zip_pages_show_no_scratch_path(tmp_path):
 
 def test_hidden_suite_pages_follow_the_rubric_visibility(tmp_path):
     rubric = (ROOT / "grader" / "suites" / "ex08" / "rubric.toml").read_text()
-    rubric = rubric.replace('[checks."linear.mse"]\n',
-                            '[checks."linear.mse"]\nvisibility = "after_published"\n')
-    rubric = rubric.replace('[checks."vanishing.bound"]\n',
-                            '[checks."vanishing.bound"]\nvisibility = "hidden"\n')
+    rubric = rubric.replace(
+        '[checks."linear.mse"]\n', '[checks."linear.mse"]\nvisibility = "after_published"\n'
+    )
+    rubric = rubric.replace(
+        '[checks."vanishing.bound"]\n', '[checks."vanishing.bound"]\nvisibility = "hidden"\n'
+    )
     (tmp_path / "rubric.toml").write_text(rubric)
     (tmp_path / "bob.py").write_text(
-        WRONG_MSE.replace("return abs(float(x[0])) * 0.75 ** num_layers",
-                          "return abs(float(x[0])) * 0.5 ** num_layers"))
-    run = run_grade(tmp_path / "bob.py", *HIDDEN, "--rubric", tmp_path / "rubric.toml",
-                    "--check", "linear.mse", "--check", "vanishing.bound", out=tmp_path / "out")
+        WRONG_MSE.replace(
+            "return abs(float(x[0])) * 0.75 ** num_layers",
+            "return abs(float(x[0])) * 0.5 ** num_layers",
+        )
+    )
+    run = run_grade(
+        tmp_path / "bob.py",
+        *HIDDEN,
+        "--rubric",
+        tmp_path / "rubric.toml",
+        "--check",
+        "linear.mse",
+        "--check",
+        "vanishing.bound",
+        out=tmp_path / "out",
+    )
     assert run.returncode == 0, run.stderr
     page = (tmp_path / "out" / "bob" / "feedback.html").read_text(encoding="utf-8")
-    mse, bound = (page.split(f'id="check-{check}"')[1].split("</article>")[0]
-                  for check in ("linear.mse", "vanishing.bound"))
+    mse, bound = (
+        page.split(f'id="check-{check}"')[1].split("</article>")[0]
+        for check in ("linear.mse", "vanishing.bound")
+    )
     assert 'class="expected"' in mse and "withheld" not in mse
     assert 'class="expected"' not in bound and "does not show this check's data" in bound
 
 
 def test_moodle_and_canvas_imports(term):
     import zipfile
+
     folder, out = term
     run = run_grade(folder, *HIDDEN, "--format", "moodle", "--format", "canvas", out=out)
     assert run.returncode == 0, run.stderr
     assert "left out of moodle-grading-worksheet.csv" in run.stderr and "ann, bob" in run.stderr
     with open(out / "moodle-grading-worksheet.csv", encoding="utf-8", newline="") as file:
         rows = list(csv.reader(file))
-    assert rows[0] == ["Identifier", "Full name", "Email address", "Status", "Grade",
-                       "Maximum Grade", "Grade can be changed", "Last modified (submission)",
-                       "Last modified (grade)", "Feedback comments"]
+    assert rows[0] == [
+        "Identifier",
+        "Full name",
+        "Email address",
+        "Status",
+        "Grade",
+        "Maximum Grade",
+        "Grade can be changed",
+        "Last modified (submission)",
+        "Last modified (grade)",
+        "Feedback comments",
+    ]
     assert rows[1][:2] == ["Participant 100185", "Zoë Müller"] and rows[1][4] == "100.00"
     assert rows[1][8] and "hidden suite" in rows[1][9]
     assert [row[:2] for row in rows[2:]] == [["Participant 12345", "doejane"]]
@@ -222,10 +262,12 @@ def test_moodle_and_canvas_imports(term):
         assert bundle.read(name) == (out / "Zoë_Müller_100185" / "feedback.html").read_bytes()
     with open(out / "canvas-gradebook.csv", encoding="utf-8", newline="") as file:
         rows = list(csv.reader(file))
-    assert rows == [["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "ex08"],
-                    ["Points Possible", "", "", "", "", "100"],
-                    ["Zoë Müller", "100185", "", "", "", "100"],
-                    ["doejane", "12345", "", "", "", "100"]]
+    assert rows == [
+        ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "ex08"],
+        ["Points Possible", "", "", "", "", "100"],
+        ["Zoë Müller", "100185", "", "", "", "100"],
+        ["doejane", "12345", "", "", "", "100"],
+    ]
 
 
 def test_gradescope_autograder_grades_a_submission_laid_out_as_gradescope_does(tmp_path):
@@ -234,6 +276,7 @@ def test_gradescope_autograder_grades_a_submission_laid_out_as_gradescope_does(t
     import subprocess
     import sys
     import zipfile
+
     if not shutil.which("bwrap"):
         pytest.skip("bubblewrap is not installed")
     archive = tmp_path / "autograder.zip"
@@ -242,7 +285,8 @@ def test_gradescope_autograder_grades_a_submission_laid_out_as_gradescope_does(t
     root = tmp_path / "autograder"
     with zipfile.ZipFile(archive) as bundle:
         assert {"setup.sh", "run_autograder", "grade.py", "autograder.json"} <= set(
-            bundle.namelist())
+            bundle.namelist()
+        )
         assert json.loads(bundle.read("autograder.json"))["seed"] == int(SEED)
         bundle.extractall(root / "source")
     for name in ("setup.sh", "run_autograder"):
@@ -252,15 +296,42 @@ def test_gradescope_autograder_grades_a_submission_laid_out_as_gradescope_does(t
     (root / "submission").mkdir()
     (root / "submission" / "ex08.py").write_text(WRONG_MSE)
     python = Path(sys.executable).resolve()
-    system = [arg for path in ("/usr", "/etc", str(python.parents[2]))
-              for arg in ("--ro-bind", path, path)]
-    links = [arg for name in ("lib", "lib64", "bin", "sbin") if Path("/usr", name).exists()
-             for arg in ("--symlink", f"usr/{name}", f"/{name}")]
+    system = [
+        arg
+        for path in ("/usr", "/etc", str(python.parents[2]))
+        for arg in ("--ro-bind", path, path)
+    ]
+    links = [
+        arg
+        for name in ("lib", "lib64", "bin", "sbin")
+        if Path("/usr", name).exists()
+        for arg in ("--symlink", f"usr/{name}", f"/{name}")
+    ]
     done = subprocess.run(
-        ["bwrap", *system, *links, "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
-         "--bind", root, "/autograder", "--setenv", "PATH", f"{python.parent}:/usr/bin:/bin",
-         "--chdir", "/", "/autograder/run_autograder"],
-        capture_output=True, text=True, timeout=600)
+        [
+            "bwrap",
+            *system,
+            *links,
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+            "--tmpfs",
+            "/tmp",
+            "--bind",
+            root,
+            "/autograder",
+            "--setenv",
+            "PATH",
+            f"{python.parent}:/usr/bin:/bin",
+            "--chdir",
+            "/",
+            "/autograder/run_autograder",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     data = json.loads((root / "results" / "results.json").read_text())
     assert (data["score"], data["extra_data"]["suite"]) == (83.0, "hidden")

@@ -5,6 +5,7 @@ The end-to-end cases run elsewhere: a judge's ``graded``, ``timeout`` and
 ``unreadable`` in tests/test_batch.py, a submission lost on a Dask cluster and graded
 again on resume in tests/test_cluster.py.
 """
+
 import dataclasses
 import json
 import re
@@ -57,9 +58,15 @@ def test_an_unreadable_file_says_so_and_what_to_submit():
     assert "submit the .ipynb notebook" in result.checks[0].hint
 
 
-@pytest.mark.parametrize("status, reused", [
-    (model.GRADED, True), (model.TIMEOUT, True), (model.UNREADABLE, True),
-    (model.GRADER_FAILED, False)])
+@pytest.mark.parametrize(
+    "status, reused",
+    [
+        (model.GRADED, True),
+        (model.TIMEOUT, True),
+        (model.UNREADABLE, True),
+        (model.GRADER_FAILED, False),
+    ],
+)
 def test_resume_grades_again_only_what_the_grader_failed_on(batch, status, reused):
     entry, options, key, out = batch
     result = dataclasses.replace(failures.grader_failed(entry, options, WHY), status=status)
@@ -87,8 +94,12 @@ def test_the_class_summary_counts_each_status_and_names_the_grader_failures(batc
     graded = dataclasses.replace(lost, submission_id="bob", status=model.GRADED, error="")
     late = dataclasses.replace(lost, submission_id="cat", status=model.TIMEOUT, error="")
     overview = summary.summarize([lost, graded, late])
-    assert overview.statuses == {model.GRADED: 1, model.TIMEOUT: 1, model.UNREADABLE: 0,
-                                 model.GRADER_FAILED: 1}
+    assert overview.statuses == {
+        model.GRADED: 1,
+        model.TIMEOUT: 1,
+        model.UNREADABLE: 0,
+        model.GRADER_FAILED: 1,
+    }
     assert overview.failed == [lost] and overview.unreadable == []
     table = summary.table(overview)
     assert re.search(r"^  grader failed +1$", table, re.MULTILINE)

@@ -1,5 +1,6 @@
 """A lab is a suite: its spec is read from ``suite.toml``, and its rubric is refused at load
 when an id names no check or a check has no entry."""
+
 import json
 import subprocess
 import sys
@@ -32,8 +33,11 @@ def test_the_spec_names_what_generic_code_needs(lab):
 def test_no_two_labs_have_a_check_file_of_the_same_name():
     """pytest imports a check file once per process, by its name: a Dask worker that grades
     one lab's batch, then another's, would get the first lab's module for the second."""
-    names = [path.name for lab in suite.available()
-             for path in suite.load(lab).checks_dir.glob("check_*.py")]
+    names = [
+        path.name
+        for lab in suite.available()
+        for path in suite.load(lab).checks_dir.glob("check_*.py")
+    ]
     assert len(names) == len(set(names)), sorted(names)
 
 
@@ -59,7 +63,7 @@ def test_a_check_without_a_rubric_entry_is_refused(tmp_path):
     start = text.index(f'[checks."{last}"]')
     end = text.find("\n[", start + 1)
     path = tmp_path / "rubric.toml"
-    path.write_text(text[:start] + (text[end + 1:] if end != -1 else ""))
+    path.write_text(text[:start] + (text[end + 1 :] if end != -1 else ""))
     with pytest.raises(suite.SuiteError, match=f"'{last}'"):
         suite.load().rubric(path)
 
@@ -74,13 +78,16 @@ def test_grade_py_says_which_rubric_id_is_unknown(grade, tmp_path):
 
 def _prepared_worker_modules(imports):
     """The modules a worker has after preparing for a suite that imports ``imports``."""
-    code = ("import json, sys\n"
-            "from grader.worker import main, runtime\n"
-            f"main.prepare({{'imports': {list(imports)!r}, 'threads': 1}})\n"
-            "device = main.configure_device('auto')\n"
-            "print(json.dumps([device, sorted(m for m in sys.modules if '.' not in m)]))")
-    process = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             cwd=ROOT, timeout=120)
+    code = (
+        "import json, sys\n"
+        "from grader.worker import main, runtime\n"
+        f"main.prepare({{'imports': {list(imports)!r}, 'threads': 1}})\n"
+        "device = main.configure_device('auto')\n"
+        "print(json.dumps([device, sorted(m for m in sys.modules if '.' not in m)]))"
+    )
+    process = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
     assert process.returncode == 0, process.stderr[-2000:]
     return json.loads(process.stdout)
 
@@ -108,11 +115,17 @@ def test_a_numpy_labs_warm_worker_runs_without_torch():
     zygote = Zygote(chosen, ex09.worker, "cpu")
     zygote.start()
     try:
-        with WorkerSession(chosen, ex09.worker, [{"cell": 1, "line": 1, "code": code}],
-                           {1: code}, spawn=zygote.spawn) as session:
+        with WorkerSession(
+            chosen,
+            ex09.worker,
+            [{"cell": 1, "line": 1, "code": code}],
+            {1: code},
+            spawn=zygote.spawn,
+        ) as session:
             assert zygote.wait_ready() == ""
-            reply = session.call("sigmoid.apply", {"function": "sigmoid", "scalars": [0.0],
-                                                   "arrays": []}, 30)
+            reply = session.call(
+                "sigmoid.apply", {"function": "sigmoid", "scalars": [0.0], "arrays": []}, 30
+            )
         assert reply.status == "ok", reply.error
         assert reply.value["scalars"][0]["values"] == [0.0], "torch was imported in ex09's worker"
         assert session.worker_info["device"] == "cpu"
@@ -122,14 +135,21 @@ def test_a_numpy_labs_warm_worker_runs_without_torch():
 
 def test_the_gradescope_autograder_grades_the_lab_it_was_built_for(grade, tmp_path):
     archive = tmp_path / "autograder.zip"
-    made = grade("--autograder-zip", archive, "--lab", "ex09", "--suite", "hidden", "--seed",
-                 "7305518826419047731")
+    made = grade(
+        "--autograder-zip",
+        archive,
+        "--lab",
+        "ex09",
+        "--suite",
+        "hidden",
+        "--seed",
+        "7305518826419047731",
+    )
     assert made.returncode == 0, made.stderr
     with zipfile.ZipFile(archive) as bundle:
         assert json.loads(bundle.read("autograder.json"))["lab"] == "ex09"
 
 
 def test_a_lab_without_torch_runs_on_the_cpu(grade):
-    process = grade(ROOT / "reference" / "ex09_solution.ipynb", "--lab", "ex09",
-                    "--device", "cuda")
+    process = grade(ROOT / "reference" / "ex09_solution.ipynb", "--lab", "ex09", "--device", "cuda")
     assert process.returncode == 2 and "does not use torch" in process.stderr

@@ -16,6 +16,7 @@ one task is and what its result means. Three parts:
 The hidden-suite seed travels only inside a task's arguments, wrapped in ``Secret``
 (Dask logs a failed task's arguments by ``repr``) and never in a task key.
 """
+
 import contextlib
 import dataclasses
 import hashlib
@@ -71,14 +72,14 @@ class Secret:
 def accepted_levels(requested):
     """Sandbox levels a worker may grade with: bwrap, unless the TA names a weaker level."""
     floor = "bwrap" if requested == "auto" else requested
-    return sandboxes.LEVELS[:sandboxes.LEVELS.index(floor) + 1]
+    return sandboxes.LEVELS[: sandboxes.LEVELS.index(floor) + 1]
 
 
 def parse_local(address):
     """N for ``local:N`` (a LocalCluster of N worker processes), None for a scheduler address."""
     if not address.startswith(LOCAL_PREFIX):
         return None
-    count = address[len(LOCAL_PREFIX):]
+    count = address[len(LOCAL_PREFIX) :]
     if not count.isdigit() or int(count) < 1:
         raise ValueError(f"--cluster {address}: expected local:N with N >= 1 worker processes")
     return int(count)
@@ -96,10 +97,12 @@ class GraderPlugin(WorkerPlugin):
     def setup(self, worker):
         sandbox = sandboxes.choose()
         if sandbox.level not in self.accepted:
-            self.refusal = (f"worker {worker.address} refuses to grade: its best sandbox is "
-                            f"'{sandbox.level}' and this batch accepts only "
-                            f"{'/'.join(self.accepted)} (install bubblewrap on the worker, or "
-                            f"allow weaker isolation explicitly with --sandbox unshare|none)")
+            self.refusal = (
+                f"worker {worker.address} refuses to grade: its best sandbox is "
+                f"'{sandbox.level}' and this batch accepts only "
+                f"{'/'.join(self.accepted)} (install bubblewrap on the worker, or "
+                f"allow weaker isolation explicitly with --sandbox unshare|none)"
+            )
             worker.loop.add_callback(worker.close, reason=f"{grader.NAME}: no acceptable sandbox")
             raise SandboxRefused(self.refusal)
         self.sandbox = sandbox
@@ -155,10 +158,17 @@ class GraderPlugin(WorkerPlugin):
 def task_options(options):
     """``grading.Options`` as the plain data one task carries (the seed wrapped in ``Secret``)."""
     rubric = Path(options.rubric_path).read_text() if options.rubric_path else None
-    return {"suite": options.suite, "seed": Secret(options.seed), "lab": options.lab,
-            "device": options.device, "mode": options.mode, "rubric": rubric,
-            "selected": list(options.selected), "backstop": options.backstop,
-            "time_limit": options.time_limit}
+    return {
+        "suite": options.suite,
+        "seed": Secret(options.seed),
+        "lab": options.lab,
+        "device": options.device,
+        "mode": options.mode,
+        "rubric": rubric,
+        "selected": list(options.selected),
+        "backstop": options.backstop,
+        "time_limit": options.time_limit,
+    }
 
 
 def grade_task(student_id, name, data, sha256, options):
@@ -176,11 +186,17 @@ def grade_task(student_id, name, data, sha256, options):
             rubric_path = Path(folder, "rubric.toml")
             rubric_path.write_text(options["rubric"])
         grading_options = grading.Options(
-            suite=options["suite"], seed=options["seed"].value, lab=options["lab"],
-            device=devices.resolve(options["device"]), mode=options["mode"],
-            sandbox=plugin.sandbox, rubric_path=rubric_path and str(rubric_path),
-            selected=tuple(options["selected"]), backstop=options["backstop"],
-            time_limit=options["time_limit"])
+            suite=options["suite"],
+            seed=options["seed"].value,
+            lab=options["lab"],
+            device=devices.resolve(options["device"]),
+            mode=options["mode"],
+            sandbox=plugin.sandbox,
+            rubric_path=rubric_path and str(rubric_path),
+            selected=tuple(options["selected"]),
+            backstop=options["backstop"],
+            time_limit=options["time_limit"],
+        )
         return model.to_dict(plugin.grade(path, grading_options, student_id))
 
 
@@ -225,10 +241,17 @@ def _sendable(path):
 
 def _submit(client, entry, payload, batch):
     data = files.read(entry.path)
-    return client.submit(grade_task, entry.student_id, entry.path.name, data,
-                         hashlib.sha256(data).hexdigest(), payload,
-                         key=f"{payload['lab']}-grade-{batch}-{entry.student_id}", pure=False,
-                         retries=TRANSFER_RETRIES)
+    return client.submit(
+        grade_task,
+        entry.student_id,
+        entry.path.name,
+        data,
+        hashlib.sha256(data).hexdigest(),
+        payload,
+        key=f"{payload['lab']}-grade-{batch}-{entry.student_id}",
+        pure=False,
+        retries=TRANSFER_RETRIES,
+    )
 
 
 @contextlib.contextmanager
@@ -240,13 +263,20 @@ def _client(address):
                 # waits Dask's distributed.comm.timeouts.connect (30 s unless configured)
                 client = stack.enter_context(Client(address))
             else:
-                cluster = stack.enter_context(LocalCluster(
-                    n_workers=workers, threads_per_worker=1, processes=True,
-                    dashboard_address=None, silence_logs=logging.ERROR))
+                cluster = stack.enter_context(
+                    LocalCluster(
+                        n_workers=workers,
+                        threads_per_worker=1,
+                        processes=True,
+                        dashboard_address=None,
+                        silence_logs=logging.ERROR,
+                    )
+                )
                 client = stack.enter_context(Client(cluster))
         except OSError as exc:
-            raise ClusterError(f"--cluster {address}: cannot reach the Dask scheduler "
-                               f"({exc})") from None
+            raise ClusterError(
+                f"--cluster {address}: cannot reach the Dask scheduler ({exc})"
+            ) from None
         yield client
 
 
@@ -258,15 +288,21 @@ def _install_plugin(client, accepted):
     except SandboxRefused as exc:  # the first refusal; the others are in the states below
         problems.append(str(exc))
     except Exception as exc:  # a worker failed to load the plugin itself
-        problems.append(f"a Dask worker cannot load the grader ({type(exc).__name__}: {exc}); "
-                        f"is it installed there (pip install '.[cluster]')?")
+        problems.append(
+            f"a Dask worker cannot load the grader ({type(exc).__name__}: {exc}); "
+            f"is it installed there (pip install '.[cluster]')?"
+        )
     states = client.run(_worker_state, on_error="return")
     ready = [s for s in states.values() if isinstance(s, str) and s.startswith("ok")]
     problems += [s for s in states.values() if isinstance(s, str) and not s.startswith("ok")]
     problems = list(dict.fromkeys(problems))
     if states and not ready:
-        raise ClusterError("no Dask worker can grade: " + "; ".join(problems or [
-            "every worker failed to start the grader (see the worker logs)"]))
+        raise ClusterError(
+            "no Dask worker can grade: "
+            + "; ".join(
+                problems or ["every worker failed to start the grader (see the worker logs)"]
+            )
+        )
     for problem in problems:
         print(f"!! {problem}", file=sys.stderr)
     if not states:
@@ -282,8 +318,10 @@ def _result(future, entry, options):
     """The ``SubmissionResult`` of a finished task; a failed task is marked as the
     grader's failure (graded again on resume), never lost."""
     if future.status == "cancelled":
-        raise ClusterError("the Dask scheduler was lost mid-batch; the results written so "
-                           "far are kept, grade the rest again")
+        raise ClusterError(
+            "the Dask scheduler was lost mid-batch; the results written so "
+            "far are kept, grade the rest again"
+        )
     if future.status == "finished":
         result = model.from_dict(future.result())
         result.path = str(entry.path)
@@ -291,9 +329,11 @@ def _result(future, entry, options):
     error = future.exception()
     if isinstance(error, KilledWorker):
         tries = error.allowed_failures + 1
-        reason = (f"every Dask worker that graded it died while grading it "
-                  f"({tries} {'try' if tries == 1 else 'tries'}: out of memory, or killed), "
-                  f"so it was not tried again")
+        reason = (
+            f"every Dask worker that graded it died while grading it "
+            f"({tries} {'try' if tries == 1 else 'tries'}: out of memory, or killed), "
+            f"so it was not tried again"
+        )
     else:
         reason = f"on a Dask worker ({type(error).__name__}: {error})"
     return failures.grader_failed(entry, options, reason)

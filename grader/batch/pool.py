@@ -16,6 +16,7 @@ overruns its submission's time cap is killed and replaced; that submission gets 
 result saying the grader failed on it, and the batch goes on. Judges die with the main
 process (parent-death signal), and their zygotes with them.
 """
+
 import collections
 import contextlib
 import ctypes
@@ -51,6 +52,7 @@ class PoolError(Exception):
 
 
 # -- main process -------------------------------------------------------------------------
+
 
 class Pool:
     """Up to ``jobs`` judge processes; ``grade(entries)`` yields ``(entry, result, documents)``
@@ -89,8 +91,10 @@ class Pool:
 
     def in_flight(self):
         """The entries being graded now, each with when it was handed to its judge."""
-        return sorted(((j.entry, j.since) for j in self._judges if j.entry is not None),
-                      key=lambda pair: pair[1])
+        return sorted(
+            ((j.entry, j.since) for j in self._judges if j.entry is not None),
+            key=lambda pair: pair[1],
+        )
 
     def _wait(self):
         deadline = min((j.deadline for j in self._judges if j.deadline), default=None)
@@ -117,8 +121,11 @@ class Pool:
         now = time.monotonic()
         for judge in list(self._judges):
             if judge.deadline and now > judge.deadline:
-                what = (f"its judge did not finish within its time cap of {judge.cap:.0f} s"
-                        if judge.ready else "the judge process did not start in time")
+                what = (
+                    f"its judge did not finish within its time cap of {judge.cap:.0f} s"
+                    if judge.ready
+                    else "the judge process did not start in time"
+                )
                 yield from self._replace(judge, what)
 
     def _replace(self, judge, why):
@@ -160,12 +167,19 @@ class JudgeProcess:
         self.cap = None
         self.log_path = log_dir / f"judge-{index}.log"
         log_dir.mkdir(parents=True, exist_ok=True)
-        code = (f"import sys; sys.path.insert(0, {str(PROJECT_DIR)!r}); "
-                f"from grader.batch.pool import judge_main; judge_main()")
+        code = (
+            f"import sys; sys.path.insert(0, {str(PROJECT_DIR)!r}); "
+            f"from grader.batch.pool import judge_main; judge_main()"
+        )
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=log, start_new_session=True, env=dict(os.environ, **ONE_THREAD))
+                [sys.executable, "-c", code],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                start_new_session=True,
+                env=dict(os.environ, **ONE_THREAD),
+            )
         self.messages = self.process.stdout
         os.set_blocking(self.messages.fileno(), False)
         self._reader = FrameReader()
@@ -181,8 +195,9 @@ class JudgeProcess:
         self.entry = entry
         self.since = time.monotonic()
         self.deadline = self.since + self.cap
-        self._send({"grade": {"path": str(entry.path), "student_id": entry.student_id,
-                              "note": entry.note}})
+        self._send(
+            {"grade": {"path": str(entry.path), "student_id": entry.student_id, "note": entry.note}}
+        )
 
     def receive(self):
         """The complete messages available now; sets ``dead`` at end of file."""
@@ -226,13 +241,15 @@ def options_from_dict(data):
     data = dict(data)
     if data.get("sandbox"):
         sandbox = data["sandbox"]
-        data["sandbox"] = sandboxes.Sandbox(sandbox["level"], tuple(sandbox["protections"]),
-                                            tuple(sandbox["warnings"]))
+        data["sandbox"] = sandboxes.Sandbox(
+            sandbox["level"], tuple(sandbox["protections"]), tuple(sandbox["warnings"])
+        )
     data["selected"] = tuple(data.get("selected") or ())
     return grading.Options(**data)
 
 
 # -- judge process --------------------------------------------------------------------------
+
 
 def judge_main():
     """A judge process: read submissions from stdin, answer results on (the original) stdout.
@@ -277,6 +294,7 @@ def _warm_up(options, suite):
     """
     if suite.uses_torch:
         import torch
+
         torch.set_num_threads(1)
     suite.cases(options.suite, options.seed)
 
@@ -300,4 +318,4 @@ def _receive(reader):
 def _send(fd, message):
     data = encode(message)
     while data:
-        data = data[os.write(fd, data):]
+        data = data[os.write(fd, data) :]

@@ -1,4 +1,5 @@
 """Progress of a batch: count, rate and ETA; a redrawn bar on a terminal, plain lines otherwise."""
+
 import sys
 import time
 
@@ -42,8 +43,10 @@ class Progress:
         elif self.tty:
             self._line(text)
         else:
-            self._line(f"[{self.done:>{len(str(self.total))}}/{self.total}] {text}  "
-                       f"({self.figures()}){self._waiting}")
+            self._line(
+                f"[{self.done:>{len(str(self.total))}}/{self.total}] {text}  "
+                f"({self.figures()}){self._waiting}"
+            )
 
     def waiting(self, in_flight):
         """``in_flight``: (entry, since) pairs, oldest first; the bar names the oldest."""
@@ -52,8 +55,10 @@ class Progress:
         else:
             entry, since = in_flight[0]
             others = f" and {len(in_flight) - 1} more" if len(in_flight) > 1 else ""
-            self._waiting = (f"  waiting on {terminal(entry.student_id)} "
-                             f"({time.monotonic() - since:.0f} s){others}")
+            self._waiting = (
+                f"  waiting on {terminal(entry.student_id)} "
+                f"({time.monotonic() - since:.0f} s){others}"
+            )
         if self.tty:
             self._draw()
 
@@ -77,8 +82,9 @@ class Progress:
             return
         filled = BAR_WIDTH * self.done // max(self.total, 1)
         bar = "#" * filled + "." * (BAR_WIDTH - filled)
-        self.stream.write(f"\r\x1b[K[{bar}] {self.done}/{self.total}  {self.figures()}"
-                          f"{self._waiting}")
+        self.stream.write(
+            f"\r\x1b[K[{bar}] {self.done}/{self.total}  {self.figures()}{self._waiting}"
+        )
         self.stream.flush()
         self._bar_shown = True
 

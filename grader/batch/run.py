@@ -6,6 +6,7 @@ submission's files are written as soon as it is graded (``grader.batch.store``, 
 also says how a re-run resumes), and the batch ends with ``gradebook.csv``,
 ``summary.html`` and a table of totals.
 """
+
 import gc
 import os
 import sys
@@ -20,17 +21,36 @@ from ..zygotes import Alone
 from . import pool, progress, store
 from .store import RESUME_FILE, atomic_write
 
-REPORT_FILES = {"junit": "junit.xml", "markdown": "summary.md", "classroom": "classroom.b64",
-                "moodle": "moodle-grading-worksheet.csv", "canvas": "canvas-gradebook.csv"}
-RENDERERS = {"junit": junit.document, "markdown": markdown.summary,
-             "classroom": classroom.encode, "moodle": lms.moodle_worksheet,
-             "canvas": lms.canvas_gradebook}
+REPORT_FILES = {
+    "junit": "junit.xml",
+    "markdown": "summary.md",
+    "classroom": "classroom.b64",
+    "moodle": "moodle-grading-worksheet.csv",
+    "canvas": "canvas-gradebook.csv",
+}
+RENDERERS = {
+    "junit": junit.document,
+    "markdown": markdown.summary,
+    "classroom": classroom.encode,
+    "moodle": lms.moodle_worksheet,
+    "canvas": lms.canvas_gradebook,
+}
 MOODLE_FEEDBACK_ZIP = "moodle-feedback-files.zip"
 LOG_DIR = ".logs"
 
 
-def grade_all(entries, options, out_dir, quiet=False, jobs=1, force=False, cluster=None,
-              sandbox="auto", only=(), similar=similarity.Settings()):
+def grade_all(
+    entries,
+    options,
+    out_dir,
+    quiet=False,
+    jobs=1,
+    force=False,
+    cluster=None,
+    sandbox="auto",
+    only=(),
+    similar=similarity.Settings(),
+):
     """Every entry's ``SubmissionResult``, in the order given.
 
     A batch is graded by the local pool, or with ``cluster`` (a ``--cluster`` address) on
@@ -41,9 +61,11 @@ def grade_all(entries, options, out_dir, quiet=False, jobs=1, force=False, clust
     compared).
     """
     known = {e.student_id for e in entries} | {
-        path.parent.name for path in out_dir.glob("*/" + RESUME_FILE)}
-    changes = adjustments.load(out_dir / adjustments.FILE, known,
-                               [entry.id for entry in _rubric(options)])
+        path.parent.name for path in out_dir.glob("*/" + RESUME_FILE)
+    }
+    changes = adjustments.load(
+        out_dir / adjustments.FILE, known, [entry.id for entry in _rubric(options)]
+    )
     out_dir = store.partial_home(out_dir, options)
     out_dir.mkdir(parents=True, exist_ok=True)
     key = store.grading_key(options)
@@ -61,33 +83,51 @@ def grade_all(entries, options, out_dir, quiet=False, jobs=1, force=False, clust
     if len(entries) == 1 and not cluster:
         for entry in todo:
             with Alone(options, meanwhile=lambda: _judge_start_up(options)) as workers:
-                record(entry, grading.grade(entry.path, options, student_id=entry.student_id,
-                                            spawn=workers.spawn))
+                record(
+                    entry,
+                    grading.grade(
+                        entry.path, options, student_id=entry.student_id, spawn=workers.spawn
+                    ),
+                )
         result = results[entries[0].student_id]
-        report = text.summary(result, verbose=not quiet,
-                              feedback=out_dir / result.submission_id / "feedback.html",
-                              advice=not quiet, partial=bool(options.selected),
-                              reused=not todo, ci=text.ci_artifacts(os.environ))
-        print(text.coloured(report) if text.wants_colour(sys.stdout, os.environ) else report,
-              flush=True)
+        report = text.summary(
+            result,
+            verbose=not quiet,
+            feedback=out_dir / result.submission_id / "feedback.html",
+            advice=not quiet,
+            partial=bool(options.selected),
+            reused=not todo,
+            ci=text.ci_artifacts(os.environ),
+        )
+        print(
+            text.coloured(report) if text.wants_colour(sys.stdout, os.environ) else report,
+            flush=True,
+        )
         return [result]
     reused = 0 if only else len(results)
     with progress.Progress(len(todo) + reused, resumed=reused, quiet=quiet) as bar:
         if reused:
-            bar.note(f"{reused} already graded with the same file, suite, seed and "
-                     f"grader version: skipped (--force regrades them)")
+            bar.note(
+                f"{reused} already graded with the same file, suite, seed and "
+                f"grader version: skipped (--force regrades them)"
+            )
         for entry in entries:
             if only and entry.student_id not in only and entry.student_id not in results:
-                bar.note(f"{entry.student_id}: no stored result with this suite, seed and "
-                         f"grader version: left out of the class files (grade it with "
-                         f"--only {entry.student_id}, or grade the class)")
+                bar.note(
+                    f"{entry.student_id}: no stored result with this suite, seed and "
+                    f"grader version: left out of the class files (grade it with "
+                    f"--only {entry.student_id}, or grade the class)"
+                )
         if cluster:
             from . import cluster as clusters
-            clusters.grade_on_cluster(todo, options, cluster,
-                                      lambda *a: bar.add(_line(record(*a))), sandbox=sandbox)
+
+            clusters.grade_on_cluster(
+                todo, options, cluster, lambda *a: bar.add(_line(record(*a))), sandbox=sandbox
+            )
         else:
-            with pool.Pool(options, jobs, out_dir / LOG_DIR, on_note=bar.note,
-                           on_wait=bar.waiting) as workers:
+            with pool.Pool(
+                options, jobs, out_dir / LOG_DIR, on_note=bar.note, on_wait=bar.waiting
+            ) as workers:
                 for entry, result, documents in workers.grade(todo):
                     bar.waiting(workers.in_flight())
                     bar.add(_line(record(entry, result, documents)))
@@ -98,8 +138,11 @@ def grade_all(entries, options, out_dir, quiet=False, jobs=1, force=False, clust
         try:
             copies = compare_code(graded, similar, out_dir)
         except Exception as exc:  # a bug here must not cost the class its gradebook
-            print(f"!! similar code: the comparison failed ({type(exc).__name__}: {exc}); "
-                  f"the gradebook and summary are written without it", file=sys.stderr)
+            print(
+                f"!! similar code: the comparison failed ({type(exc).__name__}: {exc}); "
+                f"the gradebook and summary are written without it",
+                file=sys.stderr,
+            )
     write_class(ordered, out_dir, options, skipped=len(ordered) - len(todo), copies=copies)
     return ordered
 
@@ -121,6 +164,7 @@ def _judge_start_up(options):
         calibrate.slowdown()
         from .. import judge  # noqa: F401 - pytest
         from .. import suite as suites
+
         suites.load(options.lab).cases(options.suite, options.seed)
         answers.load(options.lab)
     except Exception:  # noqa: BLE001 - see above
@@ -152,30 +196,43 @@ def write_class(results, out_dir, options, skipped=0, copies=None):
     """The class's files (``gradebook.csv``, ``summary.html``) and the final table;
     ``copies``: the similarity report, if the class's code was compared."""
     write_gradebook(results, out_dir / "gradebook.csv", copies)
-    overview = summary.summarize(results, skipped=skipped, suite=options.suite,
-                                 seed_label=options.seed_label,
-                                 similarity=copies and similar_report.overview(copies))
+    overview = summary.summarize(
+        results,
+        skipped=skipped,
+        suite=options.suite,
+        seed_label=options.seed_label,
+        similarity=copies and similar_report.overview(copies),
+    )
     atomic_write(out_dir / "summary.html", summary.html(overview))
     print(summary.table(overview), flush=True)
-    print(f"gradebook: {out_dir / 'gradebook.csv'}; class summary: {out_dir / 'summary.html'}",
-          flush=True)
+    print(
+        f"gradebook: {out_dir / 'gradebook.csv'}; class summary: {out_dir / 'summary.html'}",
+        flush=True,
+    )
     if copies:
         flagged = sum(pair.flagged for pair in copies.pairs)
-        print(f"similar code: {flagged} pair(s) flagged in {len(copies.clusters)} cluster(s) "
-              f"(at {copies.threshold:.0%}): {out_dir / 'similarity.csv'}", flush=True)
+        print(
+            f"similar code: {flagged} pair(s) flagged in {len(copies.clusters)} cluster(s) "
+            f"(at {copies.threshold:.0%}): {out_dir / 'similarity.csv'}",
+            flush=True,
+        )
 
 
 def _rubric(options):
     from .. import suite as suites
+
     return suites.load(options.lab).rubric(options.rubric_path)
 
 
 def compare_code(entries, settings, out_dir):
     """Compare the class's code (``grader.similarity``) and write ``similarity.csv`` and
     a page per flagged pair in ``.similarity/`` (those of an earlier run removed)."""
-    copies = similarity.compare([(entry.student_id, entry.path) for entry in entries],
-                                threshold=settings.threshold, exclude=settings.exclude,
-                                handout=settings.handout)
+    copies = similarity.compare(
+        [(entry.student_id, entry.path) for entry in entries],
+        threshold=settings.threshold,
+        exclude=settings.exclude,
+        handout=settings.handout,
+    )
     rows = similar_report.rows(copies)
     atomic_write(out_dir / "similarity.csv", _csv([[_cell(str(v)) for v in row] for row in rows]))
     pages = out_dir / similar_report.PAIR_FOLDER
@@ -190,7 +247,8 @@ def compare_code(entries, settings, out_dir):
 def _line(result):
     return terminal(
         f"{result.submission_id}  {result.score:g}/{result.max_score:g}  {result.status}  "
-        f"{result.duration:.1f} s")
+        f"{result.duration:.1f} s"
+    )
 
 
 def write_reports(results, formats, environ):
@@ -204,8 +262,11 @@ def write_reports(results, formats, environ):
         if name in ("moodle", "canvas"):
             left_out = lms.matched(results)[1]
             if left_out:
-                print(f"!! {name}: left out of {path.name}, no {name.capitalize()} number in "
-                      f"their id: {', '.join(left_out)}", file=sys.stderr)
+                print(
+                    f"!! {name}: left out of {path.name}, no {name.capitalize()} number in "
+                    f"their id: {', '.join(left_out)}",
+                    file=sys.stderr,
+                )
     if environ.get("GITHUB_STEP_SUMMARY"):
         _append(environ["GITHUB_STEP_SUMMARY"], markdown.summary(results))
     if environ.get("GITHUB_OUTPUT"):
@@ -223,18 +284,46 @@ def write_gradebook(results, path, copies=None):
     with the similarity report ``copies``, ``similar_to``: the students whose code that
     student's is flagged as similar to."""
     ids = list(dict.fromkeys(c.id for r in results for c in r.checks))
-    rows = [["student_id", "score", "max_score", *ids, "status", "sha256", "suite", "seed",
-             "adjustment", "adjusted_by", "review"]]
+    rows = [
+        [
+            "student_id",
+            "score",
+            "max_score",
+            *ids,
+            "status",
+            "sha256",
+            "suite",
+            "seed",
+            "adjustment",
+            "adjusted_by",
+            "review",
+        ]
+    ]
     if copies:
         rows[0].append("similar_to")
     for result in results:
         scores = {c.id: c.score for c in result.checks}
         changes = [(c.id, a) for c in result.checks for a in c.adjustments]
-        rows.append([_cell(result.submission_id), result.score, result.max_score,
-                     *(scores.get(i, 0) for i in ids), result.status, result.sha256, result.suite,
-                     result.seed_label, round(sum(a["points"] for _, a in changes), 4),
-                     _cell("; ".join(f"{check} {a['points']:+g} by {a['who']}: {a['reason']}"
-                                     for check, a in changes)), _cell(review(result))])
+        rows.append(
+            [
+                _cell(result.submission_id),
+                result.score,
+                result.max_score,
+                *(scores.get(i, 0) for i in ids),
+                result.status,
+                result.sha256,
+                result.suite,
+                result.seed_label,
+                round(sum(a["points"] for _, a in changes), 4),
+                _cell(
+                    "; ".join(
+                        f"{check} {a['points']:+g} by {a['who']}: {a['reason']}"
+                        for check, a in changes
+                    )
+                ),
+                _cell(review(result)),
+            ]
+        )
         if copies:
             rows[-1].append(_cell("; ".join(copies.flagged_with(result.submission_id))))
     atomic_write(path, _csv(rows))
@@ -242,11 +331,12 @@ def write_gradebook(results, path, copies=None):
 
 def review(result):
     """Why a person should read this submission (the ``REVIEW:`` warnings, short), or ''."""
-    reasons = [warning[len(REVIEW):].split(";")[0].strip() for warning in result.warnings
-               if warning.startswith(REVIEW)]
+    reasons = [
+        warning[len(REVIEW) :].split(";")[0].strip()
+        for warning in result.warnings
+        if warning.startswith(REVIEW)
+    ]
     return terminal("; ".join(reasons))
 
 
 REVIEW = "REVIEW:"
-
-

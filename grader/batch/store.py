@@ -7,6 +7,7 @@ written last, each file atomically, so a ``.result.json`` with the same key mean
 submission's files are complete: a re-run skips it, unless the grader failed on it
 (status ``grader_failed``), and ``--force`` regrades everything.
 """
+
 import contextlib
 import glob
 import hashlib
@@ -34,8 +35,12 @@ def partial_home(out_dir, options):
     never replaces a full one."""
     if not options.selected or not any(_full(path) for path in out_dir.glob("*/" + RESUME_FILE)):
         return out_dir
-    print(f"!! only the checks chosen with --check run; {out_dir} holds full results, so "
-          f"this run writes under {out_dir / PARTIAL_DIR}", file=sys.stderr, flush=True)
+    print(
+        f"!! only the checks chosen with --check run; {out_dir} holds full results, so "
+        f"this run writes under {out_dir / PARTIAL_DIR}",
+        file=sys.stderr,
+        flush=True,
+    )
     return out_dir / PARTIAL_DIR
 
 
@@ -74,14 +79,20 @@ def rendered(result):
 def grading_key(options):
     """What a stored result must have been graded with to be reused (besides the file)."""
     from .. import suite as suites
+
     rubric_file = options.rubric_path or suites.load(options.lab).directory / "rubric.toml"
     try:
         rubric = hashlib.sha256(Path(rubric_file).read_bytes()).hexdigest()
     except OSError:
         rubric = ""
-    return {"suite": options.suite, "seed": options.seed_label,
-            "grader_version": grader.__version__, "mode": options.mode, "rubric": rubric,
-            "checks": sorted(options.selected)}
+    return {
+        "suite": options.suite,
+        "seed": options.seed_label,
+        "grader_version": grader.__version__,
+        "mode": options.mode,
+        "rubric": rubric,
+        "checks": sorted(options.selected),
+    }
 
 
 def resumed(entry, key, out_dir):
@@ -102,8 +113,7 @@ def stored(entry, key, out_dir, same_file=False):
         kept = json.loads((folder / RESUME_FILE).read_text(encoding="utf-8"))
         if "status" not in kept["result"]:  # stored before results had one: grade it again
             return None
-        wanted = dict(key, sha256=file_hash(entry.path) if same_file
-                      else kept["key"]["sha256"])
+        wanted = dict(key, sha256=file_hash(entry.path) if same_file else kept["key"]["sha256"])
         if kept["key"] != wanted:
             return None
         if not (folder / "results.json").is_file() or not (folder / "feedback.html").is_file():

@@ -9,6 +9,7 @@ test's ``message`` into the job log (hence ``safe.terminal``), and fails the job
 ``status`` is not ``pass``. A step output is limited to 1 MiB: past that (a large
 batch) the messages are left out and only names, statuses and points stay.
 """
+
 import base64
 import json
 
@@ -16,8 +17,13 @@ from .safe import terminal, truncate
 
 MAX_MESSAGE = 2000
 MAX_BYTES = 1_000_000
-_STATUS = {"passed": "pass", "failed": "fail", "missing": "fail", "error": "error",
-           "timeout": "error"}
+_STATUS = {
+    "passed": "pass",
+    "failed": "fail",
+    "missing": "fail",
+    "error": "error",
+    "timeout": "error",
+}
 
 
 def runner_result(results, messages=True):
@@ -27,23 +33,29 @@ def runner_result(results, messages=True):
     for result in results:
         for check in result.checks:
             name = f"{check.id}: {check.name}"
-            tests.append({
-                "name": terminal(f"{result.submission_id} {name}" if several else name),
-                "status": _STATUS[check.outcome],
-                "score": check.score,
-                "max_score": check.max_score,
-                "message": terminal(truncate(check.message(), MAX_MESSAGE)) if messages else "",
-                "line_no": 0,
-                "duration": round(check.duration, 3),
-            })
+            tests.append(
+                {
+                    "name": terminal(f"{result.submission_id} {name}" if several else name),
+                    "status": _STATUS[check.outcome],
+                    "score": check.score,
+                    "max_score": check.max_score,
+                    "message": terminal(truncate(check.message(), MAX_MESSAGE)) if messages else "",
+                    "line_no": 0,
+                    "duration": round(check.duration, 3),
+                }
+            )
     if any(r.error for r in results):
         status = "error"
     elif all(t["status"] == "pass" for t in tests):
         status = "pass"
     else:
         status = "fail"
-    return {"version": 1, "status": status,
-            "max_score": sum(r.max_score for r in results), "tests": tests}
+    return {
+        "version": 1,
+        "status": status,
+        "max_score": sum(r.max_score for r in results),
+        "tests": tests,
+    }
 
 
 def encode(results):

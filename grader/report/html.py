@@ -5,6 +5,7 @@ code or objects. Student-controlled text (printed output, exception messages,
 extraction notes) is escaped by Jinja2, stripped of control characters, and the page
 carries a Content-Security-Policy that allows no script and no network at all.
 """
+
 import dataclasses
 import re
 from pathlib import PurePath
@@ -17,21 +18,43 @@ from ..extract import near_miss
 from .safe import printable, truncate
 
 MAX_SHOWN = 4000
-OUTCOME_WORDS = {"passed": "PASSED", "failed": "FAILED", "error": "ERROR", "timeout": "TIMEOUT",
-                 "missing": "MISSING"}
-OUTCOME_MEANINGS = {"passed": "works", "failed": "ran, but computed the wrong thing",
-                    "error": "could not run to the end (what raised, and where, is below)", "timeout": "ran out of time",
-                    "missing": "a name it needs is not defined"}
-OUTCOME_SYMBOLS = {"passed": "\u2713", "failed": "\u2717", "error": "!", "timeout": "\u231b",
-                   "missing": "?"}
-VERDICT_PHRASES = {"failed": "failed", "error": "raised an error", "timeout": "timed out",
-                   "missing": "missing a name"}
+OUTCOME_WORDS = {
+    "passed": "PASSED",
+    "failed": "FAILED",
+    "error": "ERROR",
+    "timeout": "TIMEOUT",
+    "missing": "MISSING",
+}
+OUTCOME_MEANINGS = {
+    "passed": "works",
+    "failed": "ran, but computed the wrong thing",
+    "error": "could not run to the end (what raised, and where, is below)",
+    "timeout": "ran out of time",
+    "missing": "a name it needs is not defined",
+}
+OUTCOME_SYMBOLS = {
+    "passed": "\u2713",
+    "failed": "\u2717",
+    "error": "!",
+    "timeout": "\u231b",
+    "missing": "?",
+}
+VERDICT_PHRASES = {
+    "failed": "failed",
+    "error": "raised an error",
+    "timeout": "timed out",
+    "missing": "missing a name",
+}
 _NAMED = re.compile(r"`(\w+)`")
 _QUOTED = re.compile(r"`([^`\n]{1,120})`")
 
-_ENV = jinja2.Environment(loader=jinja2.PackageLoader("grader.report", "templates"),
-                          autoescape=True, trim_blocks=True, lstrip_blocks=True,
-                          undefined=jinja2.StrictUndefined)
+_ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("grader.report", "templates"),
+    autoescape=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    undefined=jinja2.StrictUndefined,
+)
 _ENV.filters["student"] = lambda text: printable(truncate(text, MAX_SHOWN))
 _ENV.filters["prose"] = lambda text: prose(printable(truncate(text, MAX_SHOWN)))
 _ENV.filters["points"] = lambda value: f"{value:g}"
@@ -47,6 +70,7 @@ def prose(text):
 class NameRow:
     """Where a contract name was found, for "my class was not found" questions.
     ``state``: found, not run (defined, but its statement was left out), not found."""
+
     name: str
     cells: list
     note: str
@@ -57,6 +81,7 @@ class NameRow:
 @dataclasses.dataclass
 class Card:
     """One check as the page shows it."""
+
     check: object
     word: str
     meaning: str
@@ -77,10 +102,17 @@ def feedback(result):
     todo = result.todo()
     start = next((c for c in cards if todo and c.check is todo[0]), None)
     return _ENV.get_template("feedback.html.j2").render(
-        result=result, verdict=verdict(result), names=names, place=place,
-        notebook=not is_module(result), cards=cards, start=start, todo=todo,
+        result=result,
+        verdict=verdict(result),
+        names=names,
+        place=place,
+        notebook=not is_module(result),
+        cards=cards,
+        start=start,
+        todo=todo,
         alike=[c for c in todo if start and start.check in result.alike(c)],
-        ordered=[c for c in cards if not c.check.passed] + [c for c in cards if c.check.passed])
+        ordered=[c for c in cards if not c.check.passed] + [c for c in cards if c.check.passed],
+    )
 
 
 def verdict(result):
@@ -91,10 +123,10 @@ def verdict(result):
     passed = result.count("passed")
     if passed == total:
         return f"Everything works: all {total} checks passed."
-    counts = [f"{result.count(o)} {phrase}" for o, phrase in VERDICT_PHRASES.items()
-              if result.count(o)]
-    return (f"{passed} of {total} checks passed; {total - passed} need work "
-            f"({', '.join(counts)}).")
+    counts = [
+        f"{result.count(o)} {phrase}" for o, phrase in VERDICT_PHRASES.items() if result.count(o)
+    ]
+    return f"{passed} of {total} checks passed; {total - passed} need work ({', '.join(counts)})."
 
 
 def card(check, result, names):
@@ -103,8 +135,13 @@ def card(check, result, names):
     is handed back once grades are out, so ``after_published`` and ``after_due_date`` show
     it, as Gradescope shows such tests then."""
     withheld = result.suite == "hidden" and check.visibility == "hidden"
-    view = Card(check, OUTCOME_WORDS[check.outcome], OUTCOME_MEANINGS[check.outcome],
-                OUTCOME_SYMBOLS[check.outcome], withheld)
+    view = Card(
+        check,
+        OUTCOME_WORDS[check.outcome],
+        OUTCOME_MEANINGS[check.outcome],
+        OUTCOME_SYMBOLS[check.outcome],
+        withheld,
+    )
     if check.outcome == "missing":
         named = _NAMED.search(check.seen)
         view.name = next((r for r in names if named and r.name == named.group(1)), None)
@@ -113,6 +150,7 @@ def card(check, result, names):
     if withheld:
         return view
     from . import plots  # numpy: imported once a page is drawn, not with the command line
+
     view.plot = plots.for_check(check, result)
     frames = cells.frames(check.traceback, result.extraction)
     if frames:
@@ -140,8 +178,15 @@ def name_rows(result):
         places = [tuple(p) for p in result.defined.get(name, [])]
         if places and all(place in failed for place in places):
             cell, line = places[-1]
-            rows.append(NameRow(name, [], f"line {line} defines it, but failed to load: "
-                                          f"{failed[places[-1]]}", [cell], "not run"))
+            rows.append(
+                NameRow(
+                    name,
+                    [],
+                    f"line {line} defines it, but failed to load: {failed[places[-1]]}",
+                    [cell],
+                    "not run",
+                )
+            )
             continue
         if not places and result.skipped.get(name):
             cell, line, why = result.skipped[name][0]
@@ -163,7 +208,11 @@ def _not_found(name, defined, names):
     """The row of a name defined nowhere; a plausible misspelling of it is pointed out."""
     near = near_miss(name, [n for n in defined if n not in names])
     if near:
-        return NameRow(name, [], f"not found, but `{near}` is close: rename it to "
-                                 f"`{name}` (names are case-sensitive)",
-                       [cell for cell, _ in defined[near]], "not found")
+        return NameRow(
+            name,
+            [],
+            f"not found, but `{near}` is close: rename it to `{name}` (names are case-sensitive)",
+            [cell for cell, _ in defined[near]],
+            "not found",
+        )
     return NameRow(name, [], "not found at the top level", state="not found")

@@ -7,6 +7,7 @@ outcome picks the child element: ``failed`` a ``<failure>``, ``error`` and ``tim
 ``<error>``, ``missing`` a ``<skipped>`` (the check could not run: the name it needs is
 not defined, which costs its points like any other outcome but ``passed``).
 """
+
 import xml.etree.ElementTree as ET
 
 from ..model import lab_of
@@ -30,22 +31,44 @@ def document(results):
 
 def _suite(result):
     elements = [_ELEMENT.get(c.outcome) for c in result.checks]
-    suite = ET.Element("testsuite", name=result.submission_id, tests=str(len(result.checks)),
-                       failures=str(elements.count("failure")),
-                       errors=str(elements.count("error")),
-                       skipped=str(elements.count("skipped")), time=_seconds(result.duration))
-    _properties(suite, score=result.score, max_score=result.max_score, suite=result.suite,
-                seed=result.seed_label, sha256=result.sha256, path=terminal(result.path),
-                grader_version=result.grader_version, sandbox=result.sandbox_level)
+    suite = ET.Element(
+        "testsuite",
+        name=result.submission_id,
+        tests=str(len(result.checks)),
+        failures=str(elements.count("failure")),
+        errors=str(elements.count("error")),
+        skipped=str(elements.count("skipped")),
+        time=_seconds(result.duration),
+    )
+    _properties(
+        suite,
+        score=result.score,
+        max_score=result.max_score,
+        suite=result.suite,
+        seed=result.seed_label,
+        sha256=result.sha256,
+        path=terminal(result.path),
+        grader_version=result.grader_version,
+        sandbox=result.sandbox_level,
+    )
     for check, element in zip(result.checks, elements):
-        case = ET.SubElement(suite, "testcase", classname=result.submission_id, name=check.id,
-                             time=_seconds(check.duration))
-        _properties(case, score=check.score, max_score=check.max_score, outcome=check.outcome,
-                    title=check.name)
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=result.submission_id,
+            name=check.id,
+            time=_seconds(check.duration),
+        )
+        _properties(
+            case,
+            score=check.score,
+            max_score=check.max_score,
+            outcome=check.outcome,
+            title=check.name,
+        )
         if element:
             seen = terminal(check.seen or result.error).splitlines() or [""]
-            child = ET.SubElement(case, element, type=check.outcome,
-                                  message=truncate(seen[0], 300))
+            child = ET.SubElement(case, element, type=check.outcome, message=truncate(seen[0], 300))
             child.text = terminal(truncate(check.message(), MAX_TEXT))
     if result.error:
         ET.SubElement(suite, "system-err").text = terminal(result.error)
@@ -55,8 +78,12 @@ def _suite(result):
 def _properties(parent, **values):
     block = ET.SubElement(parent, "properties")
     for name, value in values.items():
-        ET.SubElement(block, "property", name=name,
-                      value=f"{value:g}" if isinstance(value, float) else str(value))
+        ET.SubElement(
+            block,
+            "property",
+            name=name,
+            value=f"{value:g}" if isinstance(value, float) else str(value),
+        )
 
 
 def _seconds(value):

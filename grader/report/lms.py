@@ -15,6 +15,7 @@ holds one folder per student named ``<full name>_<participant>_assignfeedback_fi
 Canvas matches a row by ``ID``; an assignment column it does not know by its title
 (the lab's name) is mapped to the course's assignment in its import screen.
 """
+
 import datetime
 import io
 import re
@@ -25,9 +26,18 @@ from . import html, spreadsheet
 from .text import suite_line
 
 LMS_NUMBER = re.compile(r"^(?P<name>.+)_(?P<number>\d+)$")
-MOODLE_COLUMNS = ("Identifier", "Full name", "Email address", "Status", "Grade",
-                  "Maximum Grade", "Grade can be changed", "Last modified (submission)",
-                  "Last modified (grade)", "Feedback comments")
+MOODLE_COLUMNS = (
+    "Identifier",
+    "Full name",
+    "Email address",
+    "Status",
+    "Grade",
+    "Maximum Grade",
+    "Grade can be changed",
+    "Last modified (submission)",
+    "Last modified (grade)",
+    "Feedback comments",
+)
 CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 
 
@@ -50,10 +60,20 @@ def moodle_worksheet(results, now=None):
     stamp = (now or datetime.datetime.now()).strftime("%A, %d %B %Y, %I:%M %p")
     rows = [MOODLE_COLUMNS]
     for result, name, number in matched(results)[0]:
-        rows.append((f"Participant {number}", spreadsheet.cell(name), "",
-                     "Submitted for grading", f"{result.score:.2f}",
-                     f"{result.max_score:.2f}", "Yes", "", stamp,
-                     spreadsheet.cell(comment(result))))
+        rows.append(
+            (
+                f"Participant {number}",
+                spreadsheet.cell(name),
+                "",
+                "Submitted for grading",
+                f"{result.score:.2f}",
+                f"{result.max_score:.2f}",
+                "Yes",
+                "",
+                stamp,
+                spreadsheet.cell(comment(result)),
+            )
+        )
     return spreadsheet.text(rows)
 
 
@@ -62,8 +82,9 @@ def moodle_feedback_zip(results):
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle:
         for result, name, number in matched(results)[0]:
-            bundle.writestr(f"{name}_{number}_assignfeedback_file/feedback.html",
-                            html.feedback(result))
+            bundle.writestr(
+                f"{name}_{number}_assignfeedback_file/feedback.html", html.feedback(result)
+            )
     return buffer.getvalue()
 
 
@@ -72,23 +93,28 @@ def canvas_gradebook(results):
     possible row under the header."""
     found = matched(results)[0]
     maximum = max((r.max_score for r, _, _ in found), default=0.0)
-    rows = [(*CANVAS_COLUMNS, lab_of(results)),
-            ("Points Possible", "", "", "", "", f"{maximum:g}")]
-    rows += [(spreadsheet.cell(name), number, "", "", "", f"{result.score:g}")
-             for result, name, number in found]
+    rows = [(*CANVAS_COLUMNS, lab_of(results)), ("Points Possible", "", "", "", "", f"{maximum:g}")]
+    rows += [
+        (spreadsheet.cell(name), number, "", "", "", f"{result.score:g}")
+        for result, name, number in found
+    ]
     return spreadsheet.text(rows)
 
 
 def comment(result):
     """The feedback comment: the score, the checks that did not pass, staff adjustments."""
-    parts = [f"{result.score:g} / {result.max_score:g} "
-             f"({suite_line(result.suite, result.seed_label)})."]
+    parts = [
+        f"{result.score:g} / {result.max_score:g} ({suite_line(result.suite, result.seed_label)})."
+    ]
     if result.error:
         parts.append(f"Could not be graded: {result.error}")
     todo = [f"{c.id} {c.outcome}" for c in result.checks if not c.passed]
     if todo:
         parts.append("Not passed: " + ", ".join(todo) + ".")
-    parts += [f"{c.id}: {a['points']:+g} by {a['who']} ({a['reason']})."
-              for c in result.checks for a in c.adjustments]
+    parts += [
+        f"{c.id}: {a['points']:+g} by {a['who']} ({a['reason']})."
+        for c in result.checks
+        for a in c.adjustments
+    ]
     parts.append("Details in feedback.html.")
     return " ".join(parts)

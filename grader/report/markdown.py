@@ -5,14 +5,20 @@ run of backticks in it), so it cannot add links, images, HTML or table cells; it
 through ``safe.terminal`` as well. GitHub takes at most 1 MiB per step summary: past
 that the details are left out and only the tables stay.
 """
+
 import re
 
 from .safe import terminal, truncate
 
 MAX_BYTES = 1_000_000
 MAX_FIELD = 1500
-MARKS = {"passed": "✅ pass", "failed": "❌ fail", "error": "💥 error",
-         "timeout": "⏱️ timeout", "missing": "❔ missing"}
+MARKS = {
+    "passed": "✅ pass",
+    "failed": "❌ fail",
+    "error": "💥 error",
+    "timeout": "⏱️ timeout",
+    "missing": "❔ missing",
+}
 
 
 def summary(results):
@@ -26,33 +32,43 @@ def summary(results):
 def _render(results, details):
     parts = []
     for result in results:
-        parts.append(f"## {_plain(result.submission_id)}: {result.score:g} / "
-                     f"{result.max_score:g} ({_plain(result.suite)} suite)\n")
+        parts.append(
+            f"## {_plain(result.submission_id)}: {result.score:g} / "
+            f"{result.max_score:g} ({_plain(result.suite)} suite)\n"
+        )
         if result.error:
             parts.append("**Could not be graded:**\n" + _fenced(result.error))
         parts.append(_table(result))
         if details:
             parts += [_detail(check) for check in result.checks if not check.passed]
         if result.suite == "public":
-            parts.append("_Public suite: the handout's data. The grade comes from the hidden "
-                         "suite, which runs the same checks on other data._\n")
+            parts.append(
+                "_Public suite: the handout's data. The grade comes from the hidden "
+                "suite, which runs the same checks on other data._\n"
+            )
     return "\n".join(parts)
 
 
 def _table(result):
     rows = ["| | check | points | what it checks |", "|---|---|---:|---|"]
     for check in result.checks:
-        rows.append(f"| {MARKS[check.outcome]} | {_plain(check.id)} | "
-                    f"{check.score:g} / {check.max_score:g} | {_plain(check.name)} |")
+        rows.append(
+            f"| {MARKS[check.outcome]} | {_plain(check.id)} | "
+            f"{check.score:g} / {check.max_score:g} | {_plain(check.name)} |"
+        )
     return "\n".join(rows) + "\n"
 
 
 def _detail(check):
     lines = [f"<details><summary>{MARKS[check.outcome]}: {_plain(check.id)}</summary>\n"]
-    for label, value in (("Expected", check.expected), ("Seen", check.seen),
-                         ("Hint", check.hint), ("Adapted", "\n".join(check.adapted)),
-                         ("Traceback (your code)", check.traceback),
-                         ("Your code printed", check.output)):
+    for label, value in (
+        ("Expected", check.expected),
+        ("Seen", check.seen),
+        ("Hint", check.hint),
+        ("Adapted", "\n".join(check.adapted)),
+        ("Traceback (your code)", check.traceback),
+        ("Your code printed", check.output),
+    ):
         if value:
             lines.append(f"**{label}**\n" + _fenced(truncate(value, MAX_FIELD)))
     lines.append("</details>\n")

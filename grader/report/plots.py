@@ -9,6 +9,7 @@ said so in the description) instead of breaking the drawing or the axes.
 The charts are written by ``svg`` (a few milliseconds for the page's figures), with no
 shared state, so rendering is safe from threads.
 """
+
 import base64
 import dataclasses
 
@@ -27,6 +28,7 @@ GUIDE = {"color": "#4b5563", "line": "dotted"}
 @dataclasses.dataclass
 class Plot:
     """One drawn figure: a caption, a text alternative, and the image as a data URI."""
+
     title: str
     description: str
     src: str
@@ -97,8 +99,11 @@ def by_x(xs, *series):
 
 
 def off_chart(clipped):
-    return " Some of your values are not finite or far off the chart and are not drawn." \
-        if clipped else ""
+    return (
+        " Some of your values are not finite or far off the chart and are not drawn."
+        if clipped
+        else ""
+    )
 
 
 def log_window(proof, references, others):

@@ -1,8 +1,11 @@
 """Make student-controlled text harmless where it is shown."""
+
 import re
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
-                      r"\ud800-\udfff\ufffe\uffff]")
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+    r"\ud800-\udfff\ufffe\uffff]"
+)
 _WORKFLOW = re.compile(r"^(\s*)(::)", re.MULTILINE)
 _AZURE = re.compile(r"##(\[|vso\[)", re.IGNORECASE)
 

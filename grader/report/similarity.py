@@ -5,6 +5,7 @@ The pages are for staff only (they show two students' code) and live in
 reads no student from a name starting with a dot). Student code is escaped by Jinja2
 and stripped of control characters, as on the feedback page.
 """
+
 import dataclasses
 
 import jinja2
@@ -16,9 +17,13 @@ MAX_LINES = 3000
 MAX_PAGES = 200  # the most similar flagged pairs get a page; similarity.csv lists all
 FRAGMENT_COLOURS = 6
 
-_ENV = jinja2.Environment(loader=jinja2.PackageLoader("grader.report", "templates"),
-                          autoescape=True, trim_blocks=True, lstrip_blocks=True,
-                          undefined=jinja2.StrictUndefined)
+_ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("grader.report", "templates"),
+    autoescape=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    undefined=jinja2.StrictUndefined,
+)
 _ENV.filters["student"] = printable
 
 
@@ -38,14 +43,16 @@ class Cell:
 def rows(report):
     """``similarity.csv``'s rows: a header, then every pair above the floor."""
     return [["student_a", "student_b", "similarity", "flagged"]] + [
-        [pair.student_a, pair.student_b, f"{pair.similarity:.3f}",
-         "yes" if pair.flagged else "no"] for pair in report.pairs]
+        [pair.student_a, pair.student_b, f"{pair.similarity:.3f}", "yes" if pair.flagged else "no"]
+        for pair in report.pairs
+    ]
 
 
 @dataclasses.dataclass
 class Cluster:
     """Students that flagged pairs connect, and those pairs: (a, b, similarity, page or
     None)."""
+
     members: list
     pairs: list
 
@@ -53,6 +60,7 @@ class Cluster:
 @dataclasses.dataclass
 class Overview:
     """What the class summary shows of the report."""
+
     report: object
     flagged: int
     clusters: list
@@ -64,9 +72,16 @@ def overview(report):
     views = []
     for members in report.clusters:
         inside = set(members)
-        views.append(Cluster(members, [
-            (p.student_a, p.student_b, p.similarity, pages.get((p.student_a, p.student_b)))
-            for p in report.pairs if p.flagged and p.student_a in inside]))
+        views.append(
+            Cluster(
+                members,
+                [
+                    (p.student_a, p.student_b, p.similarity, pages.get((p.student_a, p.student_b)))
+                    for p in report.pairs
+                    if p.flagged and p.student_a in inside
+                ],
+            )
+        )
     return Overview(report, sum(p.flagged for p in report.pairs), views)
 
 
@@ -77,14 +92,15 @@ def page_name(index):
 
 def pair_pages(report):
     """{file name: page} for the ``MAX_PAGES`` most similar flagged pairs."""
-    return {page_name(index): pair_page(report, pair)
-            for index, pair in enumerate(_paged(report))}
+    return {page_name(index): pair_page(report, pair) for index, pair in enumerate(_paged(report))}
 
 
 def links(report):
     """{(student_a, student_b): page path relative to the batch folder} of paged pairs."""
-    return {(pair.student_a, pair.student_b): f"{PAIR_FOLDER}/{page_name(index)}"
-            for index, pair in enumerate(_paged(report))}
+    return {
+        (pair.student_a, pair.student_b): f"{PAIR_FOLDER}/{page_name(index)}"
+        for index, pair in enumerate(_paged(report))
+    }
 
 
 def _paged(report):
@@ -98,9 +114,14 @@ def pair_page(report, pair):
         _mark(marks_a, fragment.a, index)
         _mark(marks_b, fragment.b, index)
     return _ENV.get_template("similarity_pair.html.j2").render(
-        pair=pair, report=report, colours=FRAGMENT_COLOURS,
-        sides=[("a", pair.student_a, _cells(a.cells, marks_a), len(a.cells)),
-               ("b", pair.student_b, _cells(b.cells, marks_b), len(b.cells))])
+        pair=pair,
+        report=report,
+        colours=FRAGMENT_COLOURS,
+        sides=[
+            ("a", pair.student_a, _cells(a.cells, marks_a), len(a.cells)),
+            ("b", pair.student_b, _cells(b.cells, marks_b), len(b.cells)),
+        ],
+    )
 
 
 def _mark(marks, span, index):
@@ -118,8 +139,12 @@ def _cells(cells, marks):
             continue
         lines = source.splitlines()[:budget]
         budget -= len(lines)
-        shown.append(Cell(number, [Line(n, text, marks.get((number, n)))
-                                   for n, text in enumerate(lines, start=1)]))
+        shown.append(
+            Cell(
+                number,
+                [Line(n, text, marks.get((number, n))) for n, text in enumerate(lines, start=1)],
+            )
+        )
         if budget <= 0:
             break
     return shown

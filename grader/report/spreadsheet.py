@@ -1,4 +1,5 @@
 """CSV files staff open in a spreadsheet: the gradebook, similarity.csv, the LMS imports."""
+
 import csv
 import io
 

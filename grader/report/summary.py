@@ -4,6 +4,7 @@ Each result's ``status`` (``grader.model``) is counted: graded, timeout (graded,
 some check hit its deadline), unreadable (the file could not be read) or grader_failed
 (the grader itself could not finish it).
 """
+
 import collections
 import dataclasses
 import statistics
@@ -15,15 +16,23 @@ from ..model import GRADED, GRADER_FAILED, TIMEOUT, UNREADABLE
 from .safe import terminal
 from .text import suite_line
 
-LABELS = {GRADED: "graded", TIMEOUT: "timed out", UNREADABLE: "failed to read",
-          GRADER_FAILED: "grader failed"}
+LABELS = {
+    GRADED: "graded",
+    TIMEOUT: "timed out",
+    UNREADABLE: "failed to read",
+    GRADER_FAILED: "grader failed",
+}
 HISTOGRAM_BINS = 10
 SLOWEST = 10
 COMMON_FAILURES = 3
 OUTCOMES = ("passed", "failed", "error", "timeout", "missing")
 
-_ENV = jinja2.Environment(loader=jinja2.PackageLoader("grader.report", "templates"),
-                          autoescape=True, trim_blocks=True, lstrip_blocks=True)
+_ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("grader.report", "templates"),
+    autoescape=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 _ENV.filters["filename"] = lambda path: PurePath(path).name
 
 
@@ -31,6 +40,7 @@ _ENV.filters["filename"] = lambda path: PurePath(path).name
 class CheckRate:
     """One check across the class: how many got each outcome, and the commonest reasons
     it did not pass (the first line of what was seen, with how many saw it)."""
+
     id: str
     name: str
     passed: int
@@ -83,15 +93,22 @@ def summarize(results, skipped=0, suite="public", seed_label="public", similarit
             if not check.passed:
                 rate.failures[_reason(check)] += 1
     return ClassSummary(
-        count=len(results), statuses=counts, max_score=max_score,
+        count=len(results),
+        statuses=counts,
+        max_score=max_score,
         mean=statistics.fmean(scores) if scores else 0.0,
         median=statistics.median(scores) if scores else 0.0,
-        histogram=_histogram(scores, max_score), checks=list(rates.values()),
+        histogram=_histogram(scores, max_score),
+        checks=list(rates.values()),
         slowest=sorted(results, key=lambda r: r.duration, reverse=True)[:SLOWEST],
         unreadable=[r for r in results if r.status == UNREADABLE],
-        failed=[r for r in results if r.status == GRADER_FAILED], skipped=skipped,
+        failed=[r for r in results if r.status == GRADER_FAILED],
+        skipped=skipped,
         roster=sorted(results, key=lambda r: r.submission_id.casefold()),
-        suite=suite, seed_label=seed_label, similarity=similarity)
+        suite=suite,
+        seed_label=seed_label,
+        similarity=similarity,
+    )
 
 
 def _reason(check):
@@ -110,13 +127,13 @@ def _histogram(scores, max_score):
         counts[min(int(fraction * HISTOGRAM_BINS), HISTOGRAM_BINS - 1)] += 1
     step = max_score / HISTOGRAM_BINS
     top = max(counts, default=0) or 1
-    return [(f"{i * step:g}-{(i + 1) * step:g}", count, count / top)
-            for i, count in enumerate(counts)]
+    return [
+        (f"{i * step:g}-{(i + 1) * step:g}", count, count / top) for i, count in enumerate(counts)
+    ]
 
 
 def html(summary):
-    return _ENV.get_template("summary.html.j2").render(s=summary, labels=LABELS,
-                                                       outcomes=OUTCOMES)
+    return _ENV.get_template("summary.html.j2").render(s=summary, labels=LABELS, outcomes=OUTCOMES)
 
 
 def table(summary):

@@ -7,6 +7,7 @@ a point whose x or y is NaN or infinite (or not positive on a log axis) is not d
 and breaks its line, as in matplotlib. The output is deterministic (same input, same
 bytes) and scales with its viewBox.
 """
+
 import dataclasses
 import math
 import re
@@ -30,6 +31,7 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 @dataclasses.dataclass
 class Series:
     """Labelled points drawn as a line (a key of DASHES), markers (of MARKERS), or both."""
+
     label: str
     xs: list
     ys: list
@@ -41,6 +43,7 @@ class Series:
 @dataclasses.dataclass
 class Axis:
     """An axis' label and scale; no ``limits``: the data's range and a 5% margin."""
+
     label: str
     limits: tuple | None = None
     log: bool = False
@@ -64,8 +67,12 @@ def _cross(x, y):
 
 
 # Each marker: its path at (x, y), and whether it is filled (else stroked).
-MARKERS = {"circle": (_circle, True), "square": (_square, True),
-           "triangle": (_triangle, True), "cross": (_cross, False)}
+MARKERS = {
+    "circle": (_circle, True),
+    "square": (_square, True),
+    "triangle": (_triangle, True),
+    "cross": (_cross, False),
+}
 
 
 def chart(x_axis, y_axis, series):
@@ -76,25 +83,33 @@ def chart(x_axis, y_axis, series):
             raise ValueError(f"{one.label!r}: {len(one.xs)} x values, {len(one.ys)} y values")
     y_scale = _Scale(y_axis, [y for s in series for y in s.ys], HEIGHT - BOTTOM, TOP)
     y_ticks = y_scale.ticks(vertical=True)
-    left = round(2 * FONT + TICK + 6 + _width(max((label for _, label in y_ticks), key=len,
-                                                   default=""), FONT))
+    left = round(
+        2 * FONT
+        + TICK
+        + 6
+        + _width(max((label for _, label in y_ticks), key=len, default=""), FONT)
+    )
     x_scale = _Scale(x_axis, [x for s in series for x in s.xs], left, WIDTH - RIGHT)
     x_ticks = x_scale.ticks(vertical=False)
     runs = [_runs(one, x_scale, y_scale) for one in series]
     box = (left, TOP, WIDTH - RIGHT, HEIGHT - BOTTOM)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
-             f'viewBox="0 0 {WIDTH} {HEIGHT}" font-family="{FONTS}" font-size="{FONT}" '
-             f'fill="{INK}">',
-             f'<rect width="{WIDTH}" height="{HEIGHT}" fill="#ffffff"/>',
-             f'<clipPath id="plot-area"><rect x="{left}" y="{TOP}" width="{box[2] - left}" '
-             f'height="{box[3] - TOP}"/></clipPath>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
+        f'viewBox="0 0 {WIDTH} {HEIGHT}" font-family="{FONTS}" font-size="{FONT}" '
+        f'fill="{INK}">',
+        f'<rect width="{WIDTH}" height="{HEIGHT}" fill="#ffffff"/>',
+        f'<clipPath id="plot-area"><rect x="{left}" y="{TOP}" width="{box[2] - left}" '
+        f'height="{box[3] - TOP}"/></clipPath>',
+    ]
     parts += _axes(box, x_ticks, y_ticks, x_axis.label, y_axis.label)
-    parts.append('<g clip-path="url(#plot-area)" fill="none" stroke-linecap="round" '
-                 'stroke-linejoin="round">')
+    parts.append(
+        '<g clip-path="url(#plot-area)" fill="none" stroke-linecap="round" stroke-linejoin="round">'
+    )
     parts += [_line(one, lines) for one, lines in zip(series, runs) if one.line]
     parts.append("</g>")
-    parts += [_markers(one, _on_chart(lines, box)) for one, lines in zip(series, runs)
-              if one.marker]
+    parts += [
+        _markers(one, _on_chart(lines, box)) for one, lines in zip(series, runs) if one.marker
+    ]
     parts += _legend(series, runs, box)
     parts.append("</svg>")
     return "\n".join(part for part in parts if part)
@@ -123,9 +138,11 @@ class _Scale:
         if axis.log:
             self.low, self.high = max(self.low, 1e-300), max(self.high, 1e-300)
         if not self.high > self.low:
-            self.low, self.high = ((self.low / 10, self.high * 10) if axis.log else
-                                   (self.low - 0.5 - abs(self.low) / 10,
-                                    self.high + 0.5 + abs(self.high) / 10))
+            self.low, self.high = (
+                (self.low / 10, self.high * 10)
+                if axis.log
+                else (self.low - 0.5 - abs(self.low) / 10, self.high + 0.5 + abs(self.high) / 10)
+            )
         self._from, self._to = self._position(self.low), self._position(self.high)
 
     def _position(self, value):
@@ -141,18 +158,26 @@ class _Scale:
     def ticks(self, vertical):
         """(pixel, label) of each tick: as dense as the labels allow without touching, at
         steps of 1, 2 or 5 times a power of ten (of decades on a log axis)."""
-        candidates = _decade_ticks(self.low, self.high) if self.axis.log else _round_ticks(
-            self.low, self.high, self.axis.integer)
+        candidates = (
+            _decade_ticks(self.low, self.high)
+            if self.axis.log
+            else _round_ticks(self.low, self.high, self.axis.integer)
+        )
         for values in candidates:
             step = abs(values[1] - values[0]) if len(values) > 1 else 1.0
-            gap = (abs(self.pixel(values[-1]) - self.pixel(values[0])) / (len(values) - 1)
-                   if len(values) > 1 else None)
+            gap = (
+                abs(self.pixel(values[-1]) - self.pixel(values[0])) / (len(values) - 1)
+                if len(values) > 1
+                else None
+            )
             if gap is not None and gap < (Y_TICK_GAP if vertical else X_TICK_GAP):
                 continue  # too dense whatever the labels say: label only sets that may fit
-            labels = [_power_label(v) if self.axis.log else _plain_label(v, step)
-                      for v in values]
-            if gap is None or vertical or gap >= FONT + max(_width(label, FONT)
-                                                            for label in labels):
+            labels = [_power_label(v) if self.axis.log else _plain_label(v, step) for v in values]
+            if (
+                gap is None
+                or vertical
+                or gap >= FONT + max(_width(label, FONT) for label in labels)
+            ):
                 return [(self.pixel(v), label) for v, label in zip(values, labels)]
         return []
 
@@ -174,7 +199,7 @@ def _round_ticks(low, high, integer):
     exponent = math.floor(math.log10((high - low) / 20))
     while True:
         for multiple in (1, 2, 5):
-            step = multiple * 10.0 ** exponent
+            step = multiple * 10.0**exponent
             if integer and step < 1:
                 continue
             first, last = math.ceil(low / step - 1e-9), math.floor(high / step + 1e-9)
@@ -189,17 +214,21 @@ def _decade_ticks(low, high):
     first = math.ceil(math.log10(low) - 1e-9)
     last = math.floor(math.log10(high) + 1e-9)
     if last <= first:
-        yield [m * 10.0 ** e for e in range(first - 1, last + 1) for m in (1, 2, 5)
-               if low <= m * 10.0 ** e <= high]
+        yield [
+            m * 10.0**e
+            for e in range(first - 1, last + 1)
+            for m in (1, 2, 5)
+            if low <= m * 10.0**e <= high
+        ]
         return
     for stride in (1, 2, 3, 5, 10, 20, 50, 100):
-        yield [10.0 ** e for e in range(first, last + 1) if e % stride == 0]
+        yield [10.0**e for e in range(first, last + 1) if e % stride == 0]
 
 
 def _plain_label(value, step):
     """A linear tick's label, as precise as the step needs: 0.3, not 0.30000000000000004."""
     exponent = math.floor(math.log10(step) + 1e-9)
-    if -6 <= exponent and abs(value) < 1e6:
+    if exponent >= -6 and abs(value) < 1e6:
         text = f"{value:.{max(0, -exponent)}f}"
     else:
         digits = math.floor(math.log10(max(abs(value), step)) + 1e-9) - exponent + 1
@@ -220,21 +249,31 @@ def _axes(box, x_ticks, y_ticks, x_label, y_label):
     grid += [f"M{left} {y:.1f}H{right}" for y, _ in y_ticks]
     marks = [f"M{x:.1f} {bottom}v{TICK}" for x, _ in x_ticks]
     marks += [f"M{left} {y:.1f}h{-TICK}" for y, _ in y_ticks]
-    parts = [f'<path d="{"".join(grid)}" stroke="{GRID}" stroke-width="0.8" fill="none"/>',
-             f'<path d="M{left} {top}V{bottom}H{right}{"".join(marks)}" stroke="{SPINE}" '
-             f'stroke-width="1" fill="none"/>',
-             '<g text-anchor="middle">']
-    parts += [f'<text x="{x:.1f}" y="{bottom + TICK + FONT + 2}">{_text(label)}</text>'
-              for x, label in x_ticks]
+    parts = [
+        f'<path d="{"".join(grid)}" stroke="{GRID}" stroke-width="0.8" fill="none"/>',
+        f'<path d="M{left} {top}V{bottom}H{right}{"".join(marks)}" stroke="{SPINE}" '
+        f'stroke-width="1" fill="none"/>',
+        '<g text-anchor="middle">',
+    ]
+    parts += [
+        f'<text x="{x:.1f}" y="{bottom + TICK + FONT + 2}">{_text(label)}</text>'
+        for x, label in x_ticks
+    ]
     parts.append("</g>")
     parts.append('<g text-anchor="end">')
-    parts += [f'<text x="{left - TICK - 3}" y="{y + FONT * 0.35:.1f}">{_text(label)}</text>'
-              for y, label in y_ticks]
+    parts += [
+        f'<text x="{left - TICK - 3}" y="{y + FONT * 0.35:.1f}">{_text(label)}</text>'
+        for y, label in y_ticks
+    ]
     parts.append("</g>")
-    parts.append(f'<text x="{(left + right) / 2:.1f}" y="{HEIGHT - 8}" '
-                 f'text-anchor="middle">{_text(x_label)}</text>')
-    parts.append(f'<text transform="translate({FONT + 2} {(top + bottom) / 2:.1f}) '
-                 f'rotate(-90)" text-anchor="middle">{_text(y_label)}</text>')
+    parts.append(
+        f'<text x="{(left + right) / 2:.1f}" y="{HEIGHT - 8}" '
+        f'text-anchor="middle">{_text(x_label)}</text>'
+    )
+    parts.append(
+        f'<text transform="translate({FONT + 2} {(top + bottom) / 2:.1f}) '
+        f'rotate(-90)" text-anchor="middle">{_text(y_label)}</text>'
+    )
     return parts
 
 
@@ -256,21 +295,27 @@ def _runs(series, x_scale, y_scale):
 
 def _stroke(series):
     dashes = DASHES[series.line]
-    return (f'stroke="{_text(series.color)}" stroke-width="{LINE_WIDTH}"'
-            + (f' stroke-dasharray="{dashes}"' if dashes else ""))
+    return f'stroke="{_text(series.color)}" stroke-width="{LINE_WIDTH}"' + (
+        f' stroke-dasharray="{dashes}"' if dashes else ""
+    )
 
 
 def _line(series, runs):
-    path = "".join("M" + "L".join(f"{x:.1f} {y:.1f}" for x, y in run)
-                   for run in runs if len(run) > 1)
+    path = "".join(
+        "M" + "L".join(f"{x:.1f} {y:.1f}" for x, y in run) for run in runs if len(run) > 1
+    )
     return f'<path d="{path}" {_stroke(series)}/>' if path else ""
 
 
 def _on_chart(runs, box):
     """The points of ``runs`` inside the plot area: a marker off the chart is not drawn."""
     left, top, right, bottom = box
-    return [(x, y) for run in runs for x, y in run
-            if left - 0.5 <= x <= right + 0.5 and top - 0.5 <= y <= bottom + 0.5]
+    return [
+        (x, y)
+        for run in runs
+        for x, y in run
+        if left - 0.5 <= x <= right + 0.5 and top - 0.5 <= y <= bottom + 0.5
+    ]
 
 
 def _markers(series, points):
@@ -290,18 +335,24 @@ def _legend(series, runs, box):
     width = 48 + max(_width(s.label, LEGEND_FONT) for s in series)
     height = row * len(series) + 8
     x, y = _least_covered(_legend_places(box, width, height), width, height, series, runs)
-    parts = [f'<g font-size="{LEGEND_FONT}">',
-             f'<rect x="{x:.1f}" y="{y:.1f}" width="{width:.1f}" height="{height}" '
-             f'fill="#ffffff" fill-opacity="0.85" stroke="{GRID}"/>']
+    parts = [
+        f'<g font-size="{LEGEND_FONT}">',
+        f'<rect x="{x:.1f}" y="{y:.1f}" width="{width:.1f}" height="{height}" '
+        f'fill="#ffffff" fill-opacity="0.85" stroke="{GRID}"/>',
+    ]
     for index, one in enumerate(series):
         middle = y + 4 + row * index + row / 2
         if one.line:
-            parts.append(f'<path d="M{x + 8:.1f} {middle:.1f}h26" fill="none" '
-                         f'stroke-linecap="round" {_stroke(one)}/>')
+            parts.append(
+                f'<path d="M{x + 8:.1f} {middle:.1f}h26" fill="none" '
+                f'stroke-linecap="round" {_stroke(one)}/>'
+            )
         if one.marker:
             parts.append(_markers(one, [(x + 21, middle)]))
-        parts.append(f'<text x="{x + 42:.1f}" y="{middle + LEGEND_FONT * 0.35:.1f}">'
-                     f'{_text(one.label)}</text>')
+        parts.append(
+            f'<text x="{x + 42:.1f}" y="{middle + LEGEND_FONT * 0.35:.1f}">'
+            f"{_text(one.label)}</text>"
+        )
     parts.append("</g>")
     return parts
 
@@ -311,10 +362,19 @@ def _legend_places(box, width, height):
     left, top, right, bottom = box
     xs = {"left": left + 8, "centre": (left + right - width) / 2, "right": right - 8 - width}
     ys = {"top": top + 6, "middle": (top + bottom - height) / 2, "bottom": bottom - 6 - height}
-    return [(xs[h], ys[v]) for v, h in (("top", "right"), ("top", "left"), ("bottom", "left"),
-                                        ("bottom", "right"), ("top", "centre"),
-                                        ("bottom", "centre"), ("middle", "right"),
-                                        ("middle", "left"))]
+    return [
+        (xs[h], ys[v])
+        for v, h in (
+            ("top", "right"),
+            ("top", "left"),
+            ("bottom", "left"),
+            ("bottom", "right"),
+            ("top", "centre"),
+            ("bottom", "centre"),
+            ("middle", "right"),
+            ("middle", "left"),
+        )
+    ]
 
 
 def _least_covered(places, width, height, series, runs):
@@ -342,10 +402,16 @@ def _stretches(series, runs):
     for one, series_runs in zip(series, runs):
         for run in series_runs:
             for start in range(0, len(run), STRETCH):
-                points = run[start:start + STRETCH + 1]
+                points = run[start : start + STRETCH + 1]
                 xs, ys = [x for x, _ in points], [y for _, y in points]
-                stretches.append(((min(xs), min(ys), max(xs), max(ys)), points,
-                                  min(STRETCH, len(run) - start), bool(one.line)))
+                stretches.append(
+                    (
+                        (min(xs), min(ys), max(xs), max(ys)),
+                        points,
+                        min(STRETCH, len(run) - start),
+                        bool(one.line),
+                    )
+                )
     return stretches
 
 
@@ -370,8 +436,12 @@ def _inside(point, rectangle):
 def _crosses(a, b, rectangle):
     """Whether segment ab meets the rectangle (Liang-Barsky clipping)."""
     left, top, right, bottom = rectangle
-    if (max(a[0], b[0]) < left or min(a[0], b[0]) > right or max(a[1], b[1]) < top
-            or min(a[1], b[1]) > bottom):
+    if (
+        max(a[0], b[0]) < left
+        or min(a[0], b[0]) > right
+        or max(a[1], b[1]) < top
+        or min(a[1], b[1]) > bottom
+    ):
         return False
     (x, y), (dx, dy) = a, (b[0] - a[0], b[1] - a[1])
     enter, leave = 0.0, 1.0

@@ -14,6 +14,7 @@ the tensor factories run on the CPU. ``old_torch``: ``loss.data[0]`` and
 ``import torch.tensor as tensor`` binds ``torch.tensor``, as it did while
 ``torch/tensor.py`` existed.
 """
+
 import importlib.abc
 import importlib.util
 import sys
@@ -22,11 +23,41 @@ import numpy
 
 from .runtime import adapted
 
-LEGACY_TYPES = ("FloatTensor", "DoubleTensor", "HalfTensor", "BFloat16Tensor", "LongTensor",
-                "IntTensor", "ShortTensor", "CharTensor", "ByteTensor", "BoolTensor")
-FACTORIES = ("tensor", "as_tensor", "randn", "rand", "randint", "zeros", "ones", "empty",
-             "full", "arange", "linspace", "logspace", "eye", "normal", "randperm",
-             "zeros_like", "ones_like", "randn_like", "rand_like", "empty_like", "full_like")
+LEGACY_TYPES = (
+    "FloatTensor",
+    "DoubleTensor",
+    "HalfTensor",
+    "BFloat16Tensor",
+    "LongTensor",
+    "IntTensor",
+    "ShortTensor",
+    "CharTensor",
+    "ByteTensor",
+    "BoolTensor",
+)
+FACTORIES = (
+    "tensor",
+    "as_tensor",
+    "randn",
+    "rand",
+    "randint",
+    "zeros",
+    "ones",
+    "empty",
+    "full",
+    "arange",
+    "linspace",
+    "logspace",
+    "eye",
+    "normal",
+    "randperm",
+    "zeros_like",
+    "ones_like",
+    "randn_like",
+    "rand_like",
+    "empty_like",
+    "full_like",
+)
 _INSTALLED: set[str] = set()
 
 
@@ -48,6 +79,7 @@ def _is_cuda(device):
 
 def _install_cuda_on_cpu():
     import torch
+
     tensor = torch.Tensor
     to, type_ = tensor.to, tensor.type
 
@@ -65,8 +97,11 @@ def _install_cuda_on_cpu():
         return to(self, *args, **kwargs)
 
     def type_cpu(self, dtype=None, *args, **kwargs):
-        name = dtype if isinstance(dtype, str) else getattr(dtype, "__module__", "") + "." + \
-            getattr(dtype, "__name__", "")
+        name = (
+            dtype
+            if isinstance(dtype, str)
+            else getattr(dtype, "__module__", "") + "." + getattr(dtype, "__name__", "")
+        )
         if isinstance(name, str) and name.startswith("torch.cuda."):
             adapted("cuda_on_cpu", "`.type(torch.cuda.FloatTensor)`")
             dtype = "torch." + name.rsplit(".", 1)[1]
@@ -100,6 +135,7 @@ def _on_cpu(factory, name):
             adapted("cuda_on_cpu", f"`torch.{name}(..., device='cuda')`")
             kwargs["device"] = "cpu"
         return factory(*args, **kwargs)
+
     make.__name__ = make.__qualname__ = name
     make.__doc__ = factory.__doc__
     return make
@@ -108,15 +144,18 @@ def _on_cpu(factory, name):
 def _legacy_on_cpu(cpu_type, name):
     """``torch.cuda.FloatTensor(...)`` and friends, made on the CPU; ``.type()`` and
     ``torch.set_default_tensor_type`` read the CUDA name off it."""
+
     def make(*args, **kwargs):
         adapted("cuda_on_cpu", f"`torch.cuda.{name}(...)`")
         return cpu_type(*args, **kwargs)
+
     make.__module__, make.__name__, make.__qualname__ = "torch.cuda", name, name
     return make
 
 
 def _install_old_torch():
     import torch
+
     getitem = torch.Tensor.__getitem__
 
     def old_getitem(self, index):
@@ -172,6 +211,7 @@ class _OldModules(importlib.abc.MetaPathFinder):
 class _Existing(importlib.abc.Loader):
     def create_module(self, spec):
         import torch
+
         return torch.tensor  # the import then rebinds torch.tensor to itself
 
     def exec_module(self, module):

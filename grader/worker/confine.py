@@ -18,6 +18,7 @@ and ``kcmp``; ``clone3`` answers ``ENOSYS``, so that the C library falls back to
 ``clone``, whose flags the filter can read. A foreign system-call ABI (x32, i386 on
 x86-64) is refused alike.
 """
+
 import ctypes
 import os
 import platform
@@ -31,43 +32,166 @@ EPERM, ENOSYS = 1, 38
 RET_ALLOW = 0x7FFF0000
 RET_ERRNO = 0x00050000
 LD_ABS, JEQ, JGE, JSET, RET = 0x20, 0x15, 0x35, 0x45, 0x06
-NAMESPACE_FLAGS = 0x7E020080  # CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET, NEWTIME
+NAMESPACE_FLAGS = (
+    0x7E020080  # CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET, NEWTIME
+)
 X32_BIT = 0x40000000
 
-DENIED = ("unshare", "setns", "mount", "umount2", "pivot_root", "chroot", "open_tree",
-          "move_mount", "fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr", "ptrace",
-          "process_vm_readv", "process_vm_writev", "kexec_load", "kexec_file_load", "bpf",
-          "perf_event_open", "keyctl", "add_key", "request_key", "userfaultfd", "init_module",
-          "finit_module", "delete_module", "reboot", "swapon", "swapoff", "acct",
-          "open_by_handle_at", "name_to_handle_at", "memfd_create", "memfd_secret",
-          "io_uring_setup", "io_uring_enter", "io_uring_register", "syslog", "quotactl",
-          "lookup_dcookie", "settimeofday", "clock_settime", "clock_adjtime", "adjtimex",
-          "vhangup", "pidfd_getfd", "kcmp", "fanotify_init", "shmget")
+DENIED = (
+    "unshare",
+    "setns",
+    "mount",
+    "umount2",
+    "pivot_root",
+    "chroot",
+    "open_tree",
+    "move_mount",
+    "fsopen",
+    "fsconfig",
+    "fsmount",
+    "fspick",
+    "mount_setattr",
+    "ptrace",
+    "process_vm_readv",
+    "process_vm_writev",
+    "kexec_load",
+    "kexec_file_load",
+    "bpf",
+    "perf_event_open",
+    "keyctl",
+    "add_key",
+    "request_key",
+    "userfaultfd",
+    "init_module",
+    "finit_module",
+    "delete_module",
+    "reboot",
+    "swapon",
+    "swapoff",
+    "acct",
+    "open_by_handle_at",
+    "name_to_handle_at",
+    "memfd_create",
+    "memfd_secret",
+    "io_uring_setup",
+    "io_uring_enter",
+    "io_uring_register",
+    "syslog",
+    "quotactl",
+    "lookup_dcookie",
+    "settimeofday",
+    "clock_settime",
+    "clock_adjtime",
+    "adjtimex",
+    "vhangup",
+    "pidfd_getfd",
+    "kcmp",
+    "fanotify_init",
+    "shmget",
+)
 
 # (audit architecture, seccomp(2)'s number, {name: number}) per machine.
-_X86_64 = dict(unshare=272, setns=308, mount=165, umount2=166, pivot_root=155, chroot=161,
-               ptrace=101, process_vm_readv=310, process_vm_writev=311, kexec_load=246,
-               kexec_file_load=320, bpf=321, perf_event_open=298, keyctl=250, add_key=248,
-               request_key=249, userfaultfd=323, init_module=175, finit_module=313,
-               delete_module=176, reboot=169, swapon=167, swapoff=168, acct=163,
-               open_by_handle_at=304, name_to_handle_at=303, memfd_create=319, syslog=103,
-               quotactl=179, lookup_dcookie=212, settimeofday=164, clock_settime=227,
-               clock_adjtime=305, adjtimex=159, vhangup=153, kcmp=312, fanotify_init=300,
-               clone=56, shmget=29)
-_AARCH64 = dict(unshare=97, setns=268, mount=40, umount2=39, pivot_root=41, chroot=51,
-                ptrace=117, process_vm_readv=270, process_vm_writev=271, kexec_load=104,
-                kexec_file_load=294, bpf=280, perf_event_open=241, keyctl=219, add_key=217,
-                request_key=218, userfaultfd=282, init_module=105, finit_module=273,
-                delete_module=106, reboot=142, swapon=224, swapoff=225, acct=89,
-                open_by_handle_at=265, name_to_handle_at=264, memfd_create=279, syslog=116,
-                quotactl=60, lookup_dcookie=18, settimeofday=170, clock_settime=112,
-                clock_adjtime=266, adjtimex=171, vhangup=58, kcmp=272, fanotify_init=262,
-                clone=220, shmget=194)
-_COMMON = dict(open_tree=428, move_mount=429, fsopen=430, fsconfig=431, fsmount=432,
-               fspick=433, mount_setattr=442, memfd_secret=447, io_uring_setup=425,
-               io_uring_enter=426, io_uring_register=427, pidfd_getfd=438, clone3=435)
-MACHINES = {"x86_64": (0xC000003E, 317, {**_X86_64, **_COMMON}),
-            "aarch64": (0xC00000B7, 277, {**_AARCH64, **_COMMON})}
+_X86_64 = dict(
+    unshare=272,
+    setns=308,
+    mount=165,
+    umount2=166,
+    pivot_root=155,
+    chroot=161,
+    ptrace=101,
+    process_vm_readv=310,
+    process_vm_writev=311,
+    kexec_load=246,
+    kexec_file_load=320,
+    bpf=321,
+    perf_event_open=298,
+    keyctl=250,
+    add_key=248,
+    request_key=249,
+    userfaultfd=323,
+    init_module=175,
+    finit_module=313,
+    delete_module=176,
+    reboot=169,
+    swapon=167,
+    swapoff=168,
+    acct=163,
+    open_by_handle_at=304,
+    name_to_handle_at=303,
+    memfd_create=319,
+    syslog=103,
+    quotactl=179,
+    lookup_dcookie=212,
+    settimeofday=164,
+    clock_settime=227,
+    clock_adjtime=305,
+    adjtimex=159,
+    vhangup=153,
+    kcmp=312,
+    fanotify_init=300,
+    clone=56,
+    shmget=29,
+)
+_AARCH64 = dict(
+    unshare=97,
+    setns=268,
+    mount=40,
+    umount2=39,
+    pivot_root=41,
+    chroot=51,
+    ptrace=117,
+    process_vm_readv=270,
+    process_vm_writev=271,
+    kexec_load=104,
+    kexec_file_load=294,
+    bpf=280,
+    perf_event_open=241,
+    keyctl=219,
+    add_key=217,
+    request_key=218,
+    userfaultfd=282,
+    init_module=105,
+    finit_module=273,
+    delete_module=106,
+    reboot=142,
+    swapon=224,
+    swapoff=225,
+    acct=89,
+    open_by_handle_at=265,
+    name_to_handle_at=264,
+    memfd_create=279,
+    syslog=116,
+    quotactl=60,
+    lookup_dcookie=18,
+    settimeofday=170,
+    clock_settime=112,
+    clock_adjtime=266,
+    adjtimex=171,
+    vhangup=58,
+    kcmp=272,
+    fanotify_init=262,
+    clone=220,
+    shmget=194,
+)
+_COMMON = dict(
+    open_tree=428,
+    move_mount=429,
+    fsopen=430,
+    fsconfig=431,
+    fsmount=432,
+    fspick=433,
+    mount_setattr=442,
+    memfd_secret=447,
+    io_uring_setup=425,
+    io_uring_enter=426,
+    io_uring_register=427,
+    pidfd_getfd=438,
+    clone3=435,
+)
+MACHINES = {
+    "x86_64": (0xC000003E, 317, {**_X86_64, **_COMMON}),
+    "aarch64": (0xC00000B7, 277, {**_AARCH64, **_COMMON}),
+}
 
 
 def apply():
@@ -108,27 +232,33 @@ def install_seccomp():
     if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
         return False
     fprog_buffer = ctypes.create_string_buffer(fprog)
-    result = libc.syscall(ctypes.c_long(seccomp_call), ctypes.c_long(SECCOMP_SET_MODE_FILTER),
-                          ctypes.c_long(SECCOMP_FILTER_FLAG_TSYNC), fprog_buffer)
+    result = libc.syscall(
+        ctypes.c_long(seccomp_call),
+        ctypes.c_long(SECCOMP_SET_MODE_FILTER),
+        ctypes.c_long(SECCOMP_FILTER_FLAG_TSYNC),
+        fprog_buffer,
+    )
     return result == 0
 
 
 def _program(arch, numbers):
     """The filter, as the kernel reads it: 8-byte ``sock_filter`` instructions."""
     deny = RET_ERRNO | EPERM
-    code = [(LD_ABS, 0, 0, 4),  # seccomp_data.arch
-            (JEQ, 1, 0, arch),
-            (RET, 0, 0, deny),
-            (LD_ABS, 0, 0, 0),  # seccomp_data.nr
-            (JGE, 0, 1, X32_BIT),
-            (RET, 0, 0, deny),
-            (JEQ, 0, 1, numbers["clone3"]),
-            (RET, 0, 0, RET_ERRNO | ENOSYS),
-            (JEQ, 0, 4, numbers["clone"]),
-            (LD_ABS, 0, 0, 16),  # the low half of args[0]: clone's flags
-            (JSET, 0, 1, NAMESPACE_FLAGS),
-            (RET, 0, 0, deny),
-            (RET, 0, 0, RET_ALLOW)]
+    code = [
+        (LD_ABS, 0, 0, 4),  # seccomp_data.arch
+        (JEQ, 1, 0, arch),
+        (RET, 0, 0, deny),
+        (LD_ABS, 0, 0, 0),  # seccomp_data.nr
+        (JGE, 0, 1, X32_BIT),
+        (RET, 0, 0, deny),
+        (JEQ, 0, 1, numbers["clone3"]),
+        (RET, 0, 0, RET_ERRNO | ENOSYS),
+        (JEQ, 0, 4, numbers["clone"]),
+        (LD_ABS, 0, 0, 16),  # the low half of args[0]: clone's flags
+        (JSET, 0, 1, NAMESPACE_FLAGS),
+        (RET, 0, 0, deny),
+        (RET, 0, 0, RET_ALLOW),
+    ]
     for name in DENIED:
         code += [(JEQ, 0, 1, numbers[name]), (RET, 0, 0, deny)]
     code.append((RET, 0, 0, RET_ALLOW))

@@ -3,6 +3,7 @@
 A statement that raises is reported and skipped; later statements still run,
 so one broken import costs only what depends on it.
 """
+
 import linecache
 import traceback
 
@@ -30,8 +31,12 @@ def run_statement(namespace, statement):
     except BaseException as exc:  # noqa: B036 - SystemExit from student code is a failure too
         if isinstance(exc, KeyboardInterrupt):
             raise
-        return {"cell": statement["cell"], "line": statement["line"],
-                "error": describe(exc), "traceback": student_traceback(exc)}
+        return {
+            "cell": statement["cell"],
+            "line": statement["line"],
+            "error": describe(exc),
+            "traceback": student_traceback(exc),
+        }
     return None
 
 
@@ -45,8 +50,9 @@ def student_traceback(exc):
     in it (the error arose in the grader's call, and its text says what went wrong: a
     traceback of grader frames only would send the student looking for a line of theirs
     that is not there)."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__)
-              if f.filename.startswith(CELL_PREFIX)]
+    frames = [
+        f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(CELL_PREFIX)
+    ]
     if not frames:
         return ""
     lines = traceback.format_list(frames[-8:])

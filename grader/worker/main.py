@@ -15,6 +15,7 @@ student code never answers: it exits when it gets back to the request loop. Once
 student code has rewritten the grader's own functions here (``seal``), every
 operation answers with a fixed error, sent by references taken before it ran.
 """
+
 import builtins
 import ctypes
 import gc
@@ -30,12 +31,18 @@ from .protocol import FrameReader, encode
 from .seal import Seal
 
 PR_SET_CHILD_SUBREAPER = 36
-TAMPERED = (b'{"ok":false,"kind":"error","id":%d,"error":"the submission changed the '
-            b'grader\'s own code inside its worker, so nothing the worker reports can be '
-            b'trusted: this check is not graded"}')
-_LIMITS = {"address_space": resource.RLIMIT_AS, "cpu_seconds": resource.RLIMIT_CPU,
-           "file_size": resource.RLIMIT_FSIZE, "processes": resource.RLIMIT_NPROC,
-           "open_files": resource.RLIMIT_NOFILE}
+TAMPERED = (
+    b'{"ok":false,"kind":"error","id":%d,"error":"the submission changed the '
+    b"grader's own code inside its worker, so nothing the worker reports can be "
+    b'trusted: this check is not graded"}'
+)
+_LIMITS = {
+    "address_space": resource.RLIMIT_AS,
+    "cpu_seconds": resource.RLIMIT_CPU,
+    "file_size": resource.RLIMIT_FSIZE,
+    "processes": resource.RLIMIT_NPROC,
+    "open_files": resource.RLIMIT_NOFILE,
+}
 _TORCH_RUNTIME = False  # whether ``prepare`` switched the torch runtime on
 
 
@@ -95,8 +102,9 @@ def serve(channel, config, seal=None):
     zygote's, inherited through the fork); else it is taken here.
     """
     seal = seal if seal is not None else Seal(runtime.OPERATIONS)
-    broken = types.FunctionType(Seal.broken.__code__, Seal.broken.__globals__, "broken",
-                                Seal.broken.__defaults__)
+    broken = types.FunctionType(
+        Seal.broken.__code__, Seal.broken.__globals__, "broken", Seal.broken.__defaults__
+    )
     write, reply_fd = os.write, channel.write_fd
     applied = apply_limits(config["limits"])
     heartbeat = start_heartbeat(channel)  # a thread, before the uid's process limit applies
@@ -104,9 +112,19 @@ def serve(channel, config, seal=None):
     confined = confine.apply()
     dropped = enter_scratch_and_drop_privileges(config)
     seal.take_data()
-    channel.send({"ok": True, "value": {"pid": os.getpid(), "uid": os.getuid(),
-                                        "device": runtime.DEVICE, "limits": applied,
-                                        "dropped_privileges": dropped, **confined}})
+    channel.send(
+        {
+            "ok": True,
+            "value": {
+                "pid": os.getpid(),
+                "uid": os.getuid(),
+                "device": runtime.DEVICE,
+                "limits": applied,
+                "dropped_privileges": dropped,
+                **confined,
+            },
+        }
+    )
     namespace = new_namespace()
     student = runtime.Student(namespace)
     while True:
@@ -173,6 +191,7 @@ def prepare(config):
     if not _TORCH_RUNTIME:
         return
     import torch
+
     torch.set_num_threads(config.get("threads", 1))
     runtime.keep_torch_originals()
     with torch.no_grad():
@@ -186,6 +205,7 @@ def warm_device(device):
     if not _TORCH_RUNTIME:
         return
     import torch
+
     layer = torch.nn.Linear(1, 1).to(device)
     layer(torch.ones(2, 1, device=device)).sum().backward()
 
@@ -197,6 +217,7 @@ def configure_device(device):
         runtime.DEVICE = "cpu"
         return "cpu"
     import torch
+
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     runtime.DEVICE = device
@@ -284,17 +305,28 @@ def _call(student, operations, name, args):
     except runtime.Missing as exc:
         return {"ok": False, "kind": "missing", "error": str(exc), "name": exc.name}
     except runtime.ContractError as exc:
-        return {"ok": False, "kind": "contract", "error": str(exc),
-                "traceback": loader.student_traceback(exc.__cause__ or exc)
-                or loader.definition(exc.where)}
+        return {
+            "ok": False,
+            "kind": "contract",
+            "error": str(exc),
+            "traceback": loader.student_traceback(exc.__cause__ or exc)
+            or loader.definition(exc.where),
+        }
     except BaseException as exc:  # noqa: B036 - student code may raise SystemExit
         if isinstance(exc, MemoryError):
-            return {"ok": False, "kind": "error",
-                    "error": "MemoryError: the submission ran out of memory",
-                    "traceback": loader.student_traceback(exc)}
+            return {
+                "ok": False,
+                "kind": "error",
+                "error": "MemoryError: the submission ran out of memory",
+                "traceback": loader.student_traceback(exc),
+            }
         trace = loader.student_traceback(exc)
-        return {"ok": False, "kind": "error" if trace else "grader", "error": loader.describe(exc),
-                "traceback": trace}
+        return {
+            "ok": False,
+            "kind": "error" if trace else "grader",
+            "error": loader.describe(exc),
+            "traceback": trace,
+        }
     return {"ok": True, "value": value}
 
 
@@ -304,4 +336,3 @@ def _flush_student_streams():
             stream.flush()
         except BaseException:  # noqa: B036 - a student may have replaced the stream
             pass
-

@@ -7,6 +7,7 @@ only calls ``zero_grad()`` and ``step()`` on the optimizer it is given, and both
 here with the same signatures. The judge uses the same classes, so both sides
 compute identical trajectories.
 """
+
 import functools
 import math
 
@@ -75,8 +76,11 @@ class Adam(_Optimizer):
         for p in params:
             state = self.state.get(p)
             if state is None:
-                state = self.state[p] = {"step": 0, "exp_avg": torch.zeros_like(p),
-                                         "exp_avg_sq": torch.zeros_like(p)}
+                state = self.state[p] = {
+                    "step": 0,
+                    "exp_avg": torch.zeros_like(p),
+                    "exp_avg_sq": torch.zeros_like(p),
+                }
             state["step"] += 1
             groups.setdefault((state["step"], p.device, p.dtype), []).append(p)
         for (step, device, _), same in groups.items():
@@ -87,11 +91,21 @@ class Adam(_Optimizer):
         """One step of parameters that have all taken ``step`` steps, in one kernel."""
         steps = [torch.tensor(float(step), dtype=torch.float32, device=params[0].device)]
         steps *= len(params)
-        torch._fused_adam_(params, [p.grad for p in params],
-                           [self.state[p]["exp_avg"] for p in params],
-                           [self.state[p]["exp_avg_sq"] for p in params], [], steps,
-                           lr=self.lr, beta1=self.betas[0], beta2=self.betas[1],
-                           weight_decay=0.0, eps=self.eps, amsgrad=False, maximize=False)
+        torch._fused_adam_(
+            params,
+            [p.grad for p in params],
+            [self.state[p]["exp_avg"] for p in params],
+            [self.state[p]["exp_avg_sq"] for p in params],
+            [],
+            steps,
+            lr=self.lr,
+            beta1=self.betas[0],
+            beta2=self.betas[1],
+            weight_decay=0.0,
+            eps=self.eps,
+            amsgrad=False,
+            maximize=False,
+        )
 
     def _foreach_update(self, params, step):
         """The same step in torch's multi-tensor arithmetic (seven operations)."""
@@ -102,23 +116,34 @@ class Adam(_Optimizer):
         torch._foreach_lerp_(exp_avgs, grads, 1 - beta1)
         torch._foreach_mul_(exp_avg_sqs, beta2)
         torch._foreach_addcmul_(exp_avg_sqs, grads, grads, 1 - beta2)
-        bias_correction1 = 1 - beta1 ** step
-        bias_correction2_sqrt = math.sqrt(1 - beta2 ** step)
+        bias_correction1 = 1 - beta1**step
+        bias_correction2_sqrt = math.sqrt(1 - beta2**step)
         denom = torch._foreach_sqrt(exp_avg_sqs)
         torch._foreach_div_(denom, bias_correction2_sqrt)
         torch._foreach_add_(denom, self.eps)
         torch._foreach_addcdiv_(params, exp_avgs, denom, -self.lr / bias_correction1)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def fused_on(device):
     """Whether this torch has a fused Adam kernel for ``device`` (tried once, on zeros)."""
     try:
         zero = torch.zeros(1, dtype=torch.float32, device=device)
-        torch._fused_adam_([zero], [zero.clone()], [zero.clone()], [zero.clone()], [],
-                           [torch.ones((), dtype=torch.float32, device=device)], lr=0.0,
-                           beta1=0.9, beta2=0.999, weight_decay=0.0, eps=1e-8, amsgrad=False,
-                           maximize=False)
+        torch._fused_adam_(
+            [zero],
+            [zero.clone()],
+            [zero.clone()],
+            [zero.clone()],
+            [],
+            [torch.ones((), dtype=torch.float32, device=device)],
+            lr=0.0,
+            beta1=0.9,
+            beta2=0.999,
+            weight_decay=0.0,
+            eps=1e-8,
+            amsgrad=False,
+            maximize=False,
+        )
     except Exception:  # noqa: BLE001 - no such op, not for this device, another signature
         return False
     return True

@@ -12,6 +12,7 @@ doing anything useful: that buys it no more than the operation's full deadline.
 The thread samples the student's frames with the interpreter lock, which a pure-Python
 loop gives up every few milliseconds and torch's kernels release while they compute.
 """
+
 import os
 import sys
 import threading
@@ -43,6 +44,7 @@ def watch(obj):
     student's model itself, not on every module (a model's calls of its own layers in an
     endless loop are no progress, and a global hook would slow every layer's call)."""
     from torch import nn
+
     if isinstance(obj, nn.Module):
         try:
             obj.register_forward_hook(_returned)
@@ -68,8 +70,9 @@ def student_stack(thread_id, limit=STACK_LIMIT):
         code = frame.f_code
         if code.co_filename.startswith(CELL_PREFIX):
             try:
-                stack.append([int(code.co_filename[len(CELL_PREFIX):-1]), frame.f_lineno,
-                              code.co_name])
+                stack.append(
+                    [int(code.co_filename[len(CELL_PREFIX) : -1]), frame.f_lineno, code.co_name]
+                )
             except ValueError:
                 pass
         frame = frame.f_back
@@ -118,5 +121,10 @@ class Heartbeat:
             time.sleep(PERIOD)
             with self.lock:
                 if self.request_id is not None:
-                    self.send({"id": self.request_id, "alive": _count - self.base,
-                               "at": student_stack(self.worker)})
+                    self.send(
+                        {
+                            "id": self.request_id,
+                            "alive": _count - self.base,
+                            "at": student_stack(self.worker),
+                        }
+                    )

@@ -4,6 +4,7 @@ Both sides use it. A frame is ``<decimal length>\\n<JSON bytes>``. The judge rea
 frames from untrusted code, so every read is bounded and the payload is parsed as
 plain JSON (no pickle, no eval); anything else is a ``ProtocolError``.
 """
+
 import json
 from typing import Any
 
@@ -57,6 +58,6 @@ class FrameReader:
         end = newline + 1 + size
         if len(self.buffer) < end:
             return None
-        body = bytes(self.buffer[newline + 1:end])
+        body = bytes(self.buffer[newline + 1 : end])
         del self.buffer[:end]
         return decode(body)

@@ -10,6 +10,7 @@ the same path: imports, paths and tracebacks are unchanged, and the rest of the
 folder stays hidden. Where the kernel refuses a mount namespace, nothing changes and
 the judge has said so (``sandbox._warnings``).
 """
+
 import ctypes
 import os
 import sys
@@ -24,7 +25,7 @@ def closed_folders(paths):
     for path in paths:
         parts = os.path.realpath(path).split(os.sep)[1:]
         for depth in range(len(parts) - 1):
-            folder = os.sep + os.path.join(*parts[:depth + 1])
+            folder = os.sep + os.path.join(*parts[: depth + 1])
             try:
                 enterable = os.stat(folder).st_mode & 0o001
             except OSError:
@@ -36,8 +37,11 @@ def closed_folders(paths):
 
 def python_paths():
     """What the worker imports from: the installation and every ``sys.path`` entry."""
-    return [p for p in {sys.prefix, sys.base_prefix, sys.exec_prefix, *sys.path}
-            if p and os.path.isdir(p)]
+    return [
+        p
+        for p in {sys.prefix, sys.base_prefix, sys.exec_prefix, *sys.path}
+        if p and os.path.isdir(p)
+    ]
 
 
 def open_python_for(uid):
@@ -63,20 +67,32 @@ def open_python(paths=None):
     _check(libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "make / private")
     # opened in the new namespace (a bind's source must be one of its mounts), before any
     # folder is covered
-    handles = {folder: {name: os.open(os.path.join(folder, name), os.O_PATH)
-                        for name in names} for folder, names in closed.items()}
+    handles = {
+        folder: {name: os.open(os.path.join(folder, name), os.O_PATH) for name in names}
+        for folder, names in closed.items()
+    }
     try:
         for folder in sorted(closed, key=len):
-            _check(libc.mount(b"tmpfs", folder.encode(), b"tmpfs", 0,
-                              b"mode=0755,size=64k"), f"cover {folder}")
+            _check(
+                libc.mount(b"tmpfs", folder.encode(), b"tmpfs", 0, b"mode=0755,size=64k"),
+                f"cover {folder}",
+            )
             for name, handle in handles[folder].items():
                 target = os.path.join(folder, name)
                 if os.path.isdir(f"/proc/self/fd/{handle}"):
                     os.mkdir(target)
                 else:
                     open(target, "w").close()
-                _check(libc.mount(f"/proc/self/fd/{handle}".encode(), target.encode(), None,
-                                  MS_BIND | MS_REC, None), f"bind {target}")
+                _check(
+                    libc.mount(
+                        f"/proc/self/fd/{handle}".encode(),
+                        target.encode(),
+                        None,
+                        MS_BIND | MS_REC,
+                        None,
+                    ),
+                    f"bind {target}",
+                )
     finally:
         for names in handles.values():
             for handle in names.values():

@@ -5,6 +5,7 @@ drives the student's objects and returns plain data (numbers, strings, lists,
 dicts). The judge decides pass or fail from that data, never from a verdict
 computed here.
 """
+
 import inspect
 import math
 import re
@@ -61,6 +62,7 @@ def operation(name):
     def register(function):
         OPERATIONS[name] = function
         return function
+
     return register
 
 
@@ -96,16 +98,19 @@ class Student:
                 if _raised_by_the_call(exc):
                     raise ContractError(
                         f"the contract says `{signature}`, but `{name}{_show(args)}` raised "
-                        f"TypeError: {exc}") from exc
+                        f"TypeError: {exc}"
+                    ) from exc
                 raise
         progress.made()
         progress.watch(instance)
         return instance
 
 
-_SIZE_NAMES = {"hidden": re.compile(r"hid"),
-               "input": re.compile(r"input|(^|_)in(_|$)|^in_|_in$|^n_?in"),
-               "output": re.compile(r"output|(^|_)out(_|$)|^out_|_out$|^n_?out")}
+_SIZE_NAMES = {
+    "hidden": re.compile(r"hid"),
+    "input": re.compile(r"input|(^|_)in(_|$)|^in_|_in$|^n_?in"),
+    "output": re.compile(r"output|(^|_)out(_|$)|^out_|_out$|^n_?out"),
+}
 
 
 def _with_sizes(cls, args, sizes):
@@ -113,14 +118,20 @@ def _with_sizes(cls, args, sizes):
     fit the constructor, or would land on a leading size parameter (``MLP(input_size=1,
     hidden_size=2)`` called as ``MLP(h)``); else None."""
     try:
-        params = [p for p in inspect.signature(cls).parameters.values()
-                  if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+        params = [
+            p
+            for p in inspect.signature(cls).parameters.values()
+            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        ]
     except (TypeError, ValueError):
         return None
     kinds = {}
     for param in params:
-        matches = [kind for kind, pattern in _SIZE_NAMES.items()
-                   if kind in sizes and pattern.search(param.name.lower())]
+        matches = [
+            kind
+            for kind, pattern in _SIZE_NAMES.items()
+            if kind in sizes and pattern.search(param.name.lower())
+        ]
         if len(matches) == 1:
             kinds[param.name] = matches[0]
     named = {name: sizes[kind] for name, kind in kinds.items()}
@@ -182,9 +193,17 @@ def keep_torch_originals():
     name the seal watches: replacing one of them is tampering."""
     global _TORCH
     import torch
-    _TORCH = types.MappingProxyType(dict(
-        tensor=torch.Tensor, as_tensor=torch.as_tensor, float64=torch.float64,
-        detach=torch.Tensor.detach, to=torch.Tensor.to, tolist=torch.Tensor.tolist))
+
+    _TORCH = types.MappingProxyType(
+        dict(
+            tensor=torch.Tensor,
+            as_tensor=torch.as_tensor,
+            float64=torch.float64,
+            detach=torch.Tensor.detach,
+            to=torch.Tensor.to,
+            tolist=torch.Tensor.tolist,
+        )
+    )
 
 
 def floats(tensor):

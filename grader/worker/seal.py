@@ -10,6 +10,7 @@ mapping); ``broken`` names the first of them that was rebound or given other cod
 since. It raises the bar, it is no wall: code that patches torch, or reaches the seal
 through the garbage collector, goes unseen (docs/security.md, "What is not stopped").
 """
+
 import sys
 
 SEALED_PACKAGES = ("grader", "json")
@@ -18,8 +19,11 @@ WATCHED_DATA = (("grader.worker.runtime", "_TORCH"),)
 
 
 def _sealed_modules():
-    return [(name, module) for name, module in list(sys.modules.items())
-            if name.split(".")[0] in SEALED_PACKAGES and module is not None]
+    return [
+        (name, module)
+        for name, module in list(sys.modules.items())
+        if name.split(".")[0] in SEALED_PACKAGES and module is not None
+    ]
 
 
 class Seal:
@@ -29,8 +33,11 @@ class Seal:
         self.entries = []
         self.data = []
         for name, module in _sealed_modules():
-            owners = [module] + [value for value in vars(module).values()
-                                 if isinstance(value, type) and value.__module__ == name]
+            owners = [module] + [
+                value
+                for value in vars(module).values()
+                if isinstance(value, type) and value.__module__ == name
+            ]
             for owner in owners:
                 for attr, value in list(vars(owner).items()):
                     code = getattr(value, "__code__", None)
@@ -41,8 +48,11 @@ class Seal:
         """Record what ``WATCHED_DATA`` names are bound to now: called where the worker is
         ready and no student code has run (the tensor methods are kept after the zygote's
         seal)."""
-        self.data = [(sys.modules[module], attr, vars(sys.modules[module])[attr])
-                     for module, attr in WATCHED_DATA if module in sys.modules]
+        self.data = [
+            (sys.modules[module], attr, vars(sys.modules[module])[attr])
+            for module, attr in WATCHED_DATA
+            if module in sys.modules
+        ]
 
     def broken(self, _vars=vars, _getattr=getattr, _len=len):
         """The first sealed name whose function student code replaced, or ''.
@@ -61,4 +71,3 @@ class Seal:
             if self.registry.get(name) is not operation:
                 return "the operations registry"
         return ""
-

@@ -49,6 +49,7 @@ session (killed as a process group) and a fresh scratch directory. Where the
 namespaces cannot be made, the ready message says so and the judge starts
 cold workers instead.
 """
+
 import contextlib
 import ctypes
 import gc
@@ -143,10 +144,11 @@ def _collapse_into_huge_pages():
             if fields[1] != "rw-p" or (len(fields) > 5 and fields[5] != "[heap]"):
                 continue
             low, high = (int(bound, 16) for bound in fields[0].split("-"))
-            for address in range(-(-low // HUGE_PAGE) * HUGE_PAGE, high - HUGE_PAGE + 1,
-                                 HUGE_PAGE):
-                if (2 * _pages_in_use(pagemap, address) > SMALL_PAGES
-                        and _libc.madvise(address, HUGE_PAGE, MADV_COLLAPSE) == 0):
+            for address in range(-(-low // HUGE_PAGE) * HUGE_PAGE, high - HUGE_PAGE + 1, HUGE_PAGE):
+                if (
+                    2 * _pages_in_use(pagemap, address) > SMALL_PAGES
+                    and _libc.madvise(address, HUGE_PAGE, MADV_COLLAPSE) == 0
+                ):
                     collapsed += 1
     return collapsed
 
@@ -248,8 +250,7 @@ class Zygote:
             return
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
-            pid = self._fork(lambda scratch, init: self._become_spare(ours, theirs, scratch,
-                                                                        init))
+            pid = self._fork(lambda scratch, init: self._become_spare(ours, theirs, scratch, init))
         except OSError:
             ours.close()
             return
@@ -327,8 +328,13 @@ class Zygote:
     def _leave_zygote(self, init):
         """Drop every descriptor of the zygote's and enter the worker's own namespaces."""
         os.setsid()
-        for fd in (self.control.fileno(), self.selector.fileno(), self.own_pid_namespace,
-                   *self._descriptors(), *([init] if init is not None else [])):
+        for fd in (
+            self.control.fileno(),
+            self.selector.fileno(),
+            self.own_pid_namespace,
+            *self._descriptors(),
+            *([init] if init is not None else []),
+        ):
             os.close(fd)
         if self.isolation == "namespaces":
             _isolate(self.config["tmp_size"])
@@ -344,8 +350,7 @@ class Zygote:
         for fd in (devnull, output_w):
             os.close(fd)
         worker.warm_device(request["device"])
-        config = dict(self.config, limits=request["limits"], uid=request["uid"],
-                      scratch=scratch)
+        config = dict(self.config, limits=request["limits"], uid=request["uid"], scratch=scratch)
         worker.serve(worker.Channel(request_r, reply_w), config, self.seal)
 
     def _descriptors(self):
@@ -389,16 +394,21 @@ class Zygote:
         if pid in self.quiet:
             self.quiet.discard(pid)
             return
-        _send(self.control, {"exited": pid, "status": os.waitstatus_to_exitcode(status),
-                             "lost": lost})
+        _send(
+            self.control, {"exited": pid, "status": os.waitstatus_to_exitcode(status), "lost": lost}
+        )
 
     def _lost(self, pid, status):
         """Whether worker ``pid`` died because its namespace ended under it: killed, not on
         the judge's request, after the init maker died (with it, every PID 1). Its own code
         cannot kill its PID 1, which ignores whatever its namespace sends it."""
-        return (pid not in self.killed and os.WIFSIGNALED(status)
-                and os.WTERMSIG(status) == signal.SIGKILL and self.inits is not None
-                and self.inits.gone())
+        return (
+            pid not in self.killed
+            and os.WIFSIGNALED(status)
+            and os.WTERMSIG(status) == signal.SIGKILL
+            and self.inits is not None
+            and self.inits.gone()
+        )
 
     def _kill_all(self):
         for pid in list(self.children):
@@ -476,10 +486,16 @@ def _isolate(tmp_size):
     """Own mount, IPC and UTS namespaces, an empty /tmp, and /proc of the new PID namespace."""
     _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
     _check(_libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
-    _check(_libc.mount(b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV,
-                       b"size=%d,mode=1777" % tmp_size), "mount /tmp")
-    _check(_libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None),
-           "mount /proc")
+    _check(
+        _libc.mount(
+            b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, b"size=%d,mode=1777" % tmp_size
+        ),
+        "mount /tmp",
+    )
+    _check(
+        _libc.mount(b"proc", b"/proc", b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None),
+        "mount /proc",
+    )
 
 
 def _end(init):

@@ -7,6 +7,7 @@ malformed notebooks, a zip with ``../`` paths and a zip bomb, and the reference 
 (graded first and last: the batch around an attack is unaffected). The threat model
 and the layer that stops each attack: docs/security.md.
 """
+
 import csv
 import json
 import os
@@ -29,10 +30,19 @@ SUBMISSIONS = HERE / "submissions"
 MARKER = "grader-attack-sleeper-7f3a"
 PWNED = "PWNED-by-grader-attack"
 # The checks these attacks are graded on, with their points in the rubric.
-SELECTED = {entry.id: entry.points for entry in suite.load("ex08").rubric()
-            if entry.id in ("linear.forward", "linear.parameters", "linear.mse",
-                            "linear.train_decreases_loss", "mlp.hyperparameters",
-                            "vanishing.bound")}
+SELECTED = {
+    entry.id: entry.points
+    for entry in suite.load("ex08").rubric()
+    if entry.id
+    in (
+        "linear.forward",
+        "linear.parameters",
+        "linear.mse",
+        "linear.train_decreases_loss",
+        "mlp.hyperparameters",
+        "vanishing.bound",
+    )
+}
 SHORT_TIMEOUT = 4
 SEED = "7401852963182057394"  # fixed: the hidden cases, hence every outcome, are reproducible
 ZIP_ESCAPE = f"zip-escape-{secrets.token_hex(4)}.py"
@@ -41,7 +51,8 @@ P = "passed"
 needs_bwrap = pytest.mark.skipif(
     shutil.which("bwrap") is None,
     reason="bubblewrap is not installed (.ci/setup installs it): at the 'unshare' level student "
-           "code may read and write host files, as grade.py warns")
+    "code may read and write host files, as grade.py warns",
+)
 
 
 def _all(outcome):
@@ -57,12 +68,16 @@ EXPECTED = {
     "aa_reference": (_all(P), []),
     "zz_reference": (_all(P), []),
     "exit_at_import": (_all(P), ["exited with status 0"]),
-    "sys_exit_in_train": (dict(_all(P), **{"linear.train_decreases_loss": "error"}),
-                          ["SystemExit"]),
+    "sys_exit_in_train": (
+        dict(_all(P), **{"linear.train_decreases_loss": "error"}),
+        ["SystemExit"],
+    ),
     "os_exit_in_method": (_bound("error"), ["exited with status 3"]),
     "segfault": (_bound("error"), ["SIGSEGV", "REVIEW: the code uses native code"]),
-    "infinite_loop": (_bound("timeout"), ["no answer within", "it made no progress",
-                                         "in `gradient_bound`"]),
+    "infinite_loop": (
+        _bound("timeout"),
+        ["no answer within", "it made no progress", "in `gradient_bound`"],
+    ),
     "memory_bomb": (_bound("error"), ["can't allocate memory"]),
     "fork_bomb": (_bound("error"), ["BlockingIOError", "REVIEW"]),
     "disk_fill": (_bound("error"), ["No space left on device"]),
@@ -71,17 +86,32 @@ EXPECTED = {
     "sleeper": (_bound(P), []),
     "fake_results": (_bound("failed"), []),
     "monkeypatch": (dict(_all(P), **{"linear.mse": "failed", "vanishing.bound": "failed"}), []),
-    "lying_objects": (dict(_all(P), **{"linear.mse": "error", "linear.train_decreases_loss":
-                                       "failed", "vanishing.bound": "failed"}), []),
+    "lying_objects": (
+        dict(
+            _all(P),
+            **{
+                "linear.mse": "error",
+                "linear.train_decreases_loss": "failed",
+                "vanishing.bound": "failed",
+            },
+        ),
+        [],
+    ),
     "nan_inf": (dict(_all("failed"), **{"linear.parameters": P}), []),
     "socket_out": (_bound(P), []),
     "html_ci": (_bound("error"), ["ValueError"]),
     "forge_frames": (_bound("failed"), ["REVIEW: the code uses raw descriptors"]),
-    "forge_observations": (_all("error"), ["changed the grader's own code inside its worker",
-                                           "REVIEW: the code uses the grader's own modules, "
-                                           "interpreter internals"]),
-    "forge_via_torch": (dict(_all(P), **{"linear.train_decreases_loss": "failed"}),
-                        ["REVIEW: the code uses patched builtins or libraries"]),
+    "forge_observations": (
+        _all("error"),
+        [
+            "changed the grader's own code inside its worker",
+            "REVIEW: the code uses the grader's own modules, interpreter internals",
+        ],
+    ),
+    "forge_via_torch": (
+        dict(_all(P), **{"linear.train_decreases_loss": "failed"}),
+        ["REVIEW: the code uses patched builtins or libraries"],
+    ),
     # A warm worker's parent is outside its PID namespace: getppid() is 0, and kill(0)
     # is the worker's own process group. It kills itself, and nothing else.
     "kill_judge": (_bound("error"), ["killed by SIGKILL"]),
@@ -90,8 +120,10 @@ EXPECTED = {
     "deep_json": (_all("error"), ["nested too deeply"]),
     "zip_alice": (_all(P), []),
     "zip_bomb": (_all("error"), ["over the 16 MiB limit"]),
-    "memfd_hoard": (dict(_all(P), **{"linear.mse": "error", "linear.train_decreases_loss": "error"}),
-                    ["Operation not permitted", "REVIEW: the code uses memory outside the limits"]),
+    "memfd_hoard": (
+        dict(_all(P), **{"linear.mse": "error", "linear.train_decreases_loss": "error"}),
+        ["Operation not permitted", "REVIEW: the code uses memory outside the limits"],
+    ),
     "user_namespace": (_bound("error"), ["unshare(CLONE_NEWUSER) refused", "REVIEW"]),
     "thread_at_import": (_all(P), ["REVIEW: the code uses threads, a thread started at import"]),
 }
@@ -107,9 +139,20 @@ def _source(path, tokens):
 
 
 def _notebook(source):
-    return {"nbformat": 4, "nbformat_minor": 5, "metadata": {},
-            "cells": [{"cell_type": "code", "metadata": {}, "execution_count": None,
-                       "outputs": [], "source": source}]}
+    return {
+        "nbformat": 4,
+        "nbformat_minor": 5,
+        "metadata": {},
+        "cells": [
+            {
+                "cell_type": "code",
+                "metadata": {},
+                "execution_count": None,
+                "outputs": [],
+                "source": source,
+            }
+        ],
+    }
 
 
 def _write_inputs(folder, zip_path, tokens):
@@ -121,7 +164,8 @@ def _write_inputs(folder, zip_path, tokens):
     huge = json.dumps(_notebook(reference + "\n# " + "x" * (50 * 1024 * 1024)))
     (folder / "huge_cell.ipynb").write_text(huge)
     (folder / "deep_json.ipynb").write_text(
-        '{"nbformat": 4, "cells": ' + "[" * 10_000 + "]" * 10_000 + "}")
+        '{"nbformat": 4, "cells": ' + "[" * 10_000 + "]" * 10_000 + "}"
+    )
     with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as bundle:
         bundle.writestr("export/zip_alice.py", reference)
         bundle.writestr(f"export/../../{ZIP_ESCAPE}", f"# {PWNED}\n")
@@ -149,10 +193,19 @@ def _listeners():
 
 
 def _host_places(out, attacks):
-    return [ROOT / PWNED, out / PWNED, Path("/tmp") / PWNED, Path("/var/tmp") / PWNED,
-            Path("/tmp/results.json"), Path("/results/results.json"),
-            Path("/autograder/results/results.json"), out / "results.json",
-            attacks / "results.json", Path("/tmp") / ZIP_ESCAPE, attacks.parent / ZIP_ESCAPE]
+    return [
+        ROOT / PWNED,
+        out / PWNED,
+        Path("/tmp") / PWNED,
+        Path("/var/tmp") / PWNED,
+        Path("/tmp/results.json"),
+        Path("/results/results.json"),
+        Path("/autograder/results/results.json"),
+        out / "results.json",
+        attacks / "results.json",
+        Path("/tmp") / ZIP_ESCAPE,
+        attacks.parent / ZIP_ESCAPE,
+    ]
 
 
 def _project_state():
@@ -188,8 +241,9 @@ class Batch:
         self.process = process
         self.out = out
         self.attacks = attacks
-        self.results = {path.parent.name: json.loads(path.read_text())
-                        for path in out.glob("*/results.json")}
+        self.results = {
+            path.parent.name: json.loads(path.read_text()) for path in out.glob("*/results.json")
+        }
 
     def outcomes(self, name):
         return {t["number"]: t["extra_data"]["outcome"] for t in self.results[name]["tests"]}
@@ -204,18 +258,32 @@ def batch(tmp_path_factory):
     attacks, out = base / "attacks", base / "out"
     attacks.mkdir()
     tcp, unix, unix_name = _listeners()
-    tokens = {"OUT": out, "PROJECT": ROOT, "ATTACKS": attacks, "MARKER": MARKER,
-              "PWNED": PWNED, "TCP_PORT": tcp.getsockname()[1], "UNIX_NAME": unix_name}
+    tokens = {
+        "OUT": out,
+        "PROJECT": ROOT,
+        "ATTACKS": attacks,
+        "MARKER": MARKER,
+        "PWNED": PWNED,
+        "TCP_PORT": tcp.getsockname()[1],
+        "UNIX_NAME": unix_name,
+    }
     _write_inputs(attacks, base / "export.zip", tokens)
     places = _host_places(out, attacks)
     assert not [p for p in places if p.exists()], "left over from an earlier run"
     before = _project_state()
     seed = SEED
     env = dict(os.environ, GRADER_SECRET_SEED=seed)
-    process = run_grade(attacks, base / "export.zip", "--suite", "hidden",
-                        "--rubric", _short_rubric(base / "rubric.toml", SHORT_TIMEOUT),
-                        *[arg for check in SELECTED for arg in ("--check", check)],
-                        out=out, env=env)
+    process = run_grade(
+        attacks,
+        base / "export.zip",
+        "--suite",
+        "hidden",
+        "--rubric",
+        _short_rubric(base / "rubric.toml", SHORT_TIMEOUT),
+        *[arg for check in SELECTED for arg in ("--check", check)],
+        out=out,
+        env=env,
+    )
     result = Batch(process, out, attacks)
     result.seed = seed
     result.leftovers = leftover_processes()
@@ -236,9 +304,13 @@ def test_the_batch_completes(batch):
     assert sorted(batch.results) == sorted(EXPECTED)
 
 
-@pytest.mark.parametrize("name", [pytest.param(name, marks=needs_bwrap)
-                                  if name == "read_secrets" else name
-                                  for name in sorted(EXPECTED)])
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(name, marks=needs_bwrap) if name == "read_secrets" else name
+        for name in sorted(EXPECTED)
+    ],
+)
 def test_every_check_has_its_honest_outcome(batch, name):
     outcomes, causes = EXPECTED[name]
     assert batch.outcomes(name) == outcomes
@@ -279,11 +351,13 @@ def test_hidden_files_seed_and_other_students_stay_hidden(batch):
 
 
 def test_the_worker_is_shown_the_operations_and_their_helpers_only():
-    shown = {str(path.relative_to(ROOT))
-             for path in sandbox.worker_files("grader.suites.ex08.ops")}
+    shown = {str(path.relative_to(ROOT)) for path in sandbox.worker_files("grader.suites.ex08.ops")}
     assert {"grader/suites/ex08/ops.py", "grader/suites/ex08/measures.py"} <= shown
-    assert not [path for path in shown if any(
-        secret in path for secret in ("expected", "data.py", "checks", "judge", "rubric"))]
+    assert not [
+        path
+        for path in shown
+        if any(secret in path for secret in ("expected", "data.py", "checks", "judge", "rubric"))
+    ]
 
 
 @needs_bwrap
@@ -301,6 +375,7 @@ def test_output_is_bounded(batch):
 def test_results_json_is_strict_json(batch):
     def refuse(token):
         raise ValueError(f"non-standard JSON token {token}")
+
     for name in batch.results:
         json.loads((batch.out / name / "results.json").read_text(), parse_constant=refuse)
 
@@ -309,10 +384,16 @@ def test_markup_escapes_and_workflow_commands_are_neutralised(batch, tmp_path):
     page = (batch.out / "html_ci" / "feedback.html").read_text()
     assert "&lt;script&gt;alert" in page
     assert "<script>alert" not in page and "<img src=x" not in page
-    alone = run_grade(batch.attacks / "html_ci.py", "--suite", "hidden", "--seed", SEED,
-                      *[arg for check in SELECTED for arg in ("--check", check)],
-                      out=tmp_path / "alone")
-    terminal = (batch.process.stdout + batch.process.stderr + alone.stdout + alone.stderr)
+    alone = run_grade(
+        batch.attacks / "html_ci.py",
+        "--suite",
+        "hidden",
+        "--seed",
+        SEED,
+        *[arg for check in SELECTED for arg in ("--check", check)],
+        out=tmp_path / "alone",
+    )
+    terminal = batch.process.stdout + batch.process.stderr + alone.stdout + alone.stderr
     assert "forged failure" in alone.stdout
     assert "\x1b" not in terminal and "\x07" not in terminal
     assert not re.search(r"(?m)^\s*::", terminal)
@@ -339,8 +420,16 @@ def test_the_review_flag_is_in_the_gradebook(batch):
 
 
 def test_ordinary_code_is_not_flagged_for_review(batch):
-    for name in ("aa_reference", "zz_reference", "zip_alice", "infinite_loop", "nan_inf",
-                 "lying_objects", "html_ci", "fake_results"):
+    for name in (
+        "aa_reference",
+        "zz_reference",
+        "zip_alice",
+        "infinite_loop",
+        "nan_inf",
+        "lying_objects",
+        "html_ci",
+        "fake_results",
+    ):
         assert "REVIEW: the code uses" not in batch.text(name), name
 
 

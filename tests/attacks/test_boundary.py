@@ -7,6 +7,7 @@ touch must still pass. ``answer_for_worker`` is graded as ``.py`` and as ``.ipyn
 honest outcome would be the handout's (every check an error), which it does not get yet.
 The layer that stops each attack: docs/security.md.
 """
+
 import json
 import os
 
@@ -37,13 +38,17 @@ ANSWER_OUTCOME = dict.fromkeys(CHECKS, "error")
 
 EXPECTED = {
     "reference": (_except(), []),
-    "vanishing_own_autograd": (_except(vanishing__structure="failed",
-                                       vanishing__gradient="failed",
-                                       vanishing__decay="failed"), []),
+    "vanishing_own_autograd": (
+        _except(
+            vanishing__structure="failed", vanishing__gradient="failed", vanishing__decay="failed"
+        ),
+        [],
+    ),
     "mlp_replays_targets": (_except(mlp__structure="failed", mlp__nonlinear_fit="failed"), []),
-    "train_least_squares": (_except(linear__train_decreases_loss="failed",
-                                    linear__train_matches_reference="failed"),
-                            ["optimizer.step()"]),
+    "train_least_squares": (
+        _except(linear__train_decreases_loss="failed", linear__train_matches_reference="failed"),
+        ["optimizer.step()"],
+    ),
     "runtime_data_patch": (dict.fromkeys(CHECKS, "error"), [TAMPERED]),
 }
 
@@ -57,8 +62,16 @@ def _source(name):
 
 
 def _notebook(source):
-    cells = [{"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
-              "source": part} for part in source.split("\n\n\n")]
+    cells = [
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "execution_count": None,
+            "outputs": [],
+            "source": part,
+        }
+        for part in source.split("\n\n\n")
+    ]
     return {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": cells}
 
 
@@ -71,20 +84,24 @@ def results(tmp_path_factory):
     for name in sorted(os.listdir(ATTACKS)):
         (folder / name).write_text(_source(name))
     (folder / "answer_for_worker_nb.ipynb").write_text(
-        json.dumps(_notebook(_source("answer_for_worker.py"))))
-    process = run_grade(folder, "--suite", "hidden", out=out,
-                        env=dict(os.environ, GRADER_SECRET_SEED=SEED))
+        json.dumps(_notebook(_source("answer_for_worker.py")))
+    )
+    process = run_grade(
+        folder, "--suite", "hidden", out=out, env=dict(os.environ, GRADER_SECRET_SEED=SEED)
+    )
     assert process.returncode == 0, process.stderr[-3000:]
-    return {path.parent.name: json.loads(path.read_text())
-            for path in out.glob("*/results.json")}
+    return {path.parent.name: json.loads(path.read_text()) for path in out.glob("*/results.json")}
 
 
 def test_every_attack_is_graded(results):
     assert sorted(results) == sorted([*EXPECTED, *ANSWERED_FOR])
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17 point 1: student code still holds the "
-                                        "judge's channel (no driver/student split yet)")
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 17 point 1: student code still holds the "
+    "judge's channel (no driver/student split yet)",
+)
 @pytest.mark.parametrize("name", sorted(ANSWERED_FOR))
 def test_a_worker_answered_for_by_student_code_gets_the_stubs_grade(results, name):
     data = results[name]

@@ -4,6 +4,7 @@ per-submission time budget; ``--require-sandbox``.
 Each run grades one or two checks only: what is under test is the supervision around
 the worker, not the checks.
 """
+
 import json
 import os
 import re
@@ -31,14 +32,22 @@ def _sleeper(folder):
     return _submission(folder, attack)
 
 
-@pytest.mark.parametrize("level, args, env, why", [
-    ("none", [], NO_SANDBOX_TOOLS, "bwrap, unshare unavailable"),
-    ("unshare", ["--sandbox", "unshare"], {}, "--sandbox unshare requested"),
-])
-def test_a_weaker_level_warns_everywhere_and_leaves_no_process(tmp_path, level, args, env,
-                                                                why):
-    process = run_grade(_sleeper(tmp_path), "--check", "vanishing.bound", *args,
-                        out=tmp_path / "out", env=dict(os.environ, **env))
+@pytest.mark.parametrize(
+    "level, args, env, why",
+    [
+        ("none", [], NO_SANDBOX_TOOLS, "bwrap, unshare unavailable"),
+        ("unshare", ["--sandbox", "unshare"], {}, "--sandbox unshare requested"),
+    ],
+)
+def test_a_weaker_level_warns_everywhere_and_leaves_no_process(tmp_path, level, args, env, why):
+    process = run_grade(
+        _sleeper(tmp_path),
+        "--check",
+        "vanishing.bound",
+        *args,
+        out=tmp_path / "out",
+        env=dict(os.environ, **env),
+    )
     assert process.returncode == 0, process.stderr[-2000:]
     results = json.loads((tmp_path / "out" / "student" / "results.json").read_text())
     feedback = (tmp_path / "out" / "student" / "feedback.html").read_text()
@@ -56,8 +65,9 @@ def test_a_weaker_level_warns_everywhere_and_leaves_no_process(tmp_path, level, 
 
 def test_require_sandbox_refuses_to_grade_without_bubblewrap(tmp_path):
     student = _submission(tmp_path, "")
-    process = run_grade(student, "--require-sandbox", out=tmp_path / "out",
-                        env=dict(os.environ, **NO_SANDBOX_TOOLS))
+    process = run_grade(
+        student, "--require-sandbox", out=tmp_path / "out", env=dict(os.environ, **NO_SANDBOX_TOOLS)
+    )
     assert process.returncode == 2
     assert "--require-sandbox: bubblewrap is not available" in process.stderr
     assert not (tmp_path / "out").exists()
@@ -68,20 +78,36 @@ def test_the_time_budget_bounds_a_submission_that_stalls_every_check(tmp_path):
     (tmp_path / "rubric.toml").write_text(re.sub(r"(?m)^timeout = .*$", "timeout = 120", rubric))
     # it makes progress the grader counts (a file opened) and never ends: not stopped as
     # stalled, only by the deadline or the time budget
-    stall = ("import os\nimport time\n\n\ndef mselossfunc(pred, y):\n    while True:\n"
-             "        open(os.devnull).close()\n        time.sleep(0.05)\n")
-    checks = ["linear.forward", "linear.parameters", "linear.mse",
-              "linear.train_decreases_loss", "vanishing.bound"]
-    process = run_grade(_submission(tmp_path, stall), "--time-limit", "8",
-                        "--rubric", tmp_path / "rubric.toml",
-                        *[arg for check in checks for arg in ("--check", check)],
-                        out=tmp_path / "out")
+    stall = (
+        "import os\nimport time\n\n\ndef mselossfunc(pred, y):\n    while True:\n"
+        "        open(os.devnull).close()\n        time.sleep(0.05)\n"
+    )
+    checks = [
+        "linear.forward",
+        "linear.parameters",
+        "linear.mse",
+        "linear.train_decreases_loss",
+        "vanishing.bound",
+    ]
+    process = run_grade(
+        _submission(tmp_path, stall),
+        "--time-limit",
+        "8",
+        "--rubric",
+        tmp_path / "rubric.toml",
+        *[arg for check in checks for arg in ("--check", check)],
+        out=tmp_path / "out",
+    )
     assert process.returncode == 0, process.stderr[-2000:]
     results = json.loads((tmp_path / "out" / "student" / "results.json").read_text())
     tests = {t["number"]: t for t in results["tests"]}
     assert {k: t["extra_data"]["outcome"] for k, t in tests.items()} == {
-        "linear.forward": "passed", "linear.parameters": "passed", "linear.mse": "timeout",
-        "linear.train_decreases_loss": "timeout", "vanishing.bound": "timeout"}
+        "linear.forward": "passed",
+        "linear.parameters": "passed",
+        "linear.mse": "timeout",
+        "linear.train_decreases_loss": "timeout",
+        "vanishing.bound": "timeout",
+    }
     assert "time budget" in tests["linear.mse"]["output"]
     for check in ("linear.train_decreases_loss", "vanishing.bound"):
         assert "used up its time budget" in tests[check]["output"]

@@ -6,6 +6,7 @@ grader's own reference and to ``/proc/kmsg``, a student folder that is a link, a
 pipe, a submission named like the batch's gradebook, and two byte-identical notebooks.
 It is graded in one batch through grade.py. docs/security.md, "Input files".
 """
+
 import csv
 import json
 import os
@@ -38,11 +39,11 @@ def batch(tmp_path_factory):
     (folder / "frank" / "notes").symlink_to(ROOT / "reference")  # a folder link inside
     (folder / "frank" / "ex08.py").write_text(reference.replace("** 2).mean()", "** 2).sum()"))
     (folder / "gina").symlink_to(ROOT / "reference")  # a student folder that is a link
-    (folder / "gradebook.csv.ipynb").write_text((ROOT / "reference" / "solution.ipynb")
-                                                .read_text())
+    (folder / "gradebook.csv.ipynb").write_text((ROOT / "reference" / "solution.ipynb").read_text())
     (folder / "harry.py").write_text(reference)  # byte for byte alice's
-    process = run_grade(folder, *[arg for check in CHECKS for arg in ("--check", check)],
-                        out=out, timeout=900)
+    process = run_grade(
+        folder, *[arg for check in CHECKS for arg in ("--check", check)], out=out, timeout=900
+    )
     process.out = out
     return process
 
@@ -60,8 +61,17 @@ def test_the_batch_completes_with_its_gradebook_and_summary(batch):
     assert batch.returncode == 0, batch.stderr[-3000:]
     assert (batch.out / "gradebook.csv").is_file()
     assert (batch.out / "summary.html").is_file()
-    assert set(_gradebook(batch)) == {"alice", "bob", "carol", "dave", "erin", "frank",
-                                      "gina", "gradebook_csv", "harry"}
+    assert set(_gradebook(batch)) == {
+        "alice",
+        "bob",
+        "carol",
+        "dave",
+        "erin",
+        "frank",
+        "gina",
+        "gradebook_csv",
+        "harry",
+    }
 
 
 @pytest.mark.parametrize("student", ["bob", "carol", "dave", "gina"])

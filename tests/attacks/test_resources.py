@@ -5,6 +5,7 @@ might): a reference before and after, a submission whose children hold more memo
 together than its sandbox may, and one that looks for the course folder's files.
 docs/security.md, "Resources".
 """
+
 import os
 import shutil
 import tempfile
@@ -14,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, run_grade
-
 from grader import cgroups, session
 from test_attacks import Batch, _short_rubric, _source
 
@@ -45,9 +45,16 @@ def batch(tmp_path_factory):
     env = dict(os.environ, PYTHONPATH=str(course))
     # Children fault their memory in at about 300 MB/s on a virtual machine: time enough.
     rubric = _short_rubric(base / "rubric.toml", 120)
-    process = run_grade(folder, "--jobs", "2", "--rubric", rubric,
-                        *[arg for check in CHECKS for arg in ("--check", check)],
-                        out=out, env=env)
+    process = run_grade(
+        folder,
+        "--jobs",
+        "2",
+        "--rubric",
+        rubric,
+        *[arg for check in CHECKS for arg in ("--check", check)],
+        out=out,
+        env=env,
+    )
     shutil.rmtree(course)
     return Batch(process, out, folder)
 
@@ -58,8 +65,10 @@ def test_the_batch_completes(batch):
         assert batch.results[name]["score"] == 15
 
 
-@pytest.mark.skipif(bool(cgroups.available()), reason="no cgroup on this machine: "
-                    f"{cgroups.available()} (the grader warns; docs/security.md)")
+@pytest.mark.skipif(
+    bool(cgroups.available()),
+    reason=f"no cgroup on this machine: {cgroups.available()} (the grader warns; docs/security.md)",
+)
 def test_children_cannot_hold_more_memory_than_the_sandbox(batch):
     assert batch.outcomes("memory_fork") == {"linear.mse": "error", "linear.forward": "passed"}
 

@@ -1,9 +1,9 @@
 """The hidden suite's seed: strong ones offered, weak ones refused, labelled by a slow hash."""
+
 import hashlib
 import re
 
 from conftest import ROOT, run_grade
-
 from grader import grading
 
 
@@ -17,8 +17,14 @@ def test_a_new_seed_is_long_and_fresh(tmp_path):
 
 def test_a_weak_seed_is_refused_with_a_usage_error(tmp_path):
     for seed in ("1234", "740185296318", "1111111111111111111"):
-        process = run_grade(ROOT / "reference" / "ex08.py", "--suite", "hidden", "--seed", seed,
-                            out=tmp_path / "out")
+        process = run_grade(
+            ROOT / "reference" / "ex08.py",
+            "--suite",
+            "hidden",
+            "--seed",
+            seed,
+            out=tmp_path / "out",
+        )
         assert process.returncode == 2, seed
         assert "too easy to guess" in process.stderr and "--new-seed" in process.stderr
     assert not (tmp_path / "out").exists()

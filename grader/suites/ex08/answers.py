@@ -7,12 +7,12 @@ canonical data (the question), and ``questions`` lists every question the public
 checks can ask. The costly computations are remembered: a judge that grades a whole
 class computes each one once.
 """
+
 import copy
 import functools
 import pickle
 from typing import Any
 
-import numpy as np
 import torch
 
 from grader.suites.ex08 import expected as E
@@ -45,6 +45,7 @@ def remembered(function):
                 cache.clear()
             cache[key] = function(*args)
         return copy.deepcopy(cache[key])
+
     return lookup
 
 
@@ -144,24 +145,31 @@ def questions(cases):
     with ``cases``, worded by ``expected`` as the checks word them."""
     xs, ys = cases["xs"], cases["ys"]
     t, p, n = cases["train"], cases["probe"], cases["nn_linear"]
-    for start in ((*t["values"], t["lr"], t["epochs"]), (*t["values"][::-1], t["lr"], t["epochs"]),
-                  (n["weight"], n["bias"], n["lr"], n["epochs"])):
+    for start in (
+        (*t["values"], t["lr"], t["epochs"]),
+        (*t["values"][::-1], t["lr"], t["epochs"]),
+        (n["weight"], n["bias"], n["lr"], n["epochs"]),
+    ):
         yield E.linear_trajectory.question(xs, ys, *start)
     for zero_grad in (True, False):
-        yield E.linear_trajectory.question(xs, ys, p["w"], p["b"], p["lr"], p["epochs"],
-                                           zero_grad=zero_grad)
+        yield E.linear_trajectory.question(
+            xs, ys, p["w"], p["b"], p["lr"], p["epochs"], zero_grad=zero_grad
+        )
     for hidden in HIDDEN_SIZES:
         for lr in LEARNING_RATES:
             for seed in cases["hyper_seeds"]:  # as the check asks: until one is good enough
                 yield E.train_reference_mlp.question(hidden, lr, seed)
-                if train_reference_mlp(*E.train_reference_mlp.question(hidden, lr, seed)[1]) \
-                        <= E.HYPERPARAMETERS_MSE:
+                if (
+                    train_reference_mlp(*E.train_reference_mlp.question(hidden, lr, seed)[1])
+                    <= E.HYPERPARAMETERS_MSE
+                ):
                     break
     f = cases["mlp_fit"]
     for seed in f["seeds"]:
         for epochs in [*range(GOAL_EVERY, f["epochs"], GOAL_EVERY), f["epochs"]]:
-            yield E.reference_mlp_curve.question(f["hidden"], f["xs"], f["ys"], f["grid"],
-                                                 f["lr"], epochs, seed)
+            yield E.reference_mlp_curve.question(
+                f["hidden"], f["xs"], f["ys"], f["grid"], f["lr"], epochs, seed
+            )
     for case in cases["deep_structure"]:
         for variant in (case, E.without_output_bias(case)):
             yield E.deep_outputs.question(variant, E.deep_batch(case))

@@ -6,13 +6,20 @@ canonical plain data), answered with the reference solution in the staff edition
 without the reference. A check that needs a new expected value adds it here, its
 computation to ``answers.py``, and its public questions to ``answers.questions``.
 """
+
 import math
 
 import numpy as np
 
 from grader.answers import Unanswered, expected_value  # noqa: F401 - checks catch E.Unanswered
 from grader.suites.ex08.measures import (  # noqa: F401 - the checks read them as E.mse...
-    best_line, curvature, fit, line, meets, mse)
+    best_line,
+    curvature,
+    fit,
+    line,
+    meets,
+    mse,
+)
 
 question = expected_value("ex08")
 
@@ -34,8 +41,11 @@ def is_numbers(values, n=None):
 
 def close(a, b, rtol=1e-4, atol=1e-5):
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    return a.shape == b.shape and bool(np.all(np.isfinite(a))) and bool(
-        np.allclose(a, b, rtol=rtol, atol=atol))
+    return (
+        a.shape == b.shape
+        and bool(np.all(np.isfinite(a)))
+        and bool(np.allclose(a, b, rtol=rtol, atol=atol))
+    )
 
 
 def show(values, limit=5):
@@ -84,8 +94,9 @@ NONLINEARITIES = {
     "softplus": lambda v: np.logaddexp(0, v),
     "SiLU": lambda v: v / (1 + np.exp(-v)),
     "GELU": lambda v: 0.5 * v * (1 + np.vectorize(math.erf)(v / math.sqrt(2))),
-    "SELU": lambda v: 1.0507009873554805 * np.where(
-        v > 0, v, 1.6732632423543772 * np.expm1(np.minimum(v, 0))),
+    "SELU": lambda v: (
+        1.0507009873554805 * np.where(v > 0, v, 1.6732632423543772 * np.expm1(np.minimum(v, 0)))
+    ),
     "Mish": lambda v: v * np.tanh(np.logaddexp(0, v)),
     "Softsign": lambda v: v / (1 + np.abs(v)),
     "Hardtanh": lambda v: np.clip(v, -1, 1),
@@ -107,7 +118,8 @@ def mlp_outputs(layers, nonlinearity, xs):
         if index:
             value = NONLINEARITIES[nonlinearity](value)
         value = value @ np.asarray(layer["weight"], dtype=float).T + np.asarray(
-            layer["bias"], dtype=float)
+            layer["bias"], dtype=float
+        )
     return flat(value)
 
 
@@ -124,9 +136,17 @@ def mlp_nonlinearity(layers, xs, pred):
 
 def net(case):
     """A case's DeepSigmoidNet, as the questions about it name it."""
-    return {"layers": int(case["layers"]), "input_dim": int(case["input_dim"]),
-            "weights": [{"weight": np.asarray(layer["weight"], dtype=float).tolist(),
-                         "bias": flat(layer["bias"])} for layer in case["weights"]]}
+    return {
+        "layers": int(case["layers"]),
+        "input_dim": int(case["input_dim"]),
+        "weights": [
+            {
+                "weight": np.asarray(layer["weight"], dtype=float).tolist(),
+                "bias": flat(layer["bias"]),
+            }
+            for layer in case["weights"]
+        ],
+    }
 
 
 def without_output_bias(case):
@@ -150,14 +170,21 @@ def deep_derivative(case):
 # differentiated by the judge: (hidden activation, output activation), each with its
 # derivative.
 _ACTIVATIONS = {
-    "sigmoid": (lambda v: 1 / (1 + np.exp(-v)),
-                lambda v: np.exp(-np.abs(v)) / (1 + np.exp(-np.abs(v))) ** 2),
+    "sigmoid": (
+        lambda v: 1 / (1 + np.exp(-v)),
+        lambda v: np.exp(-np.abs(v)) / (1 + np.exp(-np.abs(v))) ** 2,
+    ),
     "tanh": (np.tanh, lambda v: 1 - np.tanh(v) ** 2),
     "ReLU": (lambda v: np.maximum(v, 0), lambda v: (v > 0).astype(float)),
     "none": (lambda v: v, np.ones_like),
 }
-DEEP_VARIANTS = [("sigmoid", "none"), ("sigmoid", "sigmoid"), ("tanh", "none"),
-                 ("ReLU", "none"), ("sigmoid", "ReLU")]
+DEEP_VARIANTS = [
+    ("sigmoid", "none"),
+    ("sigmoid", "sigmoid"),
+    ("tanh", "none"),
+    ("ReLU", "none"),
+    ("sigmoid", "ReLU"),
+]
 
 
 def deep_variant(case, hidden, output):

@@ -4,6 +4,7 @@ The judge grades with them; the worker's ``mlp.fit`` uses the same ones to stop 
 once the judge's goal is met (the judge then measures the returned values again itself).
 Numbers in, numbers out: no torch, no reference.
 """
+
 import math
 
 import numpy as np

@@ -7,6 +7,7 @@ with it, the loop that trains a student's ``nn.Module``), not answers. The
 optimizers handed to student code are ``grader.worker.optim``'s replicas of
 ``torch.optim.SGD`` and ``Adam`` (same arithmetic, no start-up cost).
 """
+
 import numbers
 
 import numpy as np
@@ -15,8 +16,7 @@ from torch import nn
 
 from grader.suites.ex08 import measures
 from grader.worker.optim import SGD, Adam
-from grader.worker.runtime import (ContractError, adapted, device, floats, operation,
-                                   shape)
+from grader.worker.runtime import ContractError, adapted, device, floats, operation, shape
 
 # How often mlp.fit measures its predictions against the judge's goal (a fifth of an
 # epoch's cost each time).
@@ -49,17 +49,21 @@ def on_device(model):
         for layer in unregistered_linears(model):
             layer.to(device())
         model.register_forward_pre_hook(
-            lambda _, args: tuple(a.to(device()) if isinstance(a, torch.Tensor) else a
-                                  for a in args))
+            lambda _, args: tuple(
+                a.to(device()) if isinstance(a, torch.Tensor) else a for a in args
+            )
+        )
     return model
 
 
 def same_device_loss(lossfunc):
     """``lossfunc`` with its target moved to the prediction's device."""
+
     def loss(pred, target):
         if isinstance(pred, torch.Tensor) and isinstance(target, torch.Tensor):
             target = target.to(pred.device)
         return lossfunc(pred, target)
+
     return loss
 
 
@@ -67,8 +71,10 @@ def output(model, x, call):
     """``model(x)``, which the grader goes on to use as a tensor: anything else is the
     student's (their ``forward`` returned it), named as such, with where it is defined."""
     if not callable(model):
-        raise ContractError(f"{call}: a {type(model).__name__} cannot be called; the handout "
-                            f"calls models as model(x) (define __call__, or subclass nn.Module)")
+        raise ContractError(
+            f"{call}: a {type(model).__name__} cannot be called; the handout "
+            f"calls models as model(x) (define __call__, or subclass nn.Module)"
+        )
     out = model(x)
     if isinstance(out, torch.Tensor):
         return out
@@ -76,9 +82,11 @@ def output(model, x, call):
     hint = ""
     if isinstance(out, nn.Module):
         function = f" or `torch.{what.lower()}(x)`" if what in ("ReLU", "Sigmoid", "Tanh") else ""
-        hint = (f": `nn.{what}(x)` builds an `nn.{what}` layer, it does not apply one; "
-                f"create it in __init__ (`self.act = nn.{what}()`) and call `self.act(x)`"
-                f"{function}")
+        hint = (
+            f": `nn.{what}(x)` builds an `nn.{what}` layer, it does not apply one; "
+            f"create it in __init__ (`self.act = nn.{what}()`) and call `self.act(x)`"
+            f"{function}"
+        )
     forward = getattr(getattr(model, "forward", model), "__code__", None)
     raise ContractError(f"{call} returned a {what}, not a tensor{hint}", where=forward)
 
@@ -89,8 +97,10 @@ HANDOUT_SIZES = {"input": 1, "output": 1}
 def two_parameters(model):
     params = list(model.parameters())
     if len(params) != 2 or not all(isinstance(p, torch.Tensor) for p in params):
-        raise ContractError("`parameters()` should give the two tensors w and b, got "
-                            f"{[type(p).__name__ for p in params]}")
+        raise ContractError(
+            "`parameters()` should give the two tensors w and b, got "
+            f"{[type(p).__name__ for p in params]}"
+        )
     return params
 
 
@@ -114,15 +124,20 @@ def unregistered_linears(model):
         for name, value in vars(module).items():
             if name.startswith("_"):
                 continue
-            items = value.values() if isinstance(value, dict) else (
-                value if isinstance(value, (list, tuple)) else ())
+            items = (
+                value.values()
+                if isinstance(value, dict)
+                else (value if isinstance(value, (list, tuple)) else ())
+            )
             found += [m for m in items if isinstance(m, nn.Linear)]
     return found
 
 
 def describe_linears(model):
-    return [{"in": m.in_features, "out": m.out_features, "bias": m.bias is not None}
-            for m in linears(model)]
+    return [
+        {"in": m.in_features, "out": m.out_features, "bias": m.bias is not None}
+        for m in linears(model)
+    ]
 
 
 def set_linear(layer, weight, bias):
@@ -136,6 +151,7 @@ def set_linear(layer, weight, bias):
 
 # Problem 1: MyLinearRegression, mselossfunc, train -------------------------
 
+
 @operation("linear.forward")
 def linear_forward(student, xs, values):
     model = student.construct("MyLinearRegression", "MyLinearRegression()")
@@ -145,8 +161,10 @@ def linear_forward(student, xs, values):
     seen = {}
     forward = getattr(model, "forward", None)
     if not callable(forward):
-        raise ContractError("`MyLinearRegression` has no method `forward`: the handout asks for "
-                            "forward(x), and __call__(x) returning the same")
+        raise ContractError(
+            "`MyLinearRegression` has no method `forward`: the handout asks for "
+            "forward(x), and __call__(x) returning the same"
+        )
     for how, call in (("call", model), ("forward", forward)):
         for name, inputs in (("1d", x), ("2d", x.reshape(-1, 1))):
             out = output(call, inputs, "model(x)" if how == "call" else "model.forward(x)")
@@ -159,20 +177,31 @@ def linear_parameters(student, xs):
     model = student.construct("MyLinearRegression", "MyLinearRegression()")
     params = list(model.parameters())
     again = list(model.parameters())
-    info = [{"type": type(p).__name__, "tensor": isinstance(p, torch.Tensor),
-             "leaf": bool(getattr(p, "is_leaf", False)),
-             "requires_grad": bool(getattr(p, "requires_grad", False)),
-             "shape": shape(p)} for p in params]
+    info = [
+        {
+            "type": type(p).__name__,
+            "tensor": isinstance(p, torch.Tensor),
+            "leaf": bool(getattr(p, "is_leaf", False)),
+            "requires_grad": bool(getattr(p, "requires_grad", False)),
+            "shape": shape(p),
+        }
+        for p in params
+    ]
     same = len(params) == len(again) and all(a is b for a, b in zip(params, again))
     grads = None
-    if len(params) == 2 and all(i["tensor"] for i in info) and any(
-            i["requires_grad"] for i in info):
+    if (
+        len(params) == 2
+        and all(i["tensor"] for i in info)
+        and any(i["requires_grad"] for i in info)
+    ):
         x = tensor(xs).reshape(-1, 1).to(params[0].device)
         output(model, x, "model(x)").sum().backward()
         # .grad of a non-leaf is None unless retained; reading it warns, and that warning
         # would show as the student's own output
-        grads = [floats(p.grad.sum()) if (p.is_leaf or p.retains_grad) and p.grad is not None
-                 else None for p in params]
+        grads = [
+            floats(p.grad.sum()) if (p.is_leaf or p.retains_grad) and p.grad is not None else None
+            for p in params
+        ]
     return {"params": info, "same_tensors_each_call": same, "grads": grads}
 
 
@@ -184,8 +213,13 @@ def linear_mse(student, cases):
         pred = tensor(case["pred"]).reshape(case["shape"]).requires_grad_(True)
         target = tensor(case["target"]).reshape(case["shape"])
         loss = mselossfunc(pred, target)
-        entry = {"type": type(loss).__name__, "shape": shape(loss), "value": None,
-                 "grad": None, "differentiable": False}
+        entry = {
+            "type": type(loss).__name__,
+            "shape": shape(loss),
+            "value": None,
+            "grad": None,
+            "differentiable": False,
+        }
         if isinstance(loss, torch.Tensor) and loss.numel() == 1:
             entry["value"] = floats(loss.reshape(()))
             if loss.requires_grad:
@@ -207,8 +241,10 @@ def linear_train_student(student, xs, ys, values, lr, epochs, seed):
     model = on_device(student.construct("MyLinearRegression", "MyLinearRegression()"))
     params = two_parameters(model)
     if not all(p.is_leaf for p in params):
-        raise ContractError("`parameters()` gives tensors that are not leaves, and "
-                            "torch.optim.SGD cannot train those (see linear.parameters)")
+        raise ContractError(
+            "`parameters()` gives tensors that are not leaves, and "
+            "torch.optim.SGD cannot train those (see linear.parameters)"
+        )
     assign(params, values)
     optimizer = RecordingSGD(params, lr=lr)
     features = np.array(xs, dtype=np.float32).reshape(-1, 1)
@@ -216,13 +252,16 @@ def linear_train_student(student, xs, ys, values, lr, epochs, seed):
     inputs = torch.from_numpy(features).to(params[0].device)
     with torch.no_grad():
         before = floats(output(model, inputs, "model(x)").reshape(-1))
-    train(features, labels, model, optimizer.watch(same_device_loss(lossfunc)), optimizer,
-          epochs)
+    train(features, labels, model, optimizer.watch(same_device_loss(lossfunc)), optimizer, epochs)
     with torch.no_grad():
         pred = output(model, inputs, "model(x)")
-    return {"params": [floats(p.reshape(-1)[0]) for p in params], "before": before,
-            "pred": floats(pred.reshape(-1)), "steps": optimizer.steps,
-            "loss_calls": optimizer.loss_calls}
+    return {
+        "params": [floats(p.reshape(-1)[0]) for p in params],
+        "before": before,
+        "pred": floats(pred.reshape(-1)),
+        "steps": optimizer.steps,
+        "loss_calls": optimizer.loss_calls,
+    }
 
 
 class RecordingSGD(SGD):
@@ -242,6 +281,7 @@ class RecordingSGD(SGD):
     def watch(self, lossfunc):
         """``lossfunc``, recording the gradient that reaches its arguments that require one
         (the predictions, whichever side the student passes them)."""
+
         def loss(pred, target):
             if len(self.loss_calls) < MAX_STEPS:
                 call = {"params": self._values(), "prediction_grads": []}
@@ -250,6 +290,7 @@ class RecordingSGD(SGD):
                     if isinstance(argument, torch.Tensor) and argument.requires_grad:
                         argument.register_hook(lambda grad: self._record(call, grad))
             return lossfunc(pred, target)
+
         return loss
 
     def _values(self):
@@ -262,11 +303,16 @@ class RecordingSGD(SGD):
 
     def _update(self, params):
         if len(self.steps) < MAX_STEPS:
-            self.steps.append({
-                "before": self._values(),
-                "grad": [None if p.grad is None else floats(p.grad.reshape(-1)[0])
-                         for p in self.params],
-                "prediction_grads": self.prediction_grads})
+            self.steps.append(
+                {
+                    "before": self._values(),
+                    "grad": [
+                        None if p.grad is None else floats(p.grad.reshape(-1)[0])
+                        for p in self.params
+                    ],
+                    "prediction_grads": self.prediction_grads,
+                }
+            )
         self.prediction_grads = []
         super()._update(params)
 
@@ -346,12 +392,18 @@ def linear_train_probe(student, xs, ys, w, b, lr, epochs):
     features = np.array(xs, dtype=np.float32).reshape(-1, 1)
     labels = np.array(ys, dtype=np.float32).reshape(-1, 1)
     train(features, labels, probe, spy, optimizer, epochs)
-    return {"trajectory": optimizer.before_steps, "steps": optimizer.steps,
-            "forward_calls": probe.forward_calls, "loss_calls": spy.calls,
-            "foreign_predictions": spy.foreign, "final": [probe.w.item(), probe.b.item()]}
+    return {
+        "trajectory": optimizer.before_steps,
+        "steps": optimizer.steps,
+        "forward_calls": probe.forward_calls,
+        "loss_calls": spy.calls,
+        "foreign_predictions": spy.foreign,
+        "final": [probe.w.item(), probe.b.item()],
+    }
 
 
 # Problem 1: NNLinearRegression ---------------------------------------------
+
 
 @operation("nn_linear.structure")
 def nn_linear_structure(student, xs, weight, bias):
@@ -364,8 +416,12 @@ def nn_linear_structure(student, xs, weight, bias):
         with torch.no_grad():
             y = output(on_device(model), tensor(xs).reshape(-1, 1), "model(x)")
         out = {"shape": shape(y), "values": floats(y.reshape(-1))}
-    return {"module": True, "linears": describe_linears(model),
-            "param_shapes": [shape(p) for p in params], "output": out}
+    return {
+        "module": True,
+        "linears": describe_linears(model),
+        "param_shapes": [shape(p) for p in params],
+        "output": out,
+    }
 
 
 @operation("nn_linear.train")
@@ -401,13 +457,18 @@ def nn_linear_train(student, xs, ys, weight, bias, lr, epochs, seed=0):
 
 # Problem 1: MLP -------------------------------------------------------------
 
+
 @operation("mlp.structure")
 def mlp_structure(student, hidden, xs, w1, b1, w2, b2):
     model = student.construct("MLP", "MLP(hidden_size)", hidden, sizes=mlp_sizes(hidden))
     layers = linears(model)
     numel = sum(p.numel() for p in model.parameters())
-    seen = {"linears": describe_linears(model), "numel": numel, "outputs": None,
-            "output_w2_zero": None}
+    seen = {
+        "linears": describe_linears(model),
+        "numel": numel,
+        "outputs": None,
+        "output_w2_zero": None,
+    }
     first = [m for m in layers if (m.in_features, m.out_features) == (1, hidden)]
     last = [m for m in layers if (m.in_features, m.out_features) == (hidden, 1)]
     if len(layers) == 2 and first and last and first[0] is not last[0]:
@@ -432,8 +493,7 @@ def mlp_fit(student, hidden, xs, ys, lr, epochs, seed, goal=None):
     them with its own model, on inputs never sent here), the predictions on ``xs`` (which
     tell the judge the non-linearity) and the epochs trained."""
     torch.manual_seed(seed)
-    model = on_device(student.construct("MLP", "MLP(hidden_size)", hidden,
-                                        sizes=mlp_sizes(hidden)))
+    model = on_device(student.construct("MLP", "MLP(hidden_size)", hidden, sizes=mlp_sizes(hidden)))
     layers = mlp_chain(model)
     x, y = tensor(xs).reshape(-1, 1), tensor(ys).reshape(-1, 1)
     grid = np.linspace(min(xs), max(xs), 81).tolist()
@@ -444,10 +504,17 @@ def mlp_fit(student, hidden, xs, ys, lr, epochs, seed, goal=None):
 
     def trained(epoch):
         with torch.no_grad():
-            return {"pred": floats(output(model, x, call).reshape(-1)), "epochs": epoch,
-                    "layers": [{"weight": floats(m.weight),
-                                "bias": floats(m.bias) if m.bias is not None
-                                else [0.0] * m.out_features} for m in layers]}
+            return {
+                "pred": floats(output(model, x, call).reshape(-1)),
+                "epochs": epoch,
+                "layers": [
+                    {
+                        "weight": floats(m.weight),
+                        "bias": floats(m.bias) if m.bias is not None else [0.0] * m.out_features,
+                    }
+                    for m in layers
+                ],
+            }
 
     for epoch in range(1, epochs + 1):
         loss = ((output(model, x, call).reshape(-1, 1) - y) ** 2).mean()
@@ -468,10 +535,16 @@ def mlp_chain(model):
     one output (the judge evaluates them in that order, with the non-linearity between)."""
     layers = linears(model)
     sizes = [(m.in_features, m.out_features) for m in layers]
-    if not layers or sizes[0][0] != 1 or sizes[-1][1] != 1 or any(
-            a[1] != b[0] for a, b in zip(sizes, sizes[1:])):
-        raise ContractError(f"the MLP's nn.Linear layers {sizes} do not chain from 1 input "
-                            f"to 1 output in the order they were created (see mlp.structure)")
+    if (
+        not layers
+        or sizes[0][0] != 1
+        or sizes[-1][1] != 1
+        or any(a[1] != b[0] for a, b in zip(sizes, sizes[1:]))
+    ):
+        raise ContractError(
+            f"the MLP's nn.Linear layers {sizes} do not chain from 1 input "
+            f"to 1 output in the order they were created (see mlp.structure)"
+        )
     return layers
 
 
@@ -482,11 +555,14 @@ def mlp_sizes(hidden):
 
 @operation("mlp.hyperparameters")
 def mlp_hyperparameters(student):
-    return {"hidden_size": number(student.get("hidden_size"), "hidden_size"),
-            "learning_rate": number(student.get("learning_rate"), "learning_rate")}
+    return {
+        "hidden_size": number(student.get("hidden_size"), "hidden_size"),
+        "learning_rate": number(student.get("learning_rate"), "learning_rate"),
+    }
 
 
 # Problem 2: the vanishing gradient -----------------------------------------
+
 
 def deep_layers(model, width):
     """The hidden layers in registration order and the output layer. Layers kept in a
@@ -500,8 +576,12 @@ def deep_layers(model, width):
 
 
 def build_deep(student, case):
-    model = student.construct("DeepSigmoidNet", "DeepSigmoidNet(num_layers, input_dim, width=3)",
-                              case["layers"], case["input_dim"])
+    model = student.construct(
+        "DeepSigmoidNet",
+        "DeepSigmoidNet(num_layers, input_dim, width=3)",
+        case["layers"],
+        case["input_dim"],
+    )
     if case.get("weights") is not None:
         hidden, output = deep_layers(model, 3)
         expected = case["layers"] + 1
@@ -509,11 +589,14 @@ def build_deep(student, case):
             raise ContractError(
                 f"DeepSigmoidNet({case['layers']}, {case['input_dim']}) should hold "
                 f"{case['layers']} nn.Linear layers of width 3 and one nn.Linear(3, 1); found "
-                f"{[(m.in_features, m.out_features) for m in linears(model)]}")
+                f"{[(m.in_features, m.out_features) for m in linears(model)]}"
+            )
         for layer, values in zip(hidden + output, case["weights"]):
             if list(layer.weight.shape) != list(np.shape(values["weight"])):
-                raise ContractError(f"a layer has weight shape {list(layer.weight.shape)}, "
-                                    f"expected {list(np.shape(values['weight']))}")
+                raise ContractError(
+                    f"a layer has weight shape {list(layer.weight.shape)}, "
+                    f"expected {list(np.shape(values['weight']))}"
+                )
             set_linear(layer, values["weight"], values["bias"])
     return on_device(model)
 
@@ -523,13 +606,19 @@ def vanishing_structure(student, cases):
     seen = []
     for case in cases:
         model = build_deep(student, dict(case, weights=None))
-        values = torch.cat([p.detach().reshape(-1).cpu() for p in model.parameters()]) \
-            if list(model.parameters()) else torch.zeros(0)
-        entry = {"linears": describe_linears(model), "numel": int(values.numel()),
-                 "min": floats(values.min()) if values.numel() else None,
-                 "max": floats(values.max()) if values.numel() else None,
-                 "mean_abs": floats(values.abs().mean()) if values.numel() else None,
-                 "output": None}
+        values = (
+            torch.cat([p.detach().reshape(-1).cpu() for p in model.parameters()])
+            if list(model.parameters())
+            else torch.zeros(0)
+        )
+        entry = {
+            "linears": describe_linears(model),
+            "numel": int(values.numel()),
+            "min": floats(values.min()) if values.numel() else None,
+            "max": floats(values.max()) if values.numel() else None,
+            "mean_abs": floats(values.abs().mean()) if values.numel() else None,
+            "output": None,
+        }
         model = build_deep(student, case)
         with torch.no_grad():
             y = output(model, tensor(case["batch"]), "DeepSigmoidNet(x)")
@@ -552,13 +641,16 @@ def vanishing_gradients(student, cases, measured):
         seen.append({"student": value})
         if index in measured:
             with torch.no_grad():
-                seen[-1]["output"] = floats(output(model, x.unsqueeze(0),
-                                                   "DeepSigmoidNet(x)").sum())
+                seen[-1]["output"] = floats(
+                    output(model, x.unsqueeze(0), "DeepSigmoidNet(x)").sum()
+                )
     return seen
 
 
 @operation("vanishing.bound")
 def vanishing_bound(student, cases):
     gradient_bound = student.get("gradient_bound")
-    return [number(gradient_bound(case["layers"], tensor(case["x"])), "gradient_bound")
-            for case in cases]
+    return [
+        number(gradient_bound(case["layers"], tensor(case["x"])), "gradient_bound")
+        for case in cases
+    ]

@@ -6,6 +6,7 @@ student edition ships without it and without ``reference/``. Each function takes
 plain, canonical data of its question; ``questions`` lists every question the public
 checks can ask.
 """
+
 import numpy as np
 
 from grader.suites.ex09 import expected as E
@@ -30,8 +31,11 @@ def sigmoid_slopes(values):
 
 
 def _arrays(net):
-    return (float(net["y"]), np.array(net["x"]),
-            {"w_1": np.array(net["w_1"]), "w_2": np.array(net["w_2"])})
+    return (
+        float(net["y"]),
+        np.array(net["x"]),
+        {"w_1": np.array(net["w_1"]), "w_2": np.array(net["w_2"])},
+    )
 
 
 def feed_forward(net):
@@ -55,15 +59,19 @@ def gradient_slips(net):
     z_1, z_2, y_hat = ref.simple_feed_forward(x, W)
     x_1 = ref.sigmoid(z_1)
     right = (y_hat - y) * ref.grad_sigmoid(z_2)
-    slips = {name: {"w_2": delta_2 * x_1,
-                    "w_1": np.outer(x, delta_2 * W["w_2"] * ref.grad_sigmoid(z_1))}
-             for name, delta_2 in (("no_output_derivative", y_hat - y),
-                                   ("derivative_at_y_hat", (y_hat - y) * ref.grad_sigmoid(y_hat)))}
+    slips = {
+        name: {"w_2": delta_2 * x_1, "w_1": np.outer(x, delta_2 * W["w_2"] * ref.grad_sigmoid(z_1))}
+        for name, delta_2 in (
+            ("no_output_derivative", y_hat - y),
+            ("derivative_at_y_hat", (y_hat - y) * ref.grad_sigmoid(y_hat)),
+        )
+    }
     slips["z_1_for_x_1"] = {"w_2": right * z_1}
     slips["no_w_2_factor"] = {"w_1": np.outer(x, right * ref.grad_sigmoid(z_1))}
     slips["derivative_at_x_1"] = {"w_1": np.outer(x, right * W["w_2"] * ref.grad_sigmoid(x_1))}
-    return {name: {key: value.tolist() for key, value in slip.items()}
-            for name, slip in slips.items()}
+    return {
+        name: {key: value.tolist() for key, value in slip.items()} for name, slip in slips.items()
+    }
 
 
 def finite_differences(net):

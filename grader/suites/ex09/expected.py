@@ -5,6 +5,7 @@ canonical plain data), answered with the reference solution in the staff edition
 (``answers.py``) and from the build's table in the student edition, which ships
 without the reference.
 """
+
 import numpy as np
 
 from grader.answers import expected_value
@@ -18,8 +19,12 @@ def flat(values):
 
 def network(case):
     """A case's network, as the questions about it name it."""
-    return {"x": flat(case["x"]), "w_1": np.asarray(case["w_1"], dtype=float).tolist(),
-            "w_2": flat(case["w_2"]), "y": float(case["y"])}
+    return {
+        "x": flat(case["x"]),
+        "w_1": np.asarray(case["w_1"], dtype=float).tolist(),
+        "w_2": flat(case["w_2"]),
+        "y": float(case["y"]),
+    }
 
 
 @question
@@ -81,8 +86,11 @@ def values(seen):
 
 def close(a, b, rtol=1e-6, atol=1e-12):
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    return a.shape == b.shape and bool(np.all(np.isfinite(a))) and bool(
-        np.allclose(a, b, rtol=rtol, atol=atol))
+    return (
+        a.shape == b.shape
+        and bool(np.all(np.isfinite(a)))
+        and bool(np.allclose(a, b, rtol=rtol, atol=atol))
+    )
 
 
 def show(array, limit=5):
@@ -100,6 +108,9 @@ def shape(dims):
 def describe(case, number):
     """Which network a message is about: the first of ``networks`` is the handout's."""
     d, k = np.shape(case["w_1"])
-    return ("the handout's x, W and y" if number == 0 else
-            f"a network of D = {d} inputs and K = {k} hidden nodes "
-            f"(x = {show(case['x'], 3)}, y = {case['y']:g})")
+    return (
+        "the handout's x, W and y"
+        if number == 0
+        else f"a network of D = {d} inputs and K = {k} hidden nodes "
+        f"(x = {show(case['x'], 3)}, y = {case['y']:g})"
+    )

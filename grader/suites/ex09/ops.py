@@ -6,6 +6,7 @@ derivative below are instruments, not answers: the feed-forward and backprop
 operations (and grad_sigmoid's) run the student's code with them in place of the
 student's own, so that a wrong sigmoid costs only its own checks.
 """
+
 import contextlib
 import math
 import numbers
@@ -51,7 +52,8 @@ def plain(value):
     None when the value is not numbers."""
     seen = {"type": type(value).__name__, "shape": None, "values": None}
     if isinstance(value, (bool, np.bool_)) or not isinstance(
-            value, (numbers.Real, np.ndarray, np.generic, list, tuple)):
+        value, (numbers.Real, np.ndarray, np.generic, list, tuple)
+    ):
         return seen
     try:
         array = np.asarray(value, dtype=float)
@@ -59,8 +61,11 @@ def plain(value):
         return seen
     if array.size > MAX_VALUES:
         return dict(seen, shape=list(array.shape))
-    return dict(seen, shape=list(array.shape),
-                values=[v if math.isfinite(v) else str(v) for v in array.reshape(-1).tolist()])
+    return dict(
+        seen,
+        shape=list(array.shape),
+        values=[v if math.isfinite(v) else str(v) for v in array.reshape(-1).tolist()],
+    )
 
 
 def call(function, *args):
@@ -75,8 +80,10 @@ def call(function, *args):
 def network(case):
     """The case's ``x`` and ``W`` as the handout makes them, new for every call (a student's
     function may change them in place)."""
-    return (np.array(case["x"], dtype=float),
-            {"w_1": np.array(case["w_1"], dtype=float), "w_2": np.array(case["w_2"], dtype=float)})
+    return (
+        np.array(case["x"], dtype=float),
+        {"w_1": np.array(case["w_1"], dtype=float), "w_2": np.array(case["w_2"], dtype=float)},
+    )
 
 
 @operation("sigmoid.apply")
@@ -88,8 +95,10 @@ def sigmoid_apply(student, function, scalars, arrays):
     apply = student.get(function)
     instruments = ["sigmoid"] if function == "grad_sigmoid" else []
     with in_place_of_students(student, instruments):
-        return {"scalars": [plain(call(apply, float(t))) for t in scalars],
-                "arrays": [plain(call(apply, np.array(a, dtype=float))) for a in arrays]}
+        return {
+            "scalars": [plain(call(apply, float(t))) for t in scalars],
+            "arrays": [plain(call(apply, np.array(a, dtype=float))) for a in arrays],
+        }
 
 
 @operation("feed_forward")
@@ -122,7 +131,13 @@ def backprop(student, networks):
                 raise ContractError(
                     f"simple_backpropagation(y, x, W) returned a {type(returned).__name__}; "
                     f"the handout returns a dict {{'w_1': ..., 'w_2': ...}}",
-                    where=getattr(simple_backpropagation, "__code__", None))
-            seen.append({"keys": [str(k) for k in list(returned.keys())[:16]],
-                         "w_1": plain(returned.get("w_1")), "w_2": plain(returned.get("w_2"))})
+                    where=getattr(simple_backpropagation, "__code__", None),
+                )
+            seen.append(
+                {
+                    "keys": [str(k) for k in list(returned.keys())[:16]],
+                    "w_1": plain(returned.get("w_1")),
+                    "w_2": plain(returned.get("w_2")),
+                }
+            )
     return seen

@@ -1,11 +1,14 @@
 """Problem 1: the feed-forward pass, run with the correct sigmoid in place of the student's."""
+
 import pytest
 
 from grader.judge import CheckFailed
 from grader.suites.ex09 import expected as E
 
-HINT = ('z_1 = W["w_1"].T @ x; x_1 = sigmoid(z_1); z_2 = W["w_2"].T @ x_1; '
-        'y_hat = sigmoid(z_2); return y_hat (alone, or in a tuple such as (z_1, z_2, y_hat))')
+HINT = (
+    'z_1 = W["w_1"].T @ x; x_1 = sigmoid(z_1); z_2 = W["w_2"].T @ x_1; '
+    "y_hat = sigmoid(z_2); return y_hat (alone, or in a tuple such as (z_1, z_2, y_hat))"
+)
 
 
 @pytest.mark.check("feed_forward.output")
@@ -17,8 +20,11 @@ def check_feed_forward(ctx):
         candidates = got.get("elements", [got.get("value")])
         if any(_is(value, want) for value in candidates):
             continue
-        raise CheckFailed(f"y_hat = {want:.9g} for {E.describe(case, number)}",
-                          _returned(got), _hint(case, candidates))
+        raise CheckFailed(
+            f"y_hat = {want:.9g} for {E.describe(case, number)}",
+            _returned(got),
+            _hint(case, candidates),
+        )
 
 
 def _is(seen, want):
@@ -37,13 +43,18 @@ def _one(seen):
     numbers = E.values(seen)
     if numbers is None:
         return f"a {seen['type']}"
-    return f"{numbers.reshape(-1)[0]:.9g}" if numbers.size == 1 else (
-        f"a {seen['type']} {E.show(numbers.reshape(seen['shape']))}")
+    return (
+        f"{numbers.reshape(-1)[0]:.9g}"
+        if numbers.size == 1
+        else (f"a {seen['type']} {E.show(numbers.reshape(seen['shape']))}")
+    )
 
 
-SLIPS = {"z_2": "that is z_2: apply sigmoid to it, y_hat = sigmoid(z_2)",
-         "no_hidden_sigmoid": "the hidden layer needs its sigmoid too: x_1 = sigmoid(z_1), then "
-                              "z_2 = W['w_2'].T @ x_1"}
+SLIPS = {
+    "z_2": "that is z_2: apply sigmoid to it, y_hat = sigmoid(z_2)",
+    "no_hidden_sigmoid": "the hidden layer needs its sigmoid too: x_1 = sigmoid(z_1), then "
+    "z_2 = W['w_2'].T @ x_1",
+}
 
 
 def _hint(case, candidates):
