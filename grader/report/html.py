@@ -8,13 +8,12 @@ carries a Content-Security-Policy that allows no script and no network at all.
 
 import dataclasses
 import re
-from pathlib import PurePath
 
-import jinja2
 import markupsafe
 
 from .. import cells, suite
 from ..extract import near_miss
+from . import pages
 from .safe import printable, truncate
 
 MAX_SHOWN = 4000
@@ -48,17 +47,11 @@ VERDICT_PHRASES = {
 _NAMED = re.compile(r"`(\w+)`")
 _QUOTED = re.compile(r"`([^`\n]{1,120})`")
 
-_ENV = jinja2.Environment(
-    loader=jinja2.PackageLoader("grader.report", "templates"),
-    autoescape=True,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    undefined=jinja2.StrictUndefined,
+_ENV = pages.environment(
+    student=lambda text: printable(truncate(text, MAX_SHOWN)),
+    prose=lambda text: prose(printable(truncate(text, MAX_SHOWN))),
+    points=lambda value: f"{value:g}",
 )
-_ENV.filters["student"] = lambda text: printable(truncate(text, MAX_SHOWN))
-_ENV.filters["prose"] = lambda text: prose(printable(truncate(text, MAX_SHOWN)))
-_ENV.filters["points"] = lambda value: f"{value:g}"
-_ENV.filters["filename"] = lambda path: PurePath(path).name
 
 
 def prose(text):

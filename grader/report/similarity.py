@@ -8,8 +8,7 @@ and stripped of control characters, as on the feedback page.
 
 import dataclasses
 
-import jinja2
-
+from . import pages
 from .safe import printable
 
 PAIR_FOLDER = ".similarity"
@@ -17,14 +16,7 @@ MAX_LINES = 3000
 MAX_PAGES = 200  # the most similar flagged pairs get a page; similarity.csv lists all
 FRAGMENT_COLOURS = 6
 
-_ENV = jinja2.Environment(
-    loader=jinja2.PackageLoader("grader.report", "templates"),
-    autoescape=True,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    undefined=jinja2.StrictUndefined,
-)
-_ENV.filters["student"] = printable
+_ENV = pages.environment(student=printable)
 
 
 @dataclasses.dataclass

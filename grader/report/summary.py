@@ -8,11 +8,9 @@ some check hit its deadline), unreadable (the file could not be read) or grader_
 import collections
 import dataclasses
 import statistics
-from pathlib import PurePath
-
-import jinja2
 
 from ..model import GRADED, GRADER_FAILED, TIMEOUT, UNREADABLE
+from . import pages
 from .safe import terminal
 from .text import suite_line
 
@@ -27,13 +25,7 @@ SLOWEST = 10
 COMMON_FAILURES = 3
 OUTCOMES = ("passed", "failed", "error", "timeout", "missing")
 
-_ENV = jinja2.Environment(
-    loader=jinja2.PackageLoader("grader.report", "templates"),
-    autoescape=True,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-_ENV.filters["filename"] = lambda path: PurePath(path).name
+_ENV = pages.environment()
 
 
 @dataclasses.dataclass
