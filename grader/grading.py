@@ -56,6 +56,24 @@ class Options:
             return "public"
         return seed_label(self.lab, self.seed)
 
+    def result(
+        self, path, submission_id: str, sha256: str, sandbox_level: str = ""
+    ) -> SubmissionResult:
+        """A submission's result before any check: who, which file, graded how (a graded
+        result and a batch's failure start alike)."""
+        return SubmissionResult(
+            submission_id=submission_id,
+            path=str(path),
+            sha256=sha256,
+            suite=self.suite,
+            checks=[],
+            grader_version=grader.__version__,
+            device=self.device,
+            seed_label=self.seed_label,
+            lab=self.lab,
+            sandbox_level=sandbox_level,
+        )
+
 
 MIN_SEED_DIGITS = 16
 NEW_SEED_DIGITS = 19
@@ -167,23 +185,13 @@ class Judge:
         ) as session:
             session.start_early()
             extracted = extraction.extract(path, options.mode, extraction.Rules.of(self.suite))
-            result = SubmissionResult(
-                submission_id=student_id or submission_id(path),
-                path=str(path),
-                sha256=extracted.sha256,
-                suite=options.suite,
-                checks=[],
-                grader_version=grader.__version__,
-                device=options.device,
-                seed_label=options.seed_label,
-                lab=options.lab,
-                extraction=extracted.report,
-                defined=extracted.defined,
-                skipped=extracted.skipped,
-                sandbox_level=self.sandbox.level,
-                protections=list(self.sandbox.protections),
-                warnings=list(self.sandbox.warnings),
+            result = options.result(
+                path, student_id or submission_id(path), extracted.sha256, self.sandbox.level
             )
+            result.extraction = extracted.report
+            result.defined, result.skipped = extracted.defined, extracted.skipped
+            result.protections = list(self.sandbox.protections)
+            result.warnings = list(self.sandbox.warnings)
             review = audit.warning(extracted.cells.values())
             if review:
                 result.warnings.append(review)
