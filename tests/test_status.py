@@ -76,12 +76,18 @@ def test_resume_grades_again_only_what_the_grader_failed_on(batch, status, reuse
     assert (store.resumed(entry, key, out) is not None) == reused
 
 
-def test_a_result_stored_before_statuses_is_graded_again(batch):
+@pytest.mark.parametrize("stored_status", [None, "passed"])
+def test_a_result_stored_before_statuses_or_with_an_unknown_one_is_graded_again(
+    batch, stored_status
+):
     entry, options, key, out = batch
     store.finish(entry, failures.grader_failed(entry, options, WHY), key, out)
     resume_file = out / entry.student_id / store.RESUME_FILE
     kept = json.loads(resume_file.read_text())
-    del kept["result"]["status"]
+    if stored_status is None:
+        del kept["result"]["status"]
+    else:
+        kept["result"]["status"] = stored_status
     resume_file.write_text(json.dumps(kept))
     assert store.stored(entry, key, out) is None and store.resumed(entry, key, out) is None
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import grader
 
 from .. import files
-from ..model import GRADER_FAILED, from_dict, to_dict
+from ..model import GRADER_FAILED, STATUSES, from_dict, to_dict
 from ..report import gradescope, html
 
 RESUME_FILE = ".result.json"
@@ -111,7 +111,7 @@ def stored(entry, key, out_dir, same_file=False):
     folder = out_dir / entry.student_id
     try:
         kept = json.loads((folder / RESUME_FILE).read_text(encoding="utf-8"))
-        if "status" not in kept["result"]:  # stored before results had one: grade it again
+        if kept["result"].get("status") not in STATUSES:  # stored before statuses: again
             return None
         wanted = dict(key, sha256=file_hash(entry.path) if same_file else kept["key"]["sha256"])
         if kept["key"] != wanted:
