@@ -303,8 +303,11 @@ def _graded(stdout):
     return re.findall(r"^\[\s*\d+/\d+\] (\S+) ", stdout, re.MULTILINE)
 
 
-def _worker_busy_grading(client, batch, held_for=1.5):
-    """The address of a worker that has held one grading task for ``held_for`` seconds."""
+def _worker_busy_grading(client, batch, held_for=0.3):
+    """The address of a worker that has held one grading task for ``held_for`` seconds.
+
+    Kept short: a grade of two checks takes about a second on a fast machine, and the
+    scheduler counts every task the killed worker held, running or next in line."""
     seen = {}
     while batch.poll() is None:
         now = time.monotonic()
@@ -314,7 +317,7 @@ def _worker_busy_grading(client, batch, held_for=1.5):
                     since = seen.setdefault((worker, key), now)
                     if now - since >= held_for:
                         return worker
-        time.sleep(0.1)
+        time.sleep(0.05)
     return None
 
 
