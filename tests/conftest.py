@@ -9,15 +9,28 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-CI_VARIABLES = ("CI", "GITHUB_ACTIONS", "GITLAB_CI", "GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT")
+# What the grader reads from its environment and changes its output for: a CI job's
+# variables (the summary names the job's artifacts, GitHub's files are appended to) and the
+# course's secret seed (a warning on every public grade).
+OUTSIDE_VARIABLES = (
+    "CI",
+    "GITHUB_ACTIONS",
+    "GITLAB_CI",
+    "GITHUB_STEP_SUMMARY",
+    "GITHUB_OUTPUT",
+    "GRADER_SECRET_SEED",
+)
 
 
-@pytest.fixture(autouse=True)
-def not_in_ci(monkeypatch):
-    """Grade as on a laptop even when the project's own CI runs the tests (it sets CI=true,
-    which makes the summary name the CI job's artifacts); tests of CI set these themselves."""
-    for name in CI_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
+@pytest.fixture(scope="session", autouse=True)
+def not_in_ci():
+    """Grade as on a laptop even when the project's own CI runs the tests (it sets CI=true);
+    tests of CI set these themselves. For the whole session, so that the module-scoped
+    fixtures, set up before any function-scoped one, grade without them too."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in OUTSIDE_VARIABLES:
+            patch.delenv(name, raising=False)
+        yield
 
 
 def run_grade(*args, out, env=None, timeout=600):
