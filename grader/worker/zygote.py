@@ -265,8 +265,10 @@ class Zygote:
         scratch, init = self.config["scratch"], None
         if self.isolation == "namespaces":
             init = self._enter_new_pid_namespace()
-        else:
-            scratch = tempfile.mkdtemp(prefix="grader-worker-")
+        else:  # beside the cold worker's, in the judge's temporary folder ($TMPDIR), not ours
+            scratch = tempfile.mkdtemp(
+                prefix="grader-worker-", dir=os.path.dirname(self.config["scratch"])
+            )
         sys.stdout.flush()
         sys.stderr.flush()
         try:
