@@ -8,6 +8,7 @@ suite; each test works on a copy of that output.
 import csv
 import json
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -66,7 +67,9 @@ def test_every_output_names_the_suite_and_the_seed(graded, tmp_path):
     label = results(out, "ann")["extra_data"]["seed"]
     assert label.startswith("hidden-") and SEED not in label
     assert f"5 submissions, hidden suite, seed {label}" in run.stdout
-    assert "waiting on " in run.stdout.splitlines()[0]
+    # the first submission's line (a note may come before it: the warm workers', say)
+    first = next(line for line in run.stdout.splitlines() if line.startswith("[1/5]"))
+    assert "waiting on " in first
     rows = gradebook(out)
     assert sorted(rows) == STUDENTS
     assert {(row["suite"], row["seed"]) for row in rows.values()} == {("hidden", label)}
@@ -178,7 +181,8 @@ def test_handed_back_pages_keep_names_and_hide_staff_paths(graded):
     assert "results" not in gradebook(out) and "results-2025" not in gradebook(out)
     page = (out / "Zoë_Müller_100185" / "feedback.html").read_text(encoding="utf-8")
     assert "Zoë_Müller_100185" in page and str(folder) not in page
-    assert "/tmp/" not in (out / "garbage" / "feedback.html").read_text(encoding="utf-8")
+    garbage = (out / "garbage" / "feedback.html").read_text(encoding="utf-8")
+    assert not [t for t in {"/tmp/", tempfile.gettempdir() + "/"} if t in garbage]  # $TMPDIR's
 
 
 def test_zip_pages_show_no_scratch_path(tmp_path):
