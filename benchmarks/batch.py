@@ -356,7 +356,7 @@ def floor(repeats, start=None):
                 loader.run_statement(self.namespace, statement)
             self.student = runtime.Student(self.namespace)
 
-        def call(self, operation, args, timeout):
+        def call(self, operation, args, timeout, check=""):
             reply = _reply_from(worker.call(self.student, runtime.OPERATIONS, operation, args))
             return reply if isinstance(reply, Reply) else Reply("error")
 

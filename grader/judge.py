@@ -98,7 +98,9 @@ class Context:
         """The plain-data value of ``operation``; a non-ok reply raises ``StudentProblem``."""
         if self.closed:
             raise RuntimeError("this submission's checks were given up (a check hung)")
-        reply = self.session.call(operation, args, self.timeouts[self.check_id])
+        reply = self.session.call(
+            operation, args, self.timeouts[self.check_id], check=self.check_id
+        )
         self.adapted += [entry for entry in reply.adapted if entry not in self.adapted]
         if reply.output.strip():
             self._outputs.append(reply.output)

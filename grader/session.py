@@ -6,7 +6,9 @@ submission. What comes back is a ``Reply`` of plain data. A worker that hangs,
 crashes or sends garbage is killed with everything it started; the next call starts
 a fresh one and loads the submission again, so one bad operation costs one check.
 An operation whose heartbeats show no progress for ``stall_timeout`` seconds is
-stopped then, not at its deadline (``Stall``; the worker's side: ``worker.progress``).
+stopped then, not at its deadline (``Stall``; the worker's side: ``worker.progress``);
+one that shows none at a line where an earlier operation of the submission was stopped
+so is stopped at once (the same code already hung there).
 """
 
 from __future__ import annotations
@@ -83,7 +85,8 @@ class Limits:
 @dataclasses.dataclass
 class Stall:
     """The progress one operation has shown, from its heartbeats: it is stalled once they
-    have reported the same count of progress events for ``interval`` seconds.
+    have reported the same count of progress events for ``interval`` seconds, or sooner,
+    once a heartbeat without progress finds it at one of the ``hung`` lines.
 
     Only time the heartbeats cover counts, each gap between two of them at most
     ``MAX_GAP``: a worker that gets no CPU (a loaded machine, or its own fork bomb) or that
@@ -91,37 +94,64 @@ class Stall:
     it (the deadline still bounds it). The heartbeats come from the worker, whose student
     code can fake them: that buys it the operation's full deadline, no more. The worker
     counts from 0 when the operation begins, so its first heartbeat already counts.
+
+    ``hung``: (cell, line) where an earlier operation of this submission made no progress
+    for the whole interval, and which check's that was (in words, for the feedback). A
+    line enters it only so: stopping sooner there takes nothing from code that is slow but
+    gets somewhere.
     """
 
     interval: float
     last_beat: float
+    cells: dict[Any, str]  # the judge's copy of the student's cells, to check frames by
+    hung: dict[tuple[int, int], str] = dataclasses.field(default_factory=dict)
     count: int = 0
     stalled: float = 0.0
     at: Any = None  # the last heartbeat's stack, unchecked (``_frames`` checks it)
+    sooner: str = ""  # the check that hung at the line it is stuck on, when stopped for it
 
     def beat(self, message: dict[str, Any], now: float) -> bool:
         """Take one heartbeat; whether the operation is stalled now."""
         count = message.get("alive")
+        self.at = message.get("at")
         if isinstance(count, int) and count != self.count:
             self.count, self.stalled = count, 0.0
         else:
             self.stalled += min(now - self.last_beat, MAX_GAP)
+            line = self.line if self.hung else None
+            self.sooner = self.hung.get(line, "") if line else ""
         self.last_beat = now
-        self.at = message.get("at")
         return self.fired
 
     @property
     def fired(self) -> bool:
-        return self.stalled >= self.interval
+        return self.stalled >= self.interval or bool(self.sooner)
 
-    def reply(self, elapsed: float, cells: dict[Any, str]) -> Reply:
+    @property
+    def line(self) -> tuple[int, int] | None:
+        """(cell, line) of the innermost student frame of the last heartbeat, if checked."""
+        frames = _frames(self.at, self.cells)
+        return (frames[-1][0], frames[-1][1]) if frames else None
+
+    def reply(self, elapsed: float) -> Reply:
         """The timeout: why the operation was stopped, and where the student's code was
         (a traceback of the last heartbeat's frames, as the worker writes tracebacks)."""
-        frames = _frames(self.at, cells)
+        frames = _frames(self.at, self.cells)
         where = ", outside the lines of your notebook"
         if frames:
             _, _, function, text = frames[-1]
             where = f", stuck in `{function}`" + (f": `{text}`" if text else "")
+        if self.sooner:
+            error = (
+                f"no answer after {elapsed:.1f} s: it made no progress for "
+                f"{self.stalled:.1f} s at a line where {self.sooner} already made none for "
+                f"{self.interval:.1f} s, so it was stopped sooner{where}"
+            )
+        else:
+            error = (
+                f"no answer within {elapsed:.0f} s: it made no progress (no call of your "
+                f"code returned, no training step) for {self.interval:.1f} s{where}"
+            )
         return Reply(
             "timeout",
             traceback="".join(
@@ -129,8 +159,7 @@ class Stall:
                 + (f"    {text}\n" if text else "")
                 for cell, line, function, text in frames
             ),
-            error=f"no answer within {elapsed:.0f} s: it made no progress (no call of your "
-            f"code returned, no training step) for {self.interval:.1f} s{where}",
+            error=error,
         )
 
 
@@ -233,6 +262,9 @@ class WorkerSession:
         self.time_budget = time_budget
         # seconds without progress that stop an operation
         self.stall_timeout: float | None = None
+        # (cell, line) where an operation made no progress for stall_timeout, and which
+        # check's (``Stall.hung``): a later one stuck there without progress stops at once
+        self.hung: dict[tuple[int, int], str] = {}
         self.load_failures: list[dict[str, Any]] = []
         self.worker_info: dict[str, Any] = {}
         self.progress: int | None = None
@@ -251,8 +283,9 @@ class WorkerSession:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def call(self, operation: str, args: Any, timeout: float) -> Reply:
-        """Run ``operation`` on the loaded submission within ``timeout`` seconds."""
+    def call(self, operation: str, args: Any, timeout: float, check: str = "") -> Reply:
+        """Run ``operation`` on the loaded submission within ``timeout`` seconds, for
+        ``check`` (its id, which a later stall's feedback may name)."""
         for _ in range(2):  # a worker lost by the grader's fault: once more, on a fresh one
             if self._budget_left() <= 0:
                 return Reply("timeout", error=self._spent())
@@ -260,7 +293,11 @@ class WorkerSession:
                 if self.broken is None:
                     return Reply("timeout", error=self._spent())
                 return Reply("error", error=self.broken)
-            reply = self._request({"op": operation, "args": args}, timeout, watch=True)
+            reply = self._request(
+                {"op": operation, "args": args},
+                timeout,
+                watch=f"check `{check}`" if check else f"`{operation}`",
+            )
             if reply.status != "lost":
                 return reply
         return reply
@@ -392,21 +429,25 @@ class WorkerSession:
             fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_NONBLOCK)
         return ""
 
-    def _request(self, message, timeout, watch=False):
-        """Send ``message`` and wait for its reply; with ``watch``, stop it when it stalls."""
+    def _request(self, message, timeout, watch=""):
+        """Send ``message`` and wait for its reply; with ``watch`` (what it runs for, in
+        words), stop it when it stalls."""
         capture = Capture()
         started = time.monotonic()
         self._request_id += 1
         budget = self._budget_left()
         stall = None
         if watch and self.stall_timeout:
-            stall = Stall(self.stall_timeout, started)
+            stall = Stall(self.stall_timeout, started, self.cells, self.hung)
         try:
             _write_all(self._requests, encode(dict(message, id=self._request_id)))
         except OSError:
             reply = self._death()
         else:
             reply = self._await(min(timeout, budget), capture, self._request_id, stall)
+            line = stall.line if stall and stall.fired and not stall.sooner else None
+            if line:
+                self.hung.setdefault(line, watch)
             if reply.status == "timeout" and budget < timeout and not (stall and stall.fired):
                 reply.error = (
                     f"no answer within {budget:.0f} s, when the submission's time "
@@ -449,7 +490,7 @@ class WorkerSession:
                         if stall is not None and stall.beat(message, time.monotonic()):
                             self._drain(capture)
                             self._kill()
-                            return stall.reply(time.monotonic() - started, self.cells)
+                            return stall.reply(time.monotonic() - started)
                         continue
                     self._drain(capture)
                     return _reply_from(message)

@@ -87,12 +87,12 @@ for request in requests():
         send({"ok": True, "id": rid, "value": "this one"})
     elif op == "busy":
         for count in range(1, 13):  # 0.6 s of heartbeats, each with new progress
-            send({"id": rid, "alive": count, "at": [[5, 2, "train"]]})
+            send({"id": rid, "alive": count, "at": [[5, args.get("line", 2), "train"]]})
             time.sleep(0.05)
         send({"ok": True, "id": rid, "value": "done"})
     elif op == "stall":
-        while True:  # alive, the same progress count, stuck at line 2 of cell 5
-            send({"id": rid, "alive": 3, "at": [[5, 2, "train"]]})
+        while True:  # alive, the same progress count, stuck at line 2 of cell 5 (or line)
+            send({"id": rid, "alive": 3, "at": [[5, args.get("line", 2), "train"]]})
             time.sleep(0.05)
 """
 
@@ -307,6 +307,37 @@ def test_an_operation_that_keeps_making_progress_runs_past_the_no_progress_inter
     session.stall_timeout = 0.3
     assert session.call("busy", {}, timeout=60).value == "done"
     assert session.starts == 1
+
+
+def test_a_line_that_hung_stops_a_later_operation_stuck_there_without_progress(make_session):
+    session = make_session()
+    session.stall_timeout = 0.3
+    first = session.call("stall", {}, timeout=60, check="a.first")
+    assert "for 0.3 s, stuck in `train`" in first.error
+    assert "sooner" not in first.error
+    assert session.hung == {(5, 2): "check `a.first`"}
+    later = session.call("stall", {}, timeout=60, check="a.later")
+    assert later.status == "timeout"
+    assert (
+        "at a line where check `a.first` already made none for 0.3 s, so it was stopped "
+        "sooner, stuck in `train`: `while True: pass`" in later.error
+    )
+    assert later.traceback == first.traceback
+    assert session.hung == {(5, 2): "check `a.first`"}  # the line where it hung first
+
+
+def test_a_line_that_hung_stops_nothing_that_makes_progress_there_or_stalls_elsewhere(
+    make_session,
+):
+    session = make_session()
+    session.stall_timeout = 0.3
+    session.call("stall", {}, timeout=60)
+    assert session.hung == {(5, 2): "`stall`"}
+    assert session.call("busy", {}, timeout=60).value == "done"  # progress at that line
+    other = session.call("stall", {"line": 1}, timeout=60)  # no progress, another line
+    assert "for 0.3 s, stuck in `train`: `def train(model):`" in other.error
+    assert "sooner" not in other.error
+    assert session.hung == {(5, 2): "`stall`", (5, 1): "`stall`"}
 
 
 def test_the_time_budget_bounds_the_whole_submission(make_session):
