@@ -343,7 +343,8 @@ def floor(repeats, start=None):
 
     suite = suites.load()
     importlib.import_module(suite.operations)
-    worker.warm_up({**suite.worker, "device": "cpu", "threads": 1})
+    worker.prepare({**suite.worker, "threads": 1})
+    worker.warm_device("cpu")
     options = grading.Options()
     extracted = extract(ROOT / "reference" / "solution.ipynb")
 

@@ -483,6 +483,12 @@ class WorkerSession:
                         )
                     if message.get("id") != request_id:
                         continue
+                    if "garbage" in message:  # what the worker's driver found instead of a frame
+                        self._kill()
+                        return Reply(
+                            "crashed",
+                            error=f"the worker sent garbage ({str(message['garbage'])[:200]})",
+                        )
                     if "progress" in message:
                         self.progress = _statement_index(message["progress"], self.statements)
                         continue

@@ -1,11 +1,13 @@
-"""The sandboxed worker process: load a submission, then run named operations.
+"""The sandboxed worker: load a submission, then run named operations.
 
-Started by ``grader.session`` inside the sandbox. Reads request frames on fd 0 and
-writes reply frames on the fd named in its configuration; the student's stdout and
-stderr go to the judge on their own pipe. Before any student code runs it imports what
-the suite's configuration names (``imports``: numpy, torch...; so that cost is paid
-once, outside the operations' deadlines), applies resource limits and, when started as
-root, drops to an unprivileged uid. ``"torch"`` among the imports switches on the torch
+Started by ``grader.session`` inside the sandbox. It reads request frames on fd 0 and
+writes reply frames on the fd named in its configuration, and runs no student code
+itself: having imported what the suite's configuration names (``imports``: numpy,
+torch...; so that cost is paid once, outside the operations' deadlines), it forks the
+student process, which does all that follows, and relays its frames (``driver``). The
+student process applies resource limits and, when started as root, drops to an
+unprivileged uid before any student code runs; the student's stdout and stderr go to
+the judge on their own pipe. ``"torch"`` among the imports switches on the torch
 runtime: the device, torch's originals the grader reads values with, and the
 adaptations of GPU and old-PyTorch code (``adapt``); without it the worker never
 imports torch.
@@ -26,7 +28,7 @@ import resource
 import sys
 import types
 
-from . import adapt, confine, loader, progress, reach, runtime
+from . import adapt, confine, driver, loader, progress, reach, runtime
 from .protocol import FrameReader, encode
 from .seal import Seal
 
@@ -75,14 +77,31 @@ class Channel:
 
 
 def main(config):
-    """A worker for ``config`` (see ``grader.worker.start``)."""
+    """A worker for ``config`` (see ``grader.worker.start``): this process drives, a fork
+    of it made before any device work (neither a CUDA context nor autograd's threads
+    survive a fork) serves."""
     channel = _take_channel(config["reply_fd"])
     _adopt_orphans()
     gc.disable()
-    warm_up(config)
+    prepare(config)
     importlib.import_module(config["operations"])
     untracked()
-    serve(channel, config)
+    student = driver.fork_student(lambda fd: serve_student(fd, config))
+    start = {"device": config["device"], "limits": config["limits"], "uid": config.get("uid")}
+    driver.drive(start, channel.read_fd, channel.write_fd, None, student)
+
+
+def serve_student(fd, config, seal=None):
+    """The student process: take the driver's start (and the output pipe, from a zygote's
+    driver), make the device ready, and serve on the socket ``fd`` to the driver."""
+    channel = Channel(fd, fd)
+    start, output = driver.receive_start(fd, channel.reader)
+    if output is not None:
+        os.dup2(output, 1)
+        os.dup2(output, 2)
+        os.close(output)
+    warm_device(start["device"])
+    serve(channel, dict(config, **start), seal)
 
 
 def untracked():
@@ -170,13 +189,6 @@ def _adopt_orphans():
         ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     except (OSError, AttributeError):
         pass
-
-
-def warm_up(config):
-    """Import what the suite needs, pick the device and pay lazy first-call costs before
-    any deadline."""
-    prepare(config)
-    warm_device(config["device"])
 
 
 def prepare(config):

@@ -22,9 +22,10 @@ self-check would wait for before its first worker): a fork copies, and an exit d
 one page-table entry per page, and torch's ~150 MB in 4 KiB pages cost ~20 ms of CPU
 per worker; in huge pages, ~5 ms.
 
-The next worker is forked before it is asked for: a *spare* forks, isolates itself,
-finds its device (on the CPU it also runs autograd once; a GPU context, and its memory,
-wait for a request) and waits, as root and before any student code exists, for its
+The next worker is forked before it is asked for: a *spare* forks, isolates itself and
+forks its student process (``driver``), which finds its device (on the CPU it also runs
+autograd once; a GPU context, and its memory, wait for a request) and waits for its
+start, while the spare waits, as root and before any student code exists, for its
 request and pipe ends on a socket of its own. A ``fork`` request hands them to the
 spare, and the zygote forks the next spare while the worker runs, so the fork and the
 namespaces are off the judge's path. A spare serves exactly one submission, as a fresh
@@ -65,6 +66,7 @@ import sys
 import tempfile
 import traceback
 
+from . import driver
 from . import main as worker
 from .seal import Seal
 
@@ -309,23 +311,23 @@ class Zygote:
         return init
 
     def _become_worker(self, request, fds, scratch, init):
-        """In the child: isolate, take the pipes, and serve as a worker."""
+        """In the child: isolate, fork the student process, and drive it on the pipes."""
         self._leave_zygote(init)
-        self._serve(request, fds, scratch)
+        self._drive(request, fds, self._fork_student(scratch))
 
     def _become_spare(self, ours, connection, scratch, init):
-        """In the child: isolate, find the device (on the CPU, run autograd once), then wait
-        for a request and its pipes and serve it as a worker. Exits quietly when the zygote
-        goes first."""
+        """In the child: isolate and fork the student process, which finds the device (on
+        the CPU, runs autograd once) while this one waits for a request and its pipes, then
+        drives it on them. Exits quietly when the zygote goes first."""
         ours.close()
         self._leave_zygote(init)
-        if worker.configure_device(self.config["device"]) == "cpu":
-            worker.warm_device("cpu")  # a GPU's context, and its memory, wait for a request
+        student = self._fork_student(scratch)
         data, fds, _, _ = socket.recv_fds(connection, MAX_MESSAGE, 3)
         if not data or len(fds) != 3:
+            os.kill(student.pid, signal.SIGKILL)
             os._exit(0)
         connection.close()
-        self._serve(json.loads(data), fds, scratch)
+        self._drive(json.loads(data), fds, student)
 
     def _leave_zygote(self, init):
         """Drop every descriptor of the zygote's and enter the worker's own namespaces."""
@@ -341,19 +343,25 @@ class Zygote:
         if self.isolation == "namespaces":
             _isolate(self.config["tmp_size"])
 
-    def _serve(self, request, fds, scratch):
-        """Take the pipes as stdin (nothing), stdout and stderr, make the device ready, and
-        answer the judge's requests under the request's limits and uid."""
+    def _fork_student(self, scratch):
+        """The student process, forked before any device work: it waits for its start."""
+
+        def become(fd):
+            if worker.configure_device(self.config["device"]) == "cpu":
+                worker.warm_device("cpu")  # a GPU's context, and its memory, wait for the start
+            worker.serve_student(fd, dict(self.config, scratch=scratch), self.seal)
+
+        return driver.fork_student(become)
+
+    def _drive(self, request, fds, student):
+        """Relay between the judge's pipes (request, reply, output) and the student process,
+        which gets the output pipe, the request's limits, uid and device."""
         request_r, reply_w, output_w = fds
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
-        os.dup2(output_w, 1)
-        os.dup2(output_w, 2)
-        for fd in (devnull, output_w):
-            os.close(fd)
-        worker.warm_device(request["device"])
-        config = dict(self.config, limits=request["limits"], uid=request["uid"], scratch=scratch)
-        worker.serve(worker.Channel(request_r, reply_w), config, self.seal)
+        os.close(devnull)
+        start = {key: request[key] for key in ("device", "limits", "uid")}
+        driver.drive(start, request_r, reply_w, output_w, student)
 
     def _descriptors(self):
         """The zygote's own descriptors that a forked worker must not keep."""

@@ -3,9 +3,9 @@ computed, graded end to end through grade.py with every check of the hidden suit
 
 Each file in ``submissions/boundary/`` is one attack; unless it starts with
 ``# standalone`` it is appended to the reference solution, so every check it does not
-touch must still pass. ``answer_for_worker`` is graded as ``.py`` and as ``.ipynb``: its
-honest outcome would be the handout's (every check an error), which it does not get yet.
-The layer that stops each attack: docs/security.md.
+touch must still pass. ``answer_for_worker`` is graded as ``.py`` and as ``.ipynb``, and
+as ``answer_for_driver``, a copy that answers on its own process's socket to the worker's
+driver instead of the judge's pipes. The layer that stops each attack: docs/security.md.
 """
 
 import json
@@ -29,12 +29,23 @@ def _except(**outcomes):
     return {check: outcomes.get(check.replace(".", "__"), "passed") for check in CHECKS}
 
 
-# Issue 17 point 1, not done: the process that runs student code still holds the channel
-# to the judge, and this attack answers every request itself (docs/security.md, "What is
-# not stopped"). Strict: the test turns red the day the attack stops working, so that
-# its honest outcome moves into EXPECTED.
+# The judge's pipes are held by the worker's driver, never by the process that runs
+# student code: the attack finds none, and the stubs get the handout's grade.
 ANSWERED_FOR = ("answer_for_worker", "answer_for_worker_nb")
 ANSWER_OUTCOME = dict.fromkeys(CHECKS, "error")
+# What the student process can still do is answer its driver's requests itself. It may
+# pass only the checks where a made-up answer costs what the correct code costs (the
+# values w*x+b, the mean squared error, the bound; the hyperparameters, which the judge
+# trains with itself) or that read a description (docs/security.md, "What is not stopped").
+ANSWERS_ITSELF = "answer_for_driver"
+FORGEABLE = {
+    "linear.forward",
+    "linear.parameters",
+    "linear.mse",
+    "nn_linear.structure",
+    "mlp.hyperparameters",
+    "vanishing.bound",
+}
 
 EXPECTED = {
     "reference": (_except(), []),
@@ -50,6 +61,7 @@ EXPECTED = {
         ["optimizer.step()"],
     ),
     "runtime_data_patch": (dict.fromkeys(CHECKS, "error"), [TAMPERED]),
+    "garbage_to_driver": (_except(vanishing__bound="error"), ["the worker sent garbage"]),
 }
 
 
@@ -86,6 +98,9 @@ def results(tmp_path_factory):
     (folder / "answer_for_worker_nb.ipynb").write_text(
         json.dumps(_notebook(_source("answer_for_worker.py")))
     )
+    driver = _source("answer_for_worker.py").replace('TARGET = "judge"', 'TARGET = "driver"')
+    assert 'TARGET = "driver"' in driver
+    (folder / f"{ANSWERS_ITSELF}.py").write_text(driver)
     process = run_grade(
         folder, "--suite", "hidden", out=out, env=dict(os.environ, GRADER_SECRET_SEED=SEED)
     )
@@ -94,18 +109,22 @@ def results(tmp_path_factory):
 
 
 def test_every_attack_is_graded(results):
-    assert sorted(results) == sorted([*EXPECTED, *ANSWERED_FOR])
+    assert sorted(results) == sorted([*EXPECTED, *ANSWERED_FOR, ANSWERS_ITSELF])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 17 point 1: student code still holds the "
-    "judge's channel (no driver/student split yet)",
-)
 @pytest.mark.parametrize("name", sorted(ANSWERED_FOR))
 def test_a_worker_answered_for_by_student_code_gets_the_stubs_grade(results, name):
     data = results[name]
     assert {t["number"]: t["extra_data"]["outcome"] for t in data["tests"]} == ANSWER_OUTCOME
+
+
+def test_a_student_process_that_answers_its_driver_gets_only_what_forging_costs_as_much_as(
+    results,
+):
+    data = results[ANSWERS_ITSELF]
+    passed = {t["number"] for t in data["tests"] if t["extra_data"]["outcome"] == "passed"}
+    assert passed <= FORGEABLE
+    assert "REVIEW" in json.dumps(data)
 
 
 @pytest.mark.parametrize("name", sorted(ANSWERED_FOR))
