@@ -145,7 +145,8 @@ def _protections(level):
     if os.geteuid() == 0:
         common.append("unprivileged uid")
     if not cgroups.available():
-        common.append("own cgroup (memory with shared memory, processes)")
+        cpu = "" if cgroups.cpu_available() else ", one CPU"
+        common.append(f"own cgroup (memory with shared memory, processes{cpu})")
     if seccomp_available():
         common.append("seccomp filter (no namespaces, mounts, ptrace, bpf, memfd, io_uring)")
     if level == "bwrap":
@@ -208,6 +209,12 @@ def _confinement_warnings():
             f"holds in shared memory escapes its limit, and the kernel's OOM killer "
             f"may end other processes than the worker"
         )
+    why = cgroups.cpu_available()
+    if why:
+        warnings.append(
+            f"WEAKER SANDBOX: no CPU allowance per worker ({why}): a submission's "
+            f"processes together may take more than one CPU from its classmates' workers"
+        )
     if not seccomp_available():
         warnings.append(
             "WEAKER SANDBOX: no seccomp filter on this machine (kernel or "
@@ -260,19 +267,21 @@ def worker_command(sandbox, config, cgroup=None):
     return joined + python
 
 
-def new_cgroup(limits):
-    """A cgroup for one sandbox started with worker ``limits`` (``Limits.as_config()``),
-    or None where the machine offers none (``_warnings`` says so).
+def new_cgroup(limits, cpus):
+    """A cgroup for one sandbox started with worker ``limits`` (``Limits.as_config()``)
+    and ``cpus`` threads, or None where the machine offers none (``_warnings`` says so).
 
     Its memory holds the worker's own allowance, its ``/tmp``, and the torch-laden
-    processes around it (a zygote and its spare); its processes, the worker's and theirs.
+    processes around it (a zygote and its spare); its processes, the worker's and theirs;
+    its CPU, the worker's threads (the zygote and its spare share it: they work only between
+    submissions and while the next spare readies itself).
     """
     if cgroups.available():
         return None
     memory = (limits.get("address_space") or 0) + TMP_SIZE + SANDBOX_OVERHEAD
     processes = (limits.get("processes") or 0) + SANDBOX_PROCESSES
     try:
-        return cgroups.Cgroup(memory, processes)
+        return cgroups.Cgroup(memory, processes, cpus)
     except OSError:
         return None
 

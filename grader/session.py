@@ -598,7 +598,7 @@ class WorkerSession:
 
 def start_cold(sandbox, device, config, request_r, reply_w, output_w):
     """A cold worker process, started with ``sandbox``'s command (``start_process``)."""
-    cgroup = sandboxes.new_cgroup(config["limits"])
+    cgroup = sandboxes.new_cgroup(config["limits"], config["threads"])
     argv = sandboxes.worker_command(sandbox, dict(config, reply_fd=reply_w), cgroup)
     return ProcessGroup(
         subprocess.Popen(

@@ -49,7 +49,7 @@ class Zygote:
             "control_fd": theirs.fileno(),
             "scratch": sandboxes.scratch(self.sandbox)[0],
         }
-        self.cgroup = sandboxes.new_cgroup(Limits().as_config())
+        self.cgroup = sandboxes.new_cgroup(Limits().as_config(), config["threads"])
         argv = sandboxes.worker_command(self.sandbox, config, self.cgroup)
         self.process = subprocess.Popen(
             argv,
