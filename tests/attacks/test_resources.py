@@ -2,11 +2,13 @@
 
 One batch, graded with a ``$PYTHONPATH`` that names a course folder (as a TA's shell
 might): a reference before and after, a submission whose children hold more memory
-together than its sandbox may, and one that looks for the course folder's files.
+together than its sandbox may, one whose processes spin on more CPUs than its one, and
+one that looks for the course folder's files.
 docs/security.md, "Resources".
 """
 
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -71,6 +73,21 @@ def test_the_batch_completes(batch):
 )
 def test_children_cannot_hold_more_memory_than_the_sandbox(batch):
     assert batch.outcomes("memory_fork") == {"linear.mse": "error", "linear.forward": "passed"}
+
+
+@pytest.mark.skipif(
+    bool(cgroups.available() or cgroups.cpu_available()),
+    reason=f"no CPU quota here: {cgroups.available() or cgroups.cpu_available()}",
+)
+def test_processes_that_spin_get_one_cpu_together(batch):
+    """What the kernel charged the submission's eight spinning processes, as they read it
+    themselves: one CPU's worth of the wall time, give or take three periods' quota (on
+    an idle machine of two or more CPUs they would get two or more)."""
+    assert batch.outcomes("cpu_spin") == {"linear.mse": "error", "linear.forward": "passed"}
+    spun = re.search(r"SPUN (\S+) CPU seconds in (\S+) s", batch.text("cpu_spin"))
+    assert spun, batch.text("cpu_spin")[-2000:]
+    used, wall = map(float, spun.groups())
+    assert used <= wall + 0.3
 
 
 def test_the_python_path_is_not_bound_into_the_sandbox(batch):
