@@ -108,7 +108,8 @@ def _v2(tmp_path, fake, offered="cpuset cpu io memory pids"):
 
 def _v1(tmp_path, fake, controllers=("memory", "pids", "cpu"), absent=(), read_only=()):
     """A v1 tree whose mounts are ``controllers`` (cpu mounted with cpuacct, as most
-    distributions do), with this process in /job/7 of the memory hierarchy; ``absent``:
+    distributions do) and an empty v2 hierarchy (systemd's hybrid layout), with this
+    process in /job/7 of the memory hierarchy; ``absent``:
     interface files this kernel lacks; ``read_only``: hierarchies it may not write."""
     files, mounts = {}, {}
     for controller in controllers:
@@ -120,6 +121,10 @@ def _v1(tmp_path, fake, controllers=("memory", "pids", "cpu"), absent=(), read_o
         own.mkdir(parents=True)
         for name in names:
             (point / name).touch()
+    unified = tmp_path / "unified"  # hybrid: v2 mounted too, every controller in v1
+    unified.mkdir()
+    (unified / "cgroup.controllers").write_text("\n")
+    mounts[unified] = ("cgroup2", "rw")
     kernel = fake(files, [point for point in files if point.name.startswith(read_only)])
     own = "9:pids:/\n4:memory:/job/7\n2:cpu,cpuacct:/\n1:name=systemd:/\n0::/\n"
     return kernel, cgroups.find(_mountinfo(mounts), own)
