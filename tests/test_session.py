@@ -7,6 +7,7 @@ worker, whatever the worker does.
 """
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -344,7 +345,11 @@ def test_the_time_budget_bounds_the_whole_submission(make_session):
     session = make_session(time_budget=1.0)
     reply = session.call("hang", {}, timeout=30)
     assert reply.status == "timeout"
-    assert reply.error == "no answer within 1 s, when the submission's time budget of 1 s ran out"
+    # the budget left when the call began, rounded: 1 s, or 0 s on a machine that stalled
+    # for half a second between the worker's start and the call
+    assert re.fullmatch(
+        r"no answer within [01] s, when the submission's time budget of 1 s ran out", reply.error
+    )
     reply = session.call("echo", {}, timeout=30)
     assert reply.status == "timeout"
     assert "used up its time budget of 1 s before this check" in reply.error
