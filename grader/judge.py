@@ -15,6 +15,7 @@ import ctypes
 import dataclasses
 import functools
 import gc
+import os
 import queue
 import re
 import sys
@@ -134,7 +135,10 @@ class Checks:
     not the installed ones (Dask's...), not the terminal (nothing is printed: collection
     errors are kept), not those that set process-wide state (assertion rewriting's hooks,
     faulthandler, thread and unraisable exception hooks) or time the checks with signals
-    (pytest-timeout: ``Backstop`` instead).
+    (pytest-timeout: ``Backstop`` instead). Nor the options in ``$PYTEST_ADDOPTS``, meant
+    for the user's own pytest runs (CI jobs set ``--color=yes``, an option of the terminal
+    plugin left out here, and the session could not start): taken out of this process's
+    environment, as pytest reads them from there.
 
     A worker that a check starts again (after a timeout or a crash) is a child of this
     thread, and the sandbox ends it with the thread (``bwrap --die-with-parent`` follows
@@ -150,6 +154,7 @@ class Checks:
             Backstop(self._give_up) if backstop else None,
             suite.known_errors,
         )
+        os.environ.pop("PYTEST_ADDOPTS", None)  # before the session's thread reads it
         self._requests = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._closed = ""  # why no more submissions are taken

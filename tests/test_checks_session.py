@@ -73,6 +73,17 @@ def test_a_file_that_cannot_be_collected_costs_its_checks_and_says_why(tmp_path,
     assert "No module named 'no_such_module_of_the_grader'" in capsys.readouterr().err
 
 
+def test_the_users_own_pytest_options_do_not_reach_the_session(tmp_path, monkeypatch):
+    """``$PYTEST_ADDOPTS`` is for the user's own pytest runs: CI jobs set ``--color=yes``
+    (an option of the terminal plugin, which the session leaves out), a TA ``-x``."""
+    monkeypatch.setenv("PYTEST_ADDOPTS", "--color=yes -x")
+    with judge.Checks(a_lab(tmp_path), RUBRIC) as checks:
+        ctx = context(1)
+        results = checks.run(ctx)
+    assert [r.outcome for r in results] == ["passed", "failed", "error", "error"]
+    assert ctx.grader_failures == ["lab.bug", "lab.absent"]
+
+
 def test_a_session_that_cannot_start_says_why(tmp_path):
     lab = a_lab(tmp_path, ini="[pytest]\naddopts = --no-such-option\n")
     with (
