@@ -461,10 +461,8 @@ class GradingPlugin:
         else:
             record = _classify(call.excinfo, self.known_errors)
             record.hint = _context_hint(self.context, record, call.excinfo) or record.hint
-            if call.excinfo is not None and not isinstance(
-                call.excinfo.value, (CheckFailed, StudentProblem)
-            ):
-                self.context.grader_failures.append(entry.id)  # a bug of the check
+            if call.excinfo is not None and not _students(call.excinfo.value):
+                self.context.grader_failures.append(entry.id)  # a bug of the check, or no worker
         record.output = self.context._output()
         record.duration = call.duration
         record.details.update(self.context.details)
@@ -529,6 +527,13 @@ def _classify(excinfo, known_errors=()):
                 hint="the grader calls your code as the handout fixes it (names, "
                 "signatures, shapes): make it match"
                 + ("; the traceback shows the function concerned" if reply.traceback else ""),
+            )
+        if reply.cause == "sandbox":
+            return _record(
+                "error",
+                seen=reply.error,
+                hint="this is the grader's fault, not yours: no worker could run your code "
+                "for this check, so it was not graded; running the grader again grades it",
             )
         if reply.cause == "grader":
             return _record(
@@ -644,6 +649,14 @@ def _redefined_hint(context, trace):
                 f"one in {cells.name(reports, failed, quote=False)}"
             )
     return ""
+
+
+def _students(error):
+    """Whether a check's exception says something of the student's code: a verdict, or a
+    problem the worker met running it (not: a bug of the check, or no worker to run it)."""
+    if isinstance(error, StudentProblem):
+        return error.reply.cause != "sandbox"
+    return isinstance(error, CheckFailed)
 
 
 def _internal(error):

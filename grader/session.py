@@ -48,7 +48,9 @@ class Reply:
     """What one operation gave: ``status`` is ok, error, missing, timeout or crashed; or
     lost, when the worker died of the grader's fault (the session tries again once).
     For an error, ``cause``: ``student`` (their code raised), ``contract`` (their object
-    is not what the contract says) or ``grader`` (raised in the grader's own code).
+    is not what the contract says), ``grader`` (raised in the grader's own code) or
+    ``sandbox`` (no worker could run it: it did not start, or its sandbox ended under it;
+    never a worker's say).
     ``adapted``: what the grader adapted to run the student's code (``adapt``)."""
 
     status: str
@@ -292,7 +294,7 @@ class WorkerSession:
             if not self._ensure_loaded():
                 if self.broken is None:
                     return Reply("timeout", error=self._spent())
-                return Reply("error", error=self.broken)
+                return Reply("error", error=self.broken, cause="sandbox")
             reply = self._request(
                 {"op": operation, "args": args},
                 timeout,
@@ -514,7 +516,7 @@ class WorkerSession:
                             capture.add(data)
                     elif data is None:
                         self._drain(capture)
-                        return self._death()
+                        return self._death(ready=request_id is not None)
                     elif data:
                         self._reader.feed(data)
 
@@ -528,9 +530,10 @@ class WorkerSession:
                 return
             capture.add(data)
 
-    def _death(self):
+    def _death(self, ready=True):
         """Why the worker stopped answering, as a reply, after making sure it is gone:
-        ``lost`` when its sandbox ended under it, else ``crashed``."""
+        ``lost`` when its sandbox ended under it, else ``crashed`` (``ready``: after it
+        said it was, so that student code may have run)."""
         process = self._process
         assert process is not None, "only a started worker stops answering"
         try:
@@ -539,8 +542,8 @@ class WorkerSession:
             code = None
         self._kill()
         if process.lost:
-            return Reply("lost", error=LOST)
-        return Reply("crashed", error=_cause_of_death(code))
+            return Reply("lost", error=LOST, cause="sandbox")
+        return Reply("crashed", error=_cause_of_death(code, ready))
 
     def _kill(self):
         """Kill the worker and every process it started; delete its scratch folder."""
@@ -642,8 +645,9 @@ class ProcessGroup:
         self.wait()
 
 
-def _cause_of_death(code):
-    """A dead worker's exit status (None: unknown), in words."""
+def _cause_of_death(code, ready=True):
+    """A dead worker's exit status (None: unknown), in words; before it was ``ready``, no
+    student code had run."""
     if code is None:
         return "the worker closed its reply channel"
     if code < 0 or code > 128:
@@ -658,6 +662,8 @@ def _cause_of_death(code):
             "SIGSEGV": " (a crash in native code)",
         }.get(str(name), "")
         return f"the worker process was killed by {name}{hint}"
+    if not ready:
+        return f"the worker process exited with status {code} before any student code ran"
     return (
         f"the worker process exited with status {code} while running the "
         f"student's code (sys.exit or os._exit?)"

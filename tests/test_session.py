@@ -398,9 +398,10 @@ def test_a_worker_that_cannot_be_started_breaks_the_session_with_the_reason(make
 
     session = make_session(spawn=refuse)
     reply = session.call("echo", {}, timeout=30)
-    assert (reply.status, reply.error) == (
+    assert (reply.status, reply.error, reply.cause) == (
         "error",
         "the worker process did not start: no bubblewrap here",
+        "sandbox",
     )
 
 

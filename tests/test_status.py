@@ -12,6 +12,7 @@ import re
 
 import pytest
 
+from conftest import ROOT
 from grader import grading, model, suite
 from grader.batch import failures, store
 from grader.inputs import Entry
@@ -113,3 +114,22 @@ def test_the_class_summary_counts_each_status_and_names_the_grader_failures(batc
     page = summary.html(overview)
     assert 'data-student="alice" data-status="grader_failed"' in page
     assert 'id="failed"' in page and WHY in page
+
+
+def test_a_worker_that_never_started_is_the_graders_failure_not_the_students(tmp_path):
+    """No student code runs before a worker says it is ready: a worker that cannot be
+    started fails every check as the grader's error, and the result is graded again on
+    the next run rather than kept as a grade."""
+
+    def refuse(*args):
+        raise PermissionError("no bubblewrap here")
+
+    path = tmp_path / "alice.py"
+    path.write_text((ROOT / "reference" / "ex08.py").read_text())
+    result = grading.grade(path, grading.Options(selected=("linear.mse",)), spawn=refuse)
+    assert result.status == model.GRADER_FAILED
+    [check] = result.checks
+    assert check.outcome == "error" and check.score == 0
+    assert "the worker process did not start: no bubblewrap here" in check.seen
+    assert "the grader's fault, not yours" in check.hint
+    assert "sys.exit" not in check.seen + check.hint
