@@ -7,7 +7,9 @@ the module, none at the top), a ``train`` and a constructor that never end. Each
 only the checks that run the loop, and each timed-out check says where the student's
 code was stuck; where several checks run the same loop, the first is stopped after the
 whole no-progress interval and the later ones sooner, saying so. Slow code that keeps
-making progress keeps its points: a constructor that sleeps 1 s, here, and
+making progress keeps its points: a constructor that sleeps a third of the no-progress
+interval (well inside it: a loaded machine stretches a pause as the judge times it), here,
+and
 ``submissions/ex08/wild_slow_forward.ipynb`` (tests/test_examples.py).
 """
 
@@ -17,6 +19,7 @@ import re
 import pytest
 
 from conftest import ROOT, run_grade
+from grader.grading import NO_PROGRESS_SECONDS
 
 pytestmark = pytest.mark.slow  # grades hanging submissions up to their deadlines
 
@@ -26,6 +29,7 @@ MLP_FORWARD = "        return self.output(torch.sigmoid(self.hidden(x)))"
 TRAIN = "    inputs = torch.from_numpy(features)\n"
 DEEP_INIT = "        self.output = nn.Linear(width, 1)\n"
 NN_LINEAR_INIT = "        self.linear = nn.Linear(1, 1)\n"
+PAUSE = NO_PROGRESS_SECONDS / 3
 
 # name: (old text, the new text with the loop, the checks that time out, the function)
 HANGS = {
@@ -65,10 +69,10 @@ HANGS = {
         {"vanishing.structure", "vanishing.gradient", "vanishing.decay"},
         "__init__",
     ),
-    # slow but correct: 1 s in each NNLinearRegression() (its two checks build one each)
+    # slow but correct: a pause in each NNLinearRegression() (its two checks build one each)
     "slow_constructor": (
         NN_LINEAR_INIT,
-        NN_LINEAR_INIT + "        import time\n        time.sleep(1)\n",
+        NN_LINEAR_INIT + f"        import time\n        time.sleep({PAUSE})\n",
         set(),
         "__init__",
     ),
