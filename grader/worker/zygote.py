@@ -471,6 +471,7 @@ def _make_inits(control, own_pid_namespace):
     try:
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # its PID 1s are reaped by the kernel
+        maker = os.pidfd_open(os.getpid())  # readable once the init maker has exited
         while control.recv(16):
             try:
                 _check(_libc.setns(own_pid_namespace, CLONE_NEWPID), "setns")
@@ -482,6 +483,9 @@ def _make_inits(control, own_pid_namespace):
             if pid == 0:
                 control.close()
                 _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+                if select.select([maker], [], [], 0)[0]:  # it died before the line above,
+                    os._exit(0)  # and no signal will come
+                os.close(maker)
                 signal.signal(signal.SIGINT, signal.SIG_DFL)  # as PID 1: ignored
                 while True:
                     signal.pause()
