@@ -290,12 +290,22 @@ def _kill_a_busy_worker(dask_processes, submissions, out, scheduler_env=None):
         )
         victim = _worker_busy_grading(client, batch)
         assert victim is not None, "the batch ended before a worker could be killed"
-        held = {str(key).split("-", 3)[3] for key in client.processing()[victim]}
+        held = _held(client, victim)
         killed = next(p for p in workers if p.pid == pids[victim])
         os.kill(killed.pid, signal.SIGKILL)
+        # what the scheduler hands the victim until it sees it gone is lost with it too
+        while victim in client.processing():
+            held |= _held(client, victim)
+            time.sleep(0.02)
         stdout, stderr = batch.communicate(timeout=600)
     assert killed.wait(timeout=30) == -signal.SIGKILL
     return subprocess.CompletedProcess(batch.args, batch.returncode, stdout, stderr), held
+
+
+def _held(client, worker):
+    """The students whose grading tasks the scheduler has on ``worker`` now."""
+    keys = client.processing().get(worker, ())
+    return {str(key).split("-", 3)[3] for key in keys if str(key).startswith("ex08-grade-")}
 
 
 def _graded(stdout):
