@@ -96,6 +96,10 @@ def drive(start: dict, requests: int, replies: int, output: int | None, student:
         if output is not None:
             os.close(output)
         Relay(requests, replies, student).run()
+    except BrokenPipeError:  # the judge left first (it needed no worker after all), or the
+        # student process did (it ends as that process did, below): nothing to report
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(student.pid, signal.SIGKILL)
     except BaseException:  # noqa: B036 - a driver never returns into a zygote's loop
         traceback.print_exc()
         with contextlib.suppress(ProcessLookupError):
