@@ -96,14 +96,12 @@ def drive(start: dict, requests: int, replies: int, output: int | None, student:
         if output is not None:
             os.close(output)
         Relay(requests, replies, student).run()
-    except BrokenPipeError:  # the judge left first (it needed no worker after all), or the
-        # student process did (it ends as that process did, below): nothing to report
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(student.pid, signal.SIGKILL)
+    except OSError:  # the judge left first (it needed no worker after all), or the student
+        # process did (the driver ends as that process did, below): nothing to report
+        _kill(student)
     except BaseException:  # noqa: B036 - a driver never returns into a zygote's loop
         traceback.print_exc()
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(student.pid, signal.SIGKILL)
+        _kill(student)
     _end_as(_wait(student.pid))
 
 
@@ -155,8 +153,7 @@ class Relay:
             try:
                 message = self.from_student.take()
             except ProtocolError as exc:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(self.student.pid, signal.SIGKILL)
+                _kill(self.student)
                 self._write({"id": self.asked, "garbage": str(exc)})
                 return False
             if message is None:
@@ -168,6 +165,11 @@ class Relay:
         data = encode(message)
         while data:
             data = data[os.write(self.replies, data) :]
+
+
+def _kill(student: Student) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(student.pid, signal.SIGKILL)
 
 
 def _receive(sock: socket.socket) -> bytes:
