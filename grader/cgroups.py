@@ -117,6 +117,51 @@ def find(mountinfo, own):
     )
 
 
+def own_cpu_limit():
+    """``cpu_limit`` of this process, or None where it cannot be read."""
+    try:
+        return cpu_limit(
+            Path("/proc/self/mountinfo").read_text(), Path("/proc/self/cgroup").read_text()
+        )
+    except (OSError, ValueError):
+        return None
+
+
+def cpu_limit(mountinfo, own):
+    """The CPUs that this process's own cgroups allow it: the smallest CFS quota over its
+    period on the way from its cgroup up to the hierarchy's root (v2 ``cpu.max``, v1
+    ``cpu.cfs_quota_us``), or None where none is set. A container given 4 CPUs of a
+    64-core host still sees 64 cores."""
+    mounts = _mounts(mountinfo, roots=True)
+    if "cgroup2" in mounts:
+        version, (point, root) = 2, mounts["cgroup2"]
+        path = next(line[3:] for line in own.splitlines() if line.startswith("0::"))
+    elif "cpu" in mounts:
+        version, (point, root) = 1, mounts["cpu"]
+        path = _own_v1_paths(own)["cpu"]
+    else:
+        return None
+    inside = Path(path).relative_to(root) if Path(path).is_relative_to(root) else Path()
+    limits = []
+    for folder in [Path(point, inside), *Path(point, inside).parents]:
+        if version == 2:
+            quota, _, period = _read(folder / "cpu.max").partition(" ")
+        else:
+            quota, period = _read(folder / "cpu.cfs_quota_us"), _read(folder / "cpu.cfs_period_us")
+        if quota.lstrip("-").isdigit() and int(quota) > 0 and period.isdigit() and int(period):
+            limits.append(int(quota) / int(period))
+        if folder == Path(point):
+            break
+    return min(limits, default=None)
+
+
+def _read(path):
+    try:
+        return path.read_text().strip()
+    except OSError:
+        return ""
+
+
 def available():
     """'' when sandboxes get their own cgroup here, else the reason they do not."""
     try:
@@ -215,14 +260,15 @@ def _sweep(where):
                     _rmdir(folder)
 
 
-def _mounts(mountinfo):
-    """{'cgroup2': mount point} and {v1 controller: mount point}, from mountinfo's text."""
+def _mounts(mountinfo, roots=False):
+    """{'cgroup2': mount point} and {v1 controller: mount point}, from mountinfo's text;
+    with ``roots``, (mount point, the cgroup path mounted there) for each."""
     mounts = {}
     for line in mountinfo.splitlines():
         fields = line.split()
         separator = fields.index("-")
         kind, options = fields[separator + 1], fields[separator + 3].split(",")
-        point = fields[4]
+        point = (fields[4], fields[3]) if roots else fields[4]
         if kind == "cgroup2":
             mounts.setdefault("cgroup2", point)
         elif kind == "cgroup":

@@ -2,6 +2,7 @@
 
 import argparse
 import contextlib
+import math
 import os
 import signal
 import sys
@@ -17,7 +18,7 @@ if not sys.platform.startswith("linux"):
         f"or let your repository's CI run grade it (docs/student.md)"
     )
 
-from . import answers, devices, grading, inputs, similarity, suite, watch
+from . import answers, cgroups, devices, grading, inputs, similarity, suite, watch
 from . import sandbox as sandboxes
 from .adjustments import AdjustmentError
 from .batch import run
@@ -71,7 +72,7 @@ def parser():
         type=int,
         default=_cores(),
         metavar="N",
-        help=f"submissions graded at once (default: the number of cores, {_cores()})",
+        help=f"submissions graded at once (default: the CPUs this process may use, {_cores()})",
     )
     p.add_argument(
         "--force",
@@ -338,7 +339,11 @@ class UsageError(Exception):
 
 
 def _cores():
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    """The CPUs this process may use: those it may run on, or fewer where its cgroup's CPU
+    quota says so (a container given 4 CPUs of a 64-core host: 4 judges, not 64)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    limit = cgroups.own_cpu_limit()
+    return cores if limit is None else max(1, min(cores or 1, math.ceil(limit)))
 
 
 @contextlib.contextmanager

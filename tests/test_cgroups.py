@@ -356,3 +356,48 @@ def _slice():
         return int(Path("/proc/sys/kernel/sched_cfs_bandwidth_slice_us").read_text()) / 1e6
     except (OSError, ValueError):
         return 0.005  # the kernel's default
+
+
+def _cpu_tree(tmp_path, files):
+    """A cgroup tree holding ``files`` ({path under it: text}); its mount point."""
+    point = tmp_path / "cgroup"
+    for name, text in files.items():
+        (point / name).parent.mkdir(parents=True, exist_ok=True)
+        (point / name).write_text(text)
+    return point
+
+
+def test_the_cpus_a_v2_cgroup_allows_are_the_smallest_quota_on_its_way_up(tmp_path):
+    point = _cpu_tree(
+        tmp_path,
+        {
+            "cpu.max": "max 100000\n",
+            "ci/cpu.max": "250000 100000\n",  # a runner given 2.5 CPUs
+            "ci/job/cpu.max": "max 100000\n",
+        },
+    )
+    mountinfo = _mountinfo({point: ("cgroup2", "rw")})
+    assert cgroups.cpu_limit(mountinfo, "0::/ci/job\n") == 2.5
+    assert cgroups.cpu_limit(mountinfo, "0::/\n") is None  # no quota: the cores count
+
+
+def test_the_cpus_a_v1_container_allows_are_read_where_its_cgroup_is_mounted(tmp_path):
+    """In a container the cpu hierarchy's mount shows the container's own cgroup as its
+    root, and /proc/self/cgroup names that same path."""
+    point = _cpu_tree(tmp_path, {"cpu.cfs_quota_us": "400000\n", "cpu.cfs_period_us": "100000\n"})
+    mountinfo = f"32 31 0:29 /docker/abc {point} rw - cgroup cgroup rw,cpu,cpuacct\n"
+    assert cgroups.cpu_limit(mountinfo, "3:cpu,cpuacct:/docker/abc\n4:memory:/docker/abc\n") == 4
+    (point / "cpu.cfs_quota_us").write_text("-1\n")  # no quota
+    assert cgroups.cpu_limit(mountinfo, "3:cpu,cpuacct:/docker/abc\n") is None
+
+
+def test_a_batch_starts_no_more_judges_than_its_cpu_quota_allows(monkeypatch):
+    from grader import cli
+
+    cores = len(os.sched_getaffinity(0))
+    monkeypatch.setattr(cgroups, "own_cpu_limit", lambda: 0.5)
+    assert cli._cores() == 1
+    monkeypatch.setattr(cgroups, "own_cpu_limit", lambda: cores + 8.0)
+    assert cli._cores() == cores
+    monkeypatch.setattr(cgroups, "own_cpu_limit", lambda: None)
+    assert cli._cores() == cores
