@@ -200,6 +200,12 @@ def grade_task(student_id, name, data, sha256, options):
         return model.to_dict(plugin.grade(path, grading_options, student_id))
 
 
+def _worker_name(worker):
+    """A dead worker as Dask names it: its ``--name``, else its address."""
+    name = getattr(worker, "name", None)
+    return str(name if name not in (None, "") else getattr(worker, "address", worker))
+
+
 def grade_on_cluster(entries, options, address, on_result, sandbox="auto"):
     """Grade ``entries`` on the Dask cluster at ``address``; ``on_result(entry, result)`` each.
 
@@ -331,8 +337,8 @@ def _result(future, entry, options):
         tries = error.allowed_failures + 1
         reason = (
             f"every Dask worker that graded it died while grading it "
-            f"({tries} {'try' if tries == 1 else 'tries'}: out of memory, or killed), "
-            f"so it was not tried again"
+            f"({tries} {'try' if tries == 1 else 'tries'}: out of memory, or killed; the "
+            f"last: {_worker_name(error.last_worker)}), so it was not tried again"
         )
     else:
         reason = f"on a Dask worker ({type(error).__name__}: {error})"
