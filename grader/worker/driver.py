@@ -68,6 +68,12 @@ def fork_student(become: Callable[[int], object]) -> Student:
     return Student(pid, ours)
 
 
+def start_message(config: dict) -> dict:
+    """The start message for a student process serving under ``config`` (a worker's, or
+    a zygote's fork request)."""
+    return {key: config.get(key) for key in ("device", "limits", "uid")}
+
+
 def receive_start(fd: int, reader: FrameReader) -> tuple[dict, int | None]:
     """In the student process: the driver's start message (what the worker serves under:
     ``device``, ``limits``, ``uid``) and the judge's output pipe, when it sent one.
@@ -139,11 +145,11 @@ class Relay:
                     self._forward(data)
 
     def _forward(self, data: bytes) -> None:
-        """The judge's requests, as they are, noting the id of the last."""
+        """The judge's bytes, as they are (it is trusted), noting the id of its last request."""
         self.from_judge.feed(data)
         while (request := self.from_judge.take()) is not None:
             self.asked = request.get("id")
-            self.student.socket.sendall(encode(request))
+        self.student.socket.sendall(data)
 
     def _pass_on(self, data: bytes) -> bool:
         """Pass the student process's well-formed frames that answer the judge's last
@@ -190,13 +196,10 @@ def _close_all_but(*keep: int) -> None:
 
 
 def _wait(pid: int) -> int:
-    while True:
-        try:
-            return os.waitpid(pid, 0)[1]
-        except ChildProcessError:
-            return 0
-        except InterruptedError:
-            continue
+    try:
+        return os.waitpid(pid, 0)[1]
+    except ChildProcessError:
+        return 0
 
 
 def _end_as(status: int) -> None:

@@ -87,8 +87,7 @@ def main(config):
     importlib.import_module(config["operations"])
     untracked()
     student = driver.fork_student(lambda fd: serve_student(fd, config))
-    start = {"device": config["device"], "limits": config["limits"], "uid": config.get("uid")}
-    driver.drive(start, channel.read_fd, channel.write_fd, None, student)
+    driver.drive(driver.start_message(config), channel.read_fd, channel.write_fd, None, student)
 
 
 def serve_student(fd, config, seal=None):

@@ -360,8 +360,7 @@ class Zygote:
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
         os.close(devnull)
-        start = {key: request[key] for key in ("device", "limits", "uid")}
-        driver.drive(start, request_r, reply_w, output_w, student)
+        driver.drive(driver.start_message(request), request_r, reply_w, output_w, student)
 
     def _descriptors(self):
         """The zygote's own descriptors that a forked worker must not keep."""
